@@ -1,0 +1,154 @@
+"""The ``anpr`` command. Wiring only: each subcommand hands over to the module that owns the job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from edge import __version__
+from edge.plates import Color, PlateText, PlateTextError, Problem
+
+
+class UsageError(Exception):
+    """A command that cannot run as asked (missing file, bad option value): exit status 2."""
+
+
+@dataclass(frozen=True)
+class PlateCheck:
+    """The verdict on one written plate: the plate when valid, else the problems."""
+
+    written: str
+    color: str | None
+    source: str  # "argument N" or "FILE:LINE"
+    plate: PlateText | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def valid(self) -> bool:
+        return self.plate is not None
+
+    def to_dict(self) -> dict:
+        out: dict = {"input": self.written, "source": self.source, "valid": self.valid}
+        if self.plate is not None:
+            out.update(self.plate.to_dict())
+        out["errors"] = [{"field": p.field, "rule": p.rule, "message": p.message} for p in self.problems]
+        return out
+
+
+def check_plate(written: str, color: str | None, source: str) -> PlateCheck:
+    try:
+        plate = PlateText.parse(written, color)
+    except PlateTextError as exc:
+        return PlateCheck(written, color, source, None, exc.problems)
+    return PlateCheck(written, color, source, plate, ())
+
+
+def read_plate_list(path: str, default_color: str | None, stdin: TextIO) -> list[tuple[str, str | None, str]]:
+    """Lines of an allow-list file: ``TEXT`` or ``TEXT,COLOUR``; blank lines and ``#`` comments skipped."""
+    if path == "-":
+        lines, name = stdin.read().splitlines(), "<stdin>"
+    else:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        try:
+            lines, name = raw.decode("utf-8-sig").splitlines(), path
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
+    entries = []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        text, color = stripped, default_color
+        if "," in stripped:
+            text, _, color = (part.strip() for part in stripped.rpartition(","))
+        entries.append((text, color, f"{name}:{number}"))
+    return entries
+
+
+def _print_check(check: PlateCheck, out: TextIO) -> None:
+    shown = check.written + (f"  [{check.color}]" if check.color else "")
+    if check.plate is None:
+        out.write(f"INVALID  {shown}  ({check.source})\n")
+        for problem in check.problems:
+            out.write(f"         {problem}\n")
+        return
+    plate, meaning = check.plate, check.plate.meaning
+    region = meaning.region
+    where = f"{region.name} ({region.reading}, {region.romaji}; {'/'.join(region.prefectures)})"
+    facts = [meaning.category or "class or use not told by the text", meaning.kind, where]
+    if meaning.color is not None:
+        facts.append(f"{meaning.color.value} plate" + ("" if plate.color else " (implied)"))
+    out.write(f"ok       {plate.format()}  " + " · ".join(f for f in facts if f) + "\n")
+    for warning in plate.warnings:
+        out.write(f"         warning: {warning}\n")
+
+
+def cmd_plate_check(args: argparse.Namespace) -> int:
+    if args.color is not None:
+        try:
+            Color.parse(args.color)
+        except ValueError as exc:
+            raise UsageError(f"--color: {exc}") from exc
+    entries = [(text, args.color, f"argument {i}") for i, text in enumerate(args.text, start=1)]
+    if args.file:
+        entries += read_plate_list(args.file, args.color, sys.stdin)
+    if not entries:
+        raise UsageError("give plate texts or --file (see anpr plate check --help)")
+    checks = [check_plate(text, color, source) for text, color, source in entries]
+    for check in checks:
+        if args.json:
+            sys.stdout.write(json.dumps(check.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            _print_check(check, sys.stdout)
+    invalid = sum(not c.valid for c in checks)
+    if not args.json:
+        sys.stdout.write(f"{len(checks) - invalid} valid, {invalid} invalid\n")
+    return 1 if invalid else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="anpr", description="Japanese number-plate reader for gates and toll lanes.")
+    parser.add_argument("--version", action="version", version=f"anpr {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plate = commands.add_parser("plate", help="work with plate texts (check an allow-list before importing it)")
+    plate_commands = plate.add_subparsers(dest="plate_command", required=True, metavar="SUBCOMMAND")
+    check = plate_commands.add_parser(
+        "check",
+        help="parse and validate plate texts; exit status 1 if any is invalid",
+        description="Parse and validate plate texts such as '品川 300 あ 12-34' or '品川300あ1234', print the "
+                    "canonical form and meaning. Exit status 1 when any is invalid.",
+    )
+    check.add_argument("text", nargs="*", help="plate texts, e.g. '品川 300 さ 12-34'")
+    check.add_argument("--color", help="plate colour for every text: " + ", ".join(c.value for c in Color))
+    check.add_argument("--file", metavar="PATH",
+                       help="one plate per line, 'TEXT' or 'TEXT,COLOUR'; '#' starts a comment; '-' reads stdin")
+    check.add_argument("--json", action="store_true", help="one JSON object per plate per line")
+    check.set_defaults(func=cmd_plate_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # e.g. `anpr plate check --file big.txt | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 1
+    except UsageError as exc:
+        prog = f"anpr {args.command}" + (f" {args.plate_command}" if getattr(args, "plate_command", None) else "")
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

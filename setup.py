@@ -1,0 +1,32 @@
+"""Package ``edge``: the on-device Japanese number-plate reader, and its ``anpr`` command."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+VERSION = re.search(r'__version__ = "([^"]+)"', Path("edge/__init__.py").read_text()).group(1)
+
+setup(
+    name="edge-anpr",
+    version=VERSION,
+    description="Japanese number-plate reader for parking gates and toll lanes (Jetson and CPU)",
+    long_description=Path("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["edge", "edge.*"]),
+    package_data={"edge.plates": ["data/*.json"]},
+    # The CPU appliance needs nothing outside the standard library yet; README.md lists why each
+    # dependency is there as they arrive.
+    install_requires=[],
+    extras_require={
+        # TensorRT and jetson-utils come from JetPack on the device and are never pip dependencies
+        # (the PyPI package named jetson-utils is unrelated). JetPack's TensorRT bindings are built
+        # against numpy 1.x.
+        "jetson": ["numpy<2"],
+        # Training the segmentation and field-reader models on CPU (engines/, make train).
+        "train": ["torch==2.13.0"],
+        "dev": ["pytest>=7.4", "hypothesis>=6.100"],
+    },
+    entry_points={"console_scripts": ["anpr=edge.cli:main"]},
+)
