@@ -16,16 +16,21 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["edge", "edge.*"]),
     package_data={"edge.plates": ["data/*.json"]},
-    # The CPU appliance needs nothing outside the standard library yet; README.md lists why each
-    # dependency is there as they arrive.
-    install_requires=[],
+    # README.md says why each dependency is there.
+    install_requires=[
+        "numpy>=1.24",
+        "opencv-python-headless>=4.8",
+        "Pillow>=10.0",
+        "matplotlib-fontja>=1.0",
+        "tqdm>=4.60",
+    ],
     extras_require={
         # TensorRT and jetson-utils come from JetPack on the device and are never pip dependencies
         # (the PyPI package named jetson-utils is unrelated). JetPack's TensorRT bindings are built
         # against numpy 1.x.
         "jetson": ["numpy<2"],
         # Training the segmentation and field-reader models on CPU (engines/, make train).
-        "train": ["torch==2.13.0"],
+        "train": ["torch==2.13.0"],  # Debian fonts for more variety: see `make fonts`
         "dev": ["pytest>=7.4", "hypothesis>=6.100"],
     },
     entry_points={"console_scripts": ["anpr=edge.cli:main"]},

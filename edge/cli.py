@@ -114,6 +114,48 @@ def cmd_plate_check(args: argparse.Namespace) -> int:
     return 1 if invalid else 0
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    # Imported here: the plate commands must not need the imaging libraries.
+    from edge.synth.backgrounds import BackgroundError, Backgrounds, default_backgrounds_dir
+    from edge.synth.compare import compare_sheet
+    from edge.synth.dataset import SynthError, write_dataset, write_sheet
+
+    backgrounds_dir = None if args.backgrounds == "none" else (args.backgrounds or default_backgrounds_dir())
+    try:
+        if args.compare:
+            if args.out:
+                raise UsageError("--compare writes a picture (--picture), not a dataset: drop OUT")
+            backgrounds = Backgrounds(backgrounds_dir) if backgrounds_dir else None
+            picture, key = compare_sheet(args.compare, args.picture, args.seed, backgrounds)
+            print(f"wrote {picture} (which side is real: {key})")
+            return 0
+        if not args.out:
+            raise UsageError("give OUT, the folder to write samples to (or --compare DIR)")
+        summary = write_dataset(args.out, args.count, args.seed, args.kind, backgrounds_dir, args.workers,
+                                progress=not args.quiet)
+        print(f"wrote {summary.count} {args.kind} to {summary.folder} in {summary.seconds:.1f} s "
+              f"({summary.per_second:.1f}/s, backgrounds: {backgrounds_dir or 'procedural only'})")
+        if args.sheet:
+            print(f"wrote {write_sheet(args.out, args.sheet)}")
+        return 0
+    except (SynthError, BackgroundError) as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="anpr", description="Japanese number-plate reader for gates and toll lanes.")
     parser.add_argument("--version", action="version", version=f"anpr {__version__}")
@@ -133,6 +175,29 @@ def build_parser() -> argparse.ArgumentParser:
                        help="one plate per line, 'TEXT' or 'TEXT,COLOUR'; '#' starts a comment; '-' reads stdin")
     check.add_argument("--json", action="store_true", help="one JSON object per plate per line")
     check.set_defaults(func=cmd_plate_check)
+
+    synth = commands.add_parser(
+        "synth",
+        help="make synthetic plates or scenes with exact labels, or compare them with real crops",
+        description="Write COUNT synthetic samples (images, label masks, labels.jsonl) to OUT. Sample i of a "
+                    "seed is always the same picture. With --compare DIR, write one picture of real plate "
+                    "crops from DIR/labels.csv beside synthetic crops of the same plates.",
+    )
+    synth.add_argument("out", nargs="?", metavar="OUT", help="folder to write (must not hold a dataset)")
+    synth.add_argument("--count", type=_positive, default=100, help="how many samples (default 100)")
+    synth.add_argument("--seed", type=_seed, default=0, help="random stream (default 0)")
+    synth.add_argument("--kind", choices=("plates", "scenes"), default="plates",
+                       help="plates: crops round one plate; scenes: whole camera frames (default plates)")
+    synth.add_argument("--sheet", metavar="PNG", help="also draw the first samples with their labels")
+    synth.add_argument("--workers", type=_positive, help="processes (default: one per core)")
+    synth.add_argument("--backgrounds", metavar="DIR",
+                       help="real road frames (images/ + plates.csv); default ../shared/data/backgrounds "
+                            "when present; 'none' for procedural backgrounds only")
+    synth.add_argument("--compare", metavar="DIR", help="labelled real photographs (images/ + labels.csv)")
+    synth.add_argument("--picture", metavar="PNG", default="synth-compare.png",
+                       help="where --compare writes (default synth-compare.png)")
+    synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.set_defaults(func=cmd_synth)
     return parser
 
 

@@ -1,0 +1,45 @@
+"""``anpr synth`` as a user runs it."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def anpr(*args):
+    return subprocess.run([sys.executable, "-m", "edge.cli", *args], capture_output=True, text=True,
+                          encoding="utf-8", cwd=REPO, timeout=300)
+
+
+def test_scenes_with_a_sheet(tmp_path):
+    run = anpr("synth", str(tmp_path / "out"), "--count", "4", "--seed", "5", "--kind", "scenes",
+               "--sheet", str(tmp_path / "sheet.png"), "--quiet", "--backgrounds", "none")
+    assert run.returncode == 0, run.stderr
+    assert "wrote 4 scenes" in run.stdout and "procedural only" in run.stdout
+    lines = (tmp_path / "out" / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["index"] for line in lines] == [0, 1, 2, 3]
+    assert (tmp_path / "sheet.png").stat().st_size > 0
+
+
+def test_bad_arguments_exit_two_with_the_reason(tmp_path):
+    for args, fragment in [
+        (["synth", str(tmp_path / "x"), "--count", "0"], "must be at least 1"),
+        (["synth", str(tmp_path / "x"), "--seed", "-3"], "must be 0 or more"),
+        (["synth", str(tmp_path / "x"), "--kind", "cars"], "invalid choice"),
+        (["synth"], "give OUT"),
+        (["synth", str(tmp_path / "x"), "--backgrounds", str(tmp_path / "nowhere")], "plates.csv is missing"),
+        (["synth", "--compare", str(tmp_path / "nowhere"), "--picture", str(tmp_path / "c.png")], "cannot read"),
+    ]:
+        run = anpr(*args)
+        assert run.returncode == 2, (args, run.stderr)
+        assert fragment in run.stderr, (args, run.stderr)
+
+
+def test_compare_picture_from_real_dev(tmp_path, shared_dir):
+    picture = tmp_path / "compare.png"
+    run = anpr("synth", "--compare", str(shared_dir / "data" / "real-dev"), "--picture", str(picture))
+    assert run.returncode == 0, run.stderr
+    key = picture.with_suffix(".key.txt").read_text(encoding="utf-8").splitlines()
+    assert len(key) >= 10 and all("real on the" in line for line in key)
+    assert picture.stat().st_size > 10_000

@@ -1,0 +1,169 @@
+"""Scenes and plate crops: reproducible by index, labels that agree with the geometry, and
+datasets written with clear errors that lose nothing."""
+
+import errno
+import json
+import pathlib
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.plates import PlateText
+from edge.synth.backgrounds import BackgroundError, Backgrounds
+from edge.synth.dataset import SynthError, read_records, write_dataset, write_sheet
+from edge.synth.plate import LABEL_IDS
+from edge.synth.scene import make_sample, plane_homography
+
+
+@pytest.fixture(scope="module")
+def backgrounds(tmp_path_factory):
+    """A small real backgrounds folder: three frames of ../shared when present, else made here."""
+    folder = tmp_path_factory.mktemp("backgrounds")
+    (folder / "images").mkdir()
+    shared = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "backgrounds"
+    rows = ["file,x1,y1,x2,y2"]
+    if shared.is_dir():
+        lines = (shared / "plates.csv").read_text().splitlines()[1:4]
+        for line in lines:
+            name = line.split(",")[0]
+            shutil.copy(shared / "images" / name, folder / "images" / name)
+            rows.append(",".join(line.split(",")[:5]))
+    else:
+        for i in range(3):
+            frame = np.full((720, 1280, 3), 90 + 20 * i, np.uint8)
+            cv2.rectangle(frame, (560, 480), (680, 510), (240, 240, 240), -1)
+            cv2.imwrite(str(folder / "images" / f"f{i}.jpg"), frame)
+            rows.append(f"f{i}.jpg,560,480,680,510")
+    (folder / "plates.csv").write_text("\n".join(rows) + "\n")
+    return Backgrounds(folder)
+
+
+@pytest.mark.parametrize("kind", ["plates", "scenes"])
+def test_same_seed_and_index_give_the_same_sample(kind, backgrounds):
+    for index in range(4):
+        a = make_sample(11, index, kind, backgrounds)
+        b = make_sample(11, index, kind, backgrounds)
+        assert np.array_equal(a.image, b.image) and np.array_equal(a.labels, b.labels)
+        assert a.record() == b.record()
+    assert not np.array_equal(make_sample(11, 0, kind).image, make_sample(12, 0, kind).image)
+
+
+def test_face_on_homography_gives_a_2_to_1_rectangle_of_the_asked_width():
+    h = plane_homography(330, 165, 0, 0, 0, focal=1000, width_px=200, centre=(640, 360))
+    corners = cv2.perspectiveTransform(np.float64([[[0, 0]], [[330, 0]], [[330, 165]], [[0, 165]]]), h)[:, 0]
+    assert np.allclose(corners, [[540, 310], [740, 310], [740, 410], [540, 410]])
+
+
+@pytest.mark.parametrize("kind", ["plates", "scenes"])
+def test_labels_agree_with_corners_and_field_boxes(kind, backgrounds):
+    for index in range(12):
+        s = make_sample(3, index, kind, backgrounds if index % 2 else None)
+        record = s.record()
+        assert PlateText.parse(record["plate"]["text"], record["plate"]["color"]) == s.plate
+        quad = s.corners.astype(np.float32)
+        plate_pixels = np.argwhere(s.labels >= LABEL_IDS["plate"])
+        assert len(plate_pixels) > 50
+        inside = [cv2.pointPolygonTest(quad, (float(x) + 0.5, float(y) + 0.5), True) > -2 for y, x in plate_pixels[::7]]
+        assert np.mean(inside) > 0.99, (kind, index)
+        x1, y1, x2, y2 = record["bbox"]
+        for name, box in record["fields"].items():
+            ys, xs = np.nonzero(s.labels == LABEL_IDS[name])
+            if box is None:
+                assert len(xs) == 0
+                continue
+            assert box == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+            assert x1 - 2 <= box[0] and box[2] <= x2 + 2 and y1 - 2 <= box[1] and box[3] <= y2 + 2
+        if record["vehicle"]:
+            vx1, vy1, vx2, vy2 = record["vehicle"]
+            cx, cy = quad.mean(axis=0)
+            assert vx1 <= cx <= vx2 and vy1 <= cy <= vy2
+
+
+def test_plate_size_in_scenes_spans_far_to_close():
+    widths = [make_sample(1, i, "scenes").conditions["plate_width_px"] for i in range(40)]
+    assert min(widths) < 80 and max(widths) > 200
+
+
+def test_asked_width_and_lighting_are_kept():
+    s = make_sample(2, 0, "plates", width_px=180, lighting="night")
+    assert s.conditions["plate_width_px"] == 180 and s.conditions["lighting"] == "night"
+    with pytest.raises(ValueError, match="lighting 'noon'"):
+        make_sample(2, 0, "plates", lighting="noon")
+    with pytest.raises(ValueError, match="kind 'cars'"):
+        make_sample(2, 0, "cars")
+
+
+def test_backgrounds_have_their_plates_painted_out(backgrounds):
+    rng = np.random.default_rng(0)
+    name = backgrounds.files[0]
+    original = cv2.imread(str(backgrounds.folder / "images" / name))
+    frame = backgrounds.frame(0, keep_others=False, rng=rng)
+    x1, y1, x2, y2 = (int(v) for v in frame.boxes[0])
+    inner = (slice(y1 + 2, y2 - 2), slice(x1 + 2, x2 - 2))
+    assert np.abs(frame.image[inner].astype(int) - original[inner].astype(int)).mean() > 3
+    outside = (slice(0, 100), slice(0, 100))
+    assert np.array_equal(frame.image[outside], original[outside])
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (None, "plates.csv is missing"),
+    ("file,x1,y1,x2,y2\nro.jpg,1,2,three,4\n", "needs numeric"),
+    ("file,x1,y1,x2,y2\nabsent.jpg,1,2,3,4\n", "no image of"),
+])
+def test_malformed_backgrounds_folder(tmp_path, content, fragment):
+    (tmp_path / "images").mkdir()
+    if content is not None:
+        (tmp_path / "plates.csv").write_text(content)
+    with pytest.raises(BackgroundError, match=fragment):
+        Backgrounds(tmp_path)
+
+
+def test_dataset_matches_samples_made_directly_whatever_the_workers(tmp_path):
+    one = write_dataset(tmp_path / "one", 6, 9, "plates", workers=1, progress=False)
+    two = write_dataset(tmp_path / "two", 6, 9, "plates", workers=2, progress=False)
+    assert one.count == two.count == 6
+    for a, b in zip(read_records(one.folder), read_records(two.folder)):
+        assert a == b
+        direct = make_sample(9, a["index"], "plates")
+        assert np.array_equal(cv2.imread(str(one.folder / a["image"])), direct.image)  # PNG is lossless
+        assert np.array_equal(cv2.imread(str(one.folder / a["mask"]), cv2.IMREAD_UNCHANGED), direct.labels)
+    meta = json.loads((one.folder / "meta.json").read_text())
+    assert meta["count"] == 6 and meta["label_ids"]["serial"] == 5
+    sheet = write_sheet(one.folder, tmp_path / "sheet.png")
+    assert cv2.imread(str(sheet)) is not None
+
+
+def test_dataset_refuses_bad_arguments(tmp_path):
+    with pytest.raises(SynthError, match="--count must be at least 1"):
+        write_dataset(tmp_path / "a", 0, 1, progress=False)
+    with pytest.raises(SynthError, match="--kind must be one of"):
+        write_dataset(tmp_path / "a", 1, 1, kind="cars", progress=False)
+    write_dataset(tmp_path / "a", 1, 1, workers=1, progress=False)
+    with pytest.raises(SynthError, match="already holds a dataset"):
+        write_dataset(tmp_path / "a", 1, 1, progress=False)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SynthError, match="cannot create"):
+        write_dataset(tmp_path / "file" / "sub", 1, 1, progress=False)
+
+
+def test_full_disk_stops_cleanly_and_keeps_every_complete_sample(tmp_path, monkeypatch):
+    real_write = pathlib.Path.write_bytes
+    calls = {"n": 0}
+
+    def write_until_full(self, data):
+        calls["n"] += 1
+        if calls["n"] > 7:  # 3 samples (image + mask) fit, the 4th's mask does not
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", write_until_full)
+    with pytest.raises(SynthError, match="No space left on device.*stopped after 3 samples"):
+        write_dataset(tmp_path / "full", 10, 4, workers=1, progress=False)
+    monkeypatch.undo()
+    records = read_records(tmp_path / "full")
+    assert [r["index"] for r in records] == [0, 1, 2]
+    for r in records:
+        assert (tmp_path / "full" / r["image"]).stat().st_size > 0 and (tmp_path / "full" / r["mask"]).exists()
+    assert not (tmp_path / "full" / "masks" / "0000003.png").exists()
