@@ -95,16 +95,17 @@ def test_asked_width_and_lighting_are_kept():
         make_sample(2, 0, "cars")
 
 
-def test_backgrounds_have_their_plates_painted_out(backgrounds):
-    rng = np.random.default_rng(0)
+def test_backgrounds_have_their_plates_painted_out_unless_kept(backgrounds):
     name = backgrounds.files[0]
     original = cv2.imread(str(backgrounds.folder / "images" / name))
-    frame = backgrounds.frame(0, keep_others=False, rng=rng)
+    frame = backgrounds.frame(0)
     x1, y1, x2, y2 = (int(v) for v in frame.boxes[0])
     inner = (slice(y1 + 2, y2 - 2), slice(x1 + 2, x2 - 2))
     assert np.abs(frame.image[inner].astype(int) - original[inner].astype(int)).mean() > 3
     outside = (slice(0, 100), slice(0, 100))
     assert np.array_equal(frame.image[outside], original[outside])
+    kept = backgrounds.frame(0, keep=0)
+    assert kept.kept == (0,) and np.array_equal(kept.image[inner], original[inner])
 
 
 @pytest.mark.parametrize("content,fragment", [

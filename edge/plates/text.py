@@ -19,7 +19,6 @@ from edge.plates.regions import Region, UnknownRegion, region_table
 from edge.plates.serial import DOT_LOOKALIKES, HYPHEN_LOOKALIKES, SerialError, format_serial, parse_serial
 
 MAX_TEXT_LENGTH = 64  # the longest real form, romaji and spaces included, is under 40
-FIELDS = ("region", "class_number", "kana", "serial", "color")
 
 
 @dataclass(frozen=True)

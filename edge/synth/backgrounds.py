@@ -63,18 +63,17 @@ class Backgrounds:
     def __len__(self) -> int:
         return len(self.files)
 
-    def frame(self, index: int, keep_others: bool, rng: np.random.Generator) -> Frame:
+    def frame(self, index: int, keep: int | None = None) -> Frame:
+        """Frame ``index`` with its plates painted out, except box ``keep`` (a negative example)."""
         name = self.files[index % len(self.files)]
         boxes = self.boxes[name]
         image = _painted(str(self.folder / "images" / name), boxes).copy()
-        kept: tuple[int, ...] = ()
-        if keep_others and len(boxes) > 1:
-            original = _read(str(self.folder / "images" / name))
-            keep = int(rng.integers(len(boxes)))
-            x1, y1, x2, y2 = (int(round(v)) for v in boxes[keep])
-            image[y1:y2, x1:x2] = original[y1:y2, x1:x2]
-            kept = (keep,)
-        return Frame(image=image, boxes=boxes, kept=kept)
+        if keep is None:
+            return Frame(image=image, boxes=boxes, kept=())
+        original = _read(str(self.folder / "images" / name))
+        x1, y1, x2, y2 = (int(round(v)) for v in boxes[keep])
+        image[y1:y2, x1:x2] = original[y1:y2, x1:x2]
+        return Frame(image=image, boxes=boxes, kept=(keep,))
 
 
 @lru_cache(maxsize=8)

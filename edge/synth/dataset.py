@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from tqdm import tqdm
 
 from edge import __version__
 from edge.synth.backgrounds import Backgrounds
@@ -145,20 +146,8 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
     return DatasetSummary(folder, written, seconds)
 
 
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, desc: str, enabled: bool):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True)
+def _progress(total: int, desc: str, enabled: bool) -> tqdm:
+    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True, disable=not enabled)
 
 
 def read_records(folder: str | Path) -> list[dict]:

@@ -235,7 +235,6 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     wanted_width = width_px
     conditions: dict = {}
 
-    real_frame = None
     if kind == "scenes":
         source = rng.choice(["real", "car", "gate"], p=[0.45, 0.4, 0.15] if backgrounds else [0, 0.75, 0.25])
     else:
@@ -244,14 +243,18 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
 
     # Where the plate goes and how big it is.
     if source == "real":
-        frame = backgrounds.frame(int(rng.integers(len(backgrounds))), keep_others=rng.random() < 0.3, rng=rng)
-        box = frame.boxes[int(rng.integers(len(frame.boxes)))]
+        frame_index = int(rng.integers(len(backgrounds)))
+        n_boxes = len(backgrounds.boxes[backgrounds.files[frame_index]])
+        target = int(rng.integers(n_boxes))
+        others = [i for i in range(n_boxes) if i != target]
+        keep = others[int(rng.integers(len(others)))] if others and rng.random() < 0.3 else None
+        frame = backgrounds.frame(frame_index, keep=keep)
+        box = frame.boxes[target]
         canvas = frame.image.astype(np.float32)
         # a European plate is 520 mm wide, ours 330: keep the same scale, with some spread
         width_px = wanted_width or (box[2] - box[0]) * 330 / 520 * rng.uniform(0.9, 1.5)
         centre = ((box[0] + box[2]) / 2 + rng.normal(0, 5), (box[1] + box[3]) / 2 + rng.normal(0, 3))
-        real_frame = frame
-        conditions["background"] = "real"
+        conditions["background"] = "real" if keep is None else "real, one European plate kept"
     elif kind == "scenes":
         w, h = [(1280, 720), (960, 540), (640, 480), (1024, 768)][int(rng.integers(4))]
         canvas = _procedural_background(w, h, rng)
@@ -316,7 +319,7 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
 
     # Light, weather and camera.
     asked_lighting = lighting
-    if real_frame is None:
+    if source != "real":
         lighting = asked_lighting or str(rng.choice(LIGHTING, p=[0.55, 0.12, 0.18, 0.15]))
         canvas = degrade.lighting(canvas, lighting, rng, labels > 0)
         if lighting in ("night", "dusk") and lamps_img and rng.random() < 0.8:

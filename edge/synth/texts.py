@@ -61,8 +61,6 @@ def random_plate_text(rng: np.random.Generator, design_rate: float = 0.1) -> Pla
     use = _pick(rng, _USE_WEIGHTS, list(_USE_WEIGHTS.values()))
     kana = _pick(rng, sorted(kana_table().sets[vehicle_class][use]))
     class_number = random_class_number(rng, vehicle_class)
-    if len(class_number) < 3 and kana.isascii():
-        class_number = random_class_number(rng, vehicle_class).ljust(3, "0")[:3]
     region = _pick(rng, region_table().names())
     color = plain_color(vehicle_class, use)
     if rng.random() < design_rate and len(class_number) == 3:  # design plates came in 2017
