@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -165,11 +166,15 @@ def read_records(folder: str | Path) -> list[dict]:
     return records
 
 
+@lru_cache(maxsize=4)
+def _caption_font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(bundled_font()), size)
+
+
 def caption_tile(tile: np.ndarray, text: str, height: int = 26) -> np.ndarray:
     """``tile`` with a strip of Japanese text under it (OpenCV cannot draw kanji; Pillow can)."""
     strip = Image.new("RGB", (tile.shape[1], height), (255, 255, 255))
-    font = ImageFont.truetype(str(bundled_font()), int(height * 0.7))
-    ImageDraw.Draw(strip).text((4, height * 0.1), text, font=font, fill=(0, 0, 0))
+    ImageDraw.Draw(strip).text((4, height * 0.1), text, font=_caption_font(int(height * 0.7)), fill=(0, 0, 0))
     return np.vstack([tile, cv2.cvtColor(np.asarray(strip), cv2.COLOR_RGB2BGR)])
 
 

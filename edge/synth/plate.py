@@ -111,14 +111,22 @@ class RenderedPlate:
     style: PlateStyle
     px_per_mm: float
 
-    def field_boxes(self) -> dict[str, tuple[int, int, int, int]]:
-        """Axis-aligned box (x1, y1, x2, y2) around each field's ink, in canvas pixels."""
-        boxes = {}
-        for name in FIELDS:
-            ys, xs = np.nonzero(self.labels == LABEL_IDS[name])
-            if len(xs):
-                boxes[name] = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-        return boxes
+    def field_boxes(self) -> dict[str, list[int] | None]:
+        """Box around each field's ink, in canvas pixels."""
+        return field_boxes(self.labels)
+
+
+def mask_box(mask: np.ndarray) -> list[int] | None:
+    """[x1, y1, x2, y2] (x2, y2 exclusive) around the true pixels of ``mask``; None if there are none."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+
+
+def field_boxes(labels: np.ndarray) -> dict[str, list[int] | None]:
+    """Box around each field's pixels of a label map (None where the field is not visible)."""
+    return {name: mask_box(labels == LABEL_IDS[name]) for name in FIELDS}
 
 
 def _rounded_rect_alpha(h: int, w: int, x0: float, y0: float, x1: float, y1: float, r: float) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 from edge.plates import PlateText
 from edge.synth import degrade
 from edge.synth.backgrounds import Backgrounds
-from edge.synth.plate import FIELDS, LABEL_IDS, RenderedPlate, render_plate
+from edge.synth.plate import RenderedPlate, field_boxes, mask_box, render_plate
 from edge.synth.texts import random_plate_text
 
 KINDS = ("plates", "scenes")
@@ -101,9 +101,9 @@ def _project(h: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def _warp_onto(image: np.ndarray, labels: np.ndarray | None, src: np.ndarray, alpha: np.ndarray,
-               src_labels: np.ndarray | None, h: np.ndarray) -> np.ndarray | None:
+               src_labels: np.ndarray | None, h: np.ndarray) -> list[int] | None:
     """Warp ``src`` (with coverage ``alpha``) by ``h`` onto ``image`` in place; the covered
-    pixels' labels are replaced by ``src_labels``. Returns the warped alpha over the image."""
+    pixels' labels are replaced by ``src_labels``. Returns the box of the pixels it covered."""
     sh, sw = src.shape[:2]
     quad = _project(h, np.float64([[0, 0], [sw, 0], [sw, sh], [0, sh]]))
     H, W = image.shape[:2]
@@ -121,9 +121,8 @@ def _warp_onto(image: np.ndarray, labels: np.ndarray | None, src: np.ndarray, al
         lab = cv2.warpPerspective(src_labels, shifted, size, flags=cv2.INTER_NEAREST, borderValue=0)
         covered = a[..., 0] > 0.5
         labels[y0:y1, x0:x1][covered] = lab[covered]
-    full = np.zeros((H, W), np.float32)
-    full[y0:y1, x0:x1] = a[..., 0]
-    return full
+    box = mask_box(a[..., 0] > 0.5)
+    return None if box is None else [box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0]
 
 
 def _car_front(plate_w: float, plate_h: float, rng: np.random.Generator, px_per_mm: float):
@@ -232,7 +231,6 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
         raise ValueError(f"width_px {width_px} is outside 8-2000")
     rng = sample_rng(seed, index, kind)
     plate = plate or random_plate_text(rng)
-    wanted_width = width_px
     conditions: dict = {}
 
     if kind == "scenes":
@@ -252,19 +250,19 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
         box = frame.boxes[target]
         canvas = frame.image.astype(np.float32)
         # a European plate is 520 mm wide, ours 330: keep the same scale, with some spread
-        width_px = wanted_width or (box[2] - box[0]) * 330 / 520 * rng.uniform(0.9, 1.5)
+        plate_width = width_px or (box[2] - box[0]) * 330 / 520 * rng.uniform(0.9, 1.5)
         centre = ((box[0] + box[2]) / 2 + rng.normal(0, 5), (box[1] + box[3]) / 2 + rng.normal(0, 3))
         conditions["background"] = "real" if keep is None else "real, one European plate kept"
     elif kind == "scenes":
         w, h = [(1280, 720), (960, 540), (640, 480), (1024, 768)][int(rng.integers(4))]
         canvas = _procedural_background(w, h, rng)
         low, high = (150, 400) if source == "gate" else (40, 300)
-        width_px = wanted_width or float(np.exp(rng.uniform(np.log(low), np.log(high))))
+        plate_width = width_px or float(np.exp(rng.uniform(np.log(low), np.log(high))))
         centre = (rng.uniform(0.2, 0.8) * w, rng.uniform(0.35, 0.9) * h)
         conditions["background"] = "procedural"
     else:
-        width_px = wanted_width or float(rng.uniform(64, 256))
-        w, h = int(width_px * rng.uniform(1.3, 1.9)), int(width_px / 2 * rng.uniform(1.6, 2.8))
+        plate_width = width_px or float(rng.uniform(64, 256))
+        w, h = int(plate_width * rng.uniform(1.3, 1.9)), int(plate_width / 2 * rng.uniform(1.6, 2.8))
         canvas = _procedural_background(w, h, rng)
         centre = (w / 2 + rng.normal(0, w * 0.04), h / 2 + rng.normal(0, h * 0.04))
         conditions["background"] = "procedural"
@@ -278,27 +276,23 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     H_img, W_img = canvas.shape[:2]
     focal = W_img * rng.uniform(0.8, 1.6)
 
-    rendered: RenderedPlate = render_plate(plate, rng, px_per_mm=float(np.clip(1.5 * width_px / 330, 0.35, 2.5)))
+    rendered: RenderedPlate = render_plate(plate, rng, px_per_mm=float(np.clip(1.5 * plate_width / 330, 0.35, 2.5)))
     w_mm, h_mm = rendered.style.size.mm
-    plane_to_img = plane_homography(w_mm, h_mm, yaw, pitch, roll, focal, width_px, centre)
+    plane_to_img = plane_homography(w_mm, h_mm, yaw, pitch, roll, focal, plate_width, centre)
     conditions.update(plate_size=rendered.style.size.value, yaw=round(yaw, 1), pitch=round(pitch, 1),
-                      roll=round(roll, 1), plate_width_px=round(width_px, 1))
+                      roll=round(roll, 1), plate_width_px=round(plate_width, 1))
 
     labels = np.zeros((H_img, W_img), np.uint8)
     vehicle_box = None
     lamps_img: list[tuple[float, float]] = []
     lamp_radius = 0.0
     if source in ("car", "gate"):
-        car_px_per_mm = float(np.clip((1.3 if kind == "scenes" else 0.8) * width_px / 330, 0.05, 0.9))
+        car_px_per_mm = float(np.clip((1.3 if kind == "scenes" else 0.8) * plate_width / 330, 0.05, 0.9))
         car, car_alpha, origin, lamps, lamp_h = _car_front(w_mm, h_mm, rng, car_px_per_mm)
         car_h = plane_to_img @ _canvas_to_plane(car_px_per_mm, origin)
-        car_cover = _warp_onto(canvas, None, car, car_alpha, None, car_h)
-        if car_cover is not None:
-            ys, xs = np.nonzero(car_cover > 0.5)
-            if len(xs):
-                vehicle_box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+        vehicle_box = _warp_onto(canvas, None, car, car_alpha, None, car_h)
         lamps_img = [tuple(p) for p in _project(plane_to_img, np.float64(lamps))]
-        lamp_radius = float(lamp_h * width_px / 330)
+        lamp_radius = float(lamp_h * plate_width / 330)
 
     if source == "real":  # match the plate to the frame's light around it
         x, y = int(np.clip(centre[0], 0, W_img - 1)), int(np.clip(centre[1], 0, H_img - 1))
@@ -318,34 +312,33 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
             canvas, labels, corners, vehicle_box, lamps_img, rng)
 
     # Light, weather and camera.
-    asked_lighting = lighting
     if source != "real":
-        lighting = asked_lighting or str(rng.choice(LIGHTING, p=[0.55, 0.12, 0.18, 0.15]))
-        canvas = degrade.lighting(canvas, lighting, rng, labels > 0)
-        if lighting in ("night", "dusk") and lamps_img and rng.random() < 0.8:
+        light = lighting or str(rng.choice(LIGHTING, p=[0.55, 0.12, 0.18, 0.15]))
+        canvas = degrade.lighting(canvas, light, rng, labels > 0)
+        if light in ("night", "dusk") and lamps_img and rng.random() < 0.8:
             canvas = degrade.headlights(canvas, lamps_img, max(3.0, lamp_radius), rng)
     else:
-        infrared = asked_lighting == "infrared" or (asked_lighting is None and rng.random() < 0.1)
-        lighting = "infrared" if infrared else "as photographed"
-        if lighting == "infrared":
+        infrared = lighting == "infrared" or (lighting is None and rng.random() < 0.1)
+        light = "infrared" if infrared else "as photographed"
+        if infrared:
             canvas = degrade.lighting(canvas, "infrared", rng, labels > 0)
-    conditions["lighting"] = lighting
+    conditions["lighting"] = light
     if rng.random() < 0.12:
-        c = corners.mean(axis=0) + rng.normal(0, width_px / 4, 2)
-        canvas = degrade.glare(canvas, (float(c[0]), float(c[1])), width_px * rng.uniform(0.2, 0.6), rng)
+        c = corners.mean(axis=0) + rng.normal(0, plate_width / 4, 2)
+        canvas = degrade.glare(canvas, (float(c[0]), float(c[1])), plate_width * rng.uniform(0.2, 0.6), rng)
         conditions["glare"] = True
     if rng.random() < 0.08:
         canvas = degrade.rain(canvas, rng)
         conditions["rain"] = True
     if rng.random() < 0.25:
-        length = float(rng.uniform(2, max(3, width_px / 15)))
+        length = float(rng.uniform(2, max(3, plate_width / 15)))
         canvas = degrade.motion_blur(canvas, length, float(rng.normal(0, 20)))
         conditions["motion_blur_px"] = round(length, 1)
     elif rng.random() < 0.15:
-        radius = float(rng.uniform(1, max(1.5, width_px / 60)))
+        radius = float(rng.uniform(1, max(1.5, plate_width / 60)))
         canvas = degrade.defocus(canvas, radius)
         conditions["defocus_px"] = round(radius, 1)
-    sigma = float(rng.uniform(1, 6) * (2.5 if lighting in ("night", "dusk") else 1))
+    sigma = float(rng.uniform(1, 6) * (2.5 if light in ("night", "dusk") else 1))
     canvas = degrade.sensor_noise(canvas, sigma, rng)
     conditions["noise_sigma"] = round(sigma, 1)
     if rng.random() < 0.7:
@@ -353,10 +346,6 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
         canvas = degrade.jpeg(canvas, quality)
         conditions["jpeg_quality"] = quality
 
-    field_boxes: dict[str, list[int] | None] = {}
-    for name in FIELDS:
-        ys, xs = np.nonzero(labels == LABEL_IDS[name])
-        field_boxes[name] = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1] if len(xs) else None
     return Sample(image=np.clip(canvas, 0, 255).astype(np.uint8), labels=labels, plate=plate,
-                  corners=corners.astype(np.float32), field_boxes=field_boxes, vehicle_box=vehicle_box,
+                  corners=corners.astype(np.float32), field_boxes=field_boxes(labels), vehicle_box=vehicle_box,
                   conditions=conditions, index=index, seed=seed, kind=kind)
