@@ -23,6 +23,8 @@ setup(
         "Pillow>=10.0",
         "matplotlib-fontja>=1.0",
         "tqdm>=4.60",
+        "onnxruntime>=1.16",
+        "onnx>=1.14",
     ],
     extras_require={
         # TensorRT and jetson-utils come from JetPack on the device and are never pip dependencies
@@ -30,7 +32,7 @@ setup(
         # against numpy 1.x.
         "jetson": ["numpy<2"],
         # Training the segmentation and field-reader models on CPU (engines/, make train).
-        "train": ["torch==2.13.0"],  # Debian fonts for more variety: see `make fonts`
+        "train": ["torch==2.13.0", "onnxscript>=0.1"],  # Debian fonts for more variety: see `make fonts`
         "dev": ["pytest>=7.4", "hypothesis>=6.100"],
     },
     entry_points={"console_scripts": ["anpr=edge.cli:main"]},

@@ -1,0 +1,1 @@
+"""Finding and reading plates in an image: backends, detector, segmenter, geometry, pipeline."""

@@ -1,0 +1,41 @@
+"""Axis-aligned boxes [x1, y1, x2, y2]: IoU and non-maximum suppression, in numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def iou(a, b) -> float:
+    """Intersection over union of two boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
+    """Indices of the boxes kept, best first: each drops the later ones overlapping it by more than threshold."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    order = list(np.argsort(-np.asarray(scores), kind="stable"))
+    area = (boxes[:, 2] - boxes[:, 0]).clip(0) * (boxes[:, 3] - boxes[:, 1]).clip(0)
+    keep: list[int] = []
+    while order:
+        i, rest = order[0], np.array(order[1:], int)
+        keep.append(int(i))
+        if rest.size == 0:
+            break
+        ix = (np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0])).clip(0)
+        iy = (np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1])).clip(0)
+        inter = ix * iy
+        overlap = inter / np.maximum(area[i] + area[rest] - inter, 1e-9)
+        order = list(rest[overlap <= threshold])
+    return keep
+
+
+def mask_box(mask: np.ndarray) -> list[int] | None:
+    """[x1, y1, x2, y2] (x2, y2 exclusive) around the true pixels of ``mask``; None if there are none."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]

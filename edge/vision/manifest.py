@@ -1,0 +1,71 @@
+"""Model manifests: ``engines/models/NAME.json`` beside each ``NAME.onnx``.
+
+Runtime code takes class lists, input shapes and normalisation from here, never from literals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "engines" / "models"
+
+
+class ModelError(RuntimeError):
+    """A model file or its manifest is missing, damaged or does not match; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path  # the .onnx file
+    data: dict
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.data["classes"])
+
+    @property
+    def input(self) -> dict:
+        return self.data["input"]
+
+    def normalise(self, rgb):
+        """uint8 HxWx3 (or NxHxWx3) RGB -> float32 NCHW, as the manifest's input says."""
+        import numpy as np
+
+        norm = self.input["normalise"]
+        x = rgb.astype(np.float32) * np.float32(norm["scale"])
+        x = (x - np.float32(norm["mean"])) / np.float32(norm["std"])
+        x = x[None] if x.ndim == 3 else x
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def load_manifest(model: str | Path, models_dir: Path = DEFAULT_MODELS_DIR, check_hash: bool = True) -> Manifest:
+    """The manifest of ``model`` (a name in models_dir, or a path to the .onnx file), checked against the file."""
+    path = Path(model)
+    if path.suffix != ".onnx":
+        path = Path(models_dir) / f"{model}.onnx"
+    meta = path.with_suffix(".json")
+    hint = "run `make models`" if path.stem == "yolov3-tiny" else "run `make train` or check out engines/models"
+    if not path.exists():
+        raise ModelError(f"model {path} is missing: {hint}")
+    if not meta.exists():
+        raise ModelError(f"model {path} has no manifest {meta.name}: {hint}")
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"manifest {meta} cannot be read: {exc}") from None
+    missing = [k for k in ("name", "input", "classes", "sha256") if k not in data]
+    if missing:
+        raise ModelError(f"manifest {meta} lacks {', '.join(missing)}")
+    if check_hash:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != data["sha256"]:
+            raise ModelError(f"model {path} does not match its manifest (sha256 {digest[:12]}, manifest "
+                             f"{data['sha256'][:12]}): the file is damaged or was replaced; {hint}")
+    return Manifest(path, data)
