@@ -168,3 +168,46 @@ def test_full_disk_stops_cleanly_and_keeps_every_complete_sample(tmp_path, monke
     for r in records:
         assert (tmp_path / "full" / r["image"]).stat().st_size > 0 and (tmp_path / "full" / r["mask"]).exists()
     assert not (tmp_path / "full" / "masks" / "0000003.png").exists()
+
+
+def test_distractors_stay_off_the_plate():
+    from edge.synth.distractors import random_distractor
+
+    rng = np.random.default_rng(11)
+    plate = (500.0, 300.0, 620.0, 360.0)
+    gx, gy = 40.0, 20.0
+    keep_out = (plate[0] - gx, plate[1] - gy, plate[2] + gx, plate[3] + gy)
+    placed = 0
+    for _ in range(300):
+        found = random_distractor(rng, 120.0, (1280, 720), keep_out)
+        if found is None:
+            continue
+        art, alpha, h = found
+        assert art.dtype == np.uint8 and art.shape[:2] == alpha.shape
+        ph, pw = alpha.shape
+        corners = cv2.perspectiveTransform(np.float64([[[0, 0], [pw, 0], [pw, ph], [0, ph]]]), h)[0]
+        x1, y1 = corners.min(axis=0)
+        x2, y2 = corners.max(axis=0)
+        assert x2 <= plate[0] or x1 >= plate[2] or y2 <= plate[1] or y1 >= plate[3]
+        placed += 1
+    assert placed > 100
+
+
+def test_scenes_carry_distractors_and_their_count():
+    counts = [make_sample(3, i, "scenes").conditions["distractors"] for i in range(12)]
+    assert max(counts) >= 2 and min(counts) == 0
+
+
+def test_dataset_writes_eval_labels_anpr_eval_can_read(tmp_path):
+    from edge.evaluate import read_labels
+
+    write_dataset(tmp_path / "d", 4, seed=2, kind="scenes", backgrounds_dir=None, workers=1, progress=False)
+    labels = read_labels(tmp_path / "d" / "labels.csv")
+    records = read_records(tmp_path / "d")
+    assert len(labels) == len(records)
+    for rec in records:
+        (plate,) = labels[pathlib.Path(rec["image"]).name]
+        assert plate.readable == ("partial" if rec["truncated"] else "yes") and not plate.pasted
+        assert plate.region == rec["plate"]["region"] and plate.serial == rec["plate"]["serial"]
+        assert np.allclose(plate.box, [max(0, rec["bbox"][0]), max(0, rec["bbox"][1]),
+                                       min(rec["width"], rec["bbox"][2]), min(rec["height"], rec["bbox"][3])], atol=0.5)

@@ -4,6 +4,7 @@ Layout of a dataset folder::
 
     meta.json           seed, kind, count, label ids, fonts, backgrounds, timing
     labels.jsonl        one record per sample, in index order (Sample.record())
+    labels.csv          the same plates in the columns of real-dev's labels.csv, for `anpr eval`
     images/0000000.jpg  scenes as JPEG (quality 95), plate crops as PNG
     masks/0000000.png   uint8 label map: 0 background, 1 plate, 2 region, 3 class number, 4 kana, 5 serial
 
@@ -13,6 +14,7 @@ interruption (or a full disk) every line in it names files that are complete.
 
 from __future__ import annotations
 
+import csv
 import json
 import multiprocessing
 import os
@@ -142,9 +144,40 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
     finally:
         bar.close()
     seconds = time.perf_counter() - started
+    write_eval_labels(folder)
     meta.update(seconds=round(seconds, 2), workers=workers)
     (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     return DatasetSummary(folder, written, seconds)
+
+
+EVAL_COLUMNS = ("file", "plate_index", "x1", "y1", "x2", "y2", "region", "class_number", "kana", "serial", "color",
+                "readable", "pasted", "source_repo", "source_path", "note")
+
+
+def write_eval_labels(folder: Path) -> Path:
+    """``labels.csv`` in the columns of real-dev's, so ``anpr eval`` scores a synthetic folder the same way.
+
+    A plate cut by the frame's edge is labelled ``partial``: it is a plate, but not one recall counts.
+    """
+    path = Path(folder) / "labels.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(EVAL_COLUMNS)
+        for rec in read_records(folder):
+            w, h = rec["width"], rec["height"]
+            x1, y1, x2, y2 = rec["bbox"]
+            box = [round(max(0.0, x1)), round(max(0.0, y1)), round(min(float(w), x2)), round(min(float(h), y2))]
+            if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+                continue  # wholly outside the frame
+            p = rec["plate"]
+            if rec["conditions"].get("special"):  # out of scope: a plate, but none of the fields we read
+                fields, readable = ["n/a", "n/a", "n/a", "?", "other"], "partial"
+            else:
+                fields = [p["region"], p["class_number"], p["kana"], p["serial"], p["color"]]
+                readable = "partial" if rec["truncated"] else "yes"
+            out.writerow([Path(rec["image"]).name, 0, *box, *fields, readable, "no", "synthetic", rec["image"],
+                          ", ".join(f"{k} {v}" for k, v in rec["conditions"].items())])
+    return path
 
 
 def _progress(total: int, desc: str, enabled: bool) -> tqdm:

@@ -67,6 +67,12 @@ def _font(path: str) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, GLYPH_PX)
 
 
+@lru_cache(maxsize=256)
+def font_at(path: str, size: int) -> ImageFont.FreeTypeFont:
+    """The font at ``path`` in ``size`` pixels (cached)."""
+    return ImageFont.truetype(path, size)
+
+
 @lru_cache(maxsize=16384)
 def glyph_mask(char: str, font_path: str, weight: int = 0) -> np.ndarray:
     """Coverage (float32 0..1) of ``char``, cropped to its ink; ``weight`` adds pixels of stroke

@@ -15,6 +15,7 @@ from edge.plates import Color, PlateText
 from edge.synth.fonts import available_fonts, fonts_with, glyph_mask
 from edge.synth.layout import Cell, PlateSize, bolt_centres, plate_cells
 from edge.synth.strokes import DIGITS, STROKE, digit_mask
+from edge.vision.boxes import mask_box
 
 FIELDS = ("region", "class_number", "kana", "serial")
 LABEL_IDS = {"background": 0, "plate": 1, "region": 2, "class_number": 3, "kana": 4, "serial": 5}
@@ -114,14 +115,6 @@ class RenderedPlate:
     def field_boxes(self) -> dict[str, list[int] | None]:
         """Box around each field's ink, in canvas pixels."""
         return field_boxes(self.labels)
-
-
-def mask_box(mask: np.ndarray) -> list[int] | None:
-    """[x1, y1, x2, y2] (x2, y2 exclusive) around the true pixels of ``mask``; None if there are none."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return None
-    return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
 
 
 def field_boxes(labels: np.ndarray) -> dict[str, list[int] | None]:
@@ -278,3 +271,45 @@ def render_plate(plate: PlateText, rng: np.random.Generator, px_per_mm: float = 
         style=style,
         px_per_mm=s,
     )
+
+
+SPECIAL_KINDS = ("diplomatic", "defense")  # out of the reader's scope, but plates all the same
+
+
+def repaint_special(rendered: RenderedPlate, kind: str, rng: np.random.Generator) -> RenderedPlate:
+    """The same plate repainted as an out-of-scope plate: a diplomatic plate (blue, white 外 and
+    digits on one line) or a Self-Defense Force plate (white, dark digits 'NN-NNNN'). It is
+    labelled plate with no fields, so the segmenter learns to find it whole without reading it."""
+    if kind not in SPECIAL_KINDS:
+        raise ValueError(f"special plate kind {kind!r} is not one of {', '.join(SPECIAL_KINDS)}")
+    s = rendered.px_per_mm
+    (x0, y0), (x1, y1) = rendered.corners[0], rendered.corners[2]
+    area = _rounded_rect_alpha(*rendered.alpha.shape, x0, y0, x1, y1, CORNER_RADIUS_MM * s)
+    if kind == "diplomatic":
+        background, ink = (150 + rng.normal(0, 10), 70 + rng.normal(0, 10), 20 + rng.normal(0, 8)), (240, 240, 240)
+        text = "外" + "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(3, 5))))
+    else:
+        background, ink = _WHITE[int(rng.integers(len(_WHITE)))], (40, 40, 40)
+        text = f"{int(rng.integers(0, 100)):02d}-{int(rng.integers(0, 10000)):04d}"
+    image = rendered.image.astype(np.float32)
+    image = image * (1 - area[..., None]) + np.float32(background) * area[..., None]
+    marks = np.zeros(area.shape, np.float32)
+    height = (y1 - y0) * rng.uniform(0.45, 0.6)
+    pitch = (x1 - x0) * 0.86 / len(text)
+    left, top = x0 + (x1 - x0) * 0.07, y0 + (y1 - y0 - height) / 2
+    font = rendered.style.font
+    for k, char in enumerate(text):
+        if char in DIGITS:
+            mask = digit_mask(char, max(2, int(pitch * 0.8)), max(2, int(height)), STROKE)
+        elif char == "-":
+            mask = np.ones((4, 8), np.float32)
+            _paste(marks, mask, left + k * pitch + pitch * 0.2, top + height * 0.45, pitch * 0.5, height * 0.1)
+            continue
+        else:
+            mask = glyph_mask(char, font, 3)
+        _paste(marks, mask, left + k * pitch + pitch * 0.1, top, pitch * 0.8, height)
+    marks *= area
+    image = image * (1 - marks[..., None]) + np.float32(ink) * marks[..., None]
+    labels = np.where(area > 0.5, LABEL_IDS["plate"], 0).astype(np.uint8)
+    return RenderedPlate(np.clip(image, 0, 255).astype(np.uint8), rendered.alpha, labels, rendered.corners,
+                         rendered.plate, rendered.style, rendered.px_per_mm)

@@ -19,7 +19,8 @@ import numpy as np
 from edge.plates import PlateText
 from edge.synth import degrade
 from edge.synth.backgrounds import Backgrounds
-from edge.synth.plate import RenderedPlate, field_boxes, mask_box, render_plate
+from edge.synth.distractors import random_distractor
+from edge.synth.plate import SPECIAL_KINDS, RenderedPlate, field_boxes, mask_box, render_plate, repaint_special
 from edge.synth.texts import random_plate_text
 
 KINDS = ("plates", "scenes")
@@ -211,6 +212,25 @@ def _crop_round_plate(canvas, labels, corners, vehicle_box, lamps, rng):
             [(x - X1, y - Y1) for x, y in lamps])
 
 
+def _draw_distractors(canvas: np.ndarray, corners: np.ndarray, plate_width: float, seed: int, index: int) -> int:
+    """Draw 0-5 distractors away from the plate; their own random stream keeps the rest of the sample as it was."""
+    rng = np.random.default_rng([seed, index, 7])
+    count = int(rng.choice([0, 1, 2, 3, 5], p=[0.35, 0.2, 0.2, 0.15, 0.1]))
+    (x1, y1), (x2, y2) = corners.min(axis=0), corners.max(axis=0)
+    gx, gy = (x2 - x1) / 3, (y2 - y1) / 3
+    keep_out = (x1 - gx, y1 - gy, x2 + gx, y2 + gy)
+    drawn = 0
+    for _ in range(count * 4):
+        if drawn == count:
+            break
+        found = random_distractor(rng, plate_width, (canvas.shape[1], canvas.shape[0]), keep_out)
+        if found is not None:
+            art, alpha, h = found
+            _warp_onto(canvas, None, art, alpha, None, h)
+            drawn += 1
+    return drawn
+
+
 LIGHTING = ("day", "dusk", "night", "infrared")
 
 
@@ -277,6 +297,10 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     focal = W_img * rng.uniform(0.8, 1.6)
 
     rendered: RenderedPlate = render_plate(plate, rng, px_per_mm=float(np.clip(1.5 * plate_width / 330, 0.35, 2.5)))
+    special_rng = np.random.default_rng([seed, index, 8])  # its own stream: other samples stay as they were
+    if kind == "scenes" and special_rng.random() < 0.06:
+        conditions["special"] = str(special_rng.choice(SPECIAL_KINDS))
+        rendered = repaint_special(rendered, conditions["special"], special_rng)
     w_mm, h_mm = rendered.style.size.mm
     plane_to_img = plane_homography(w_mm, h_mm, yaw, pitch, roll, focal, plate_width, centre)
     conditions.update(plate_size=rendered.style.size.value, yaw=round(yaw, 1), pitch=round(pitch, 1),
@@ -294,6 +318,10 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
         lamps_img = [tuple(p) for p in _project(plane_to_img, np.float64(lamps))]
         lamp_radius = float(lamp_h * plate_width / 330)
 
+    corners = _project(plane_to_img, np.float64([[0, 0], [w_mm, 0], [w_mm, h_mm], [0, h_mm]]))
+    if kind == "scenes":  # lettered signs, badges and grilles round (never on) the plate
+        conditions["distractors"] = _draw_distractors(canvas, corners, plate_width, seed, index)
+
     if source == "real":  # match the plate to the frame's light around it
         x, y = int(np.clip(centre[0], 0, W_img - 1)), int(np.clip(centre[1], 0, H_img - 1))
         patch = canvas[max(0, y - 40): y + 40, max(0, x - 80): x + 80]
@@ -305,7 +333,6 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     plate_h = plane_to_img @ _canvas_to_plane(rendered.px_per_mm, (-rendered.corners[0][0] / rendered.px_per_mm,
                                                                    -rendered.corners[0][1] / rendered.px_per_mm))
     _warp_onto(canvas, labels, plate_image, rendered.alpha, rendered.labels, plate_h)
-    corners = _project(plane_to_img, np.float64([[0, 0], [w_mm, 0], [w_mm, h_mm], [0, h_mm]]))
 
     if kind == "plates":  # keep a window a little larger than the plate; effects run on it alone
         canvas, labels, corners, vehicle_box, lamps_img = _crop_round_plate(
