@@ -142,6 +142,97 @@ def cmd_synth(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
 
 
+def _vision_config(args: argparse.Namespace):
+    from edge.config import ConfigError, VisionConfig
+
+    try:
+        return VisionConfig(models_dir=args.models, backend=args.backend, vehicle_detector=not args.no_detector,
+                            roi=tuple(args.roi) if args.roi else None)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _pipeline(args: argparse.Namespace):
+    from edge.vision.manifest import ModelError
+    from edge.vision.pipeline import Pipeline
+
+    try:
+        return Pipeline(_vision_config(args))
+    except ModelError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    from edge.vision.annotate import annotate
+    from edge.vision.pipeline import ImageError, load_image
+
+    pipeline = _pipeline(args)
+    if args.annotate:
+        try:
+            Path(args.annotate).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--annotate {args.annotate}: {exc.strerror or exc}") from exc
+    failed = 0
+    for name in args.images:
+        try:
+            image = load_image(name)
+            result = pipeline.read(image)
+        except ImageError as exc:
+            failed += 1
+            print(f"anpr read: {exc}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"image": name, "error": str(exc), "plates": [], "timing_ms": {}}, ensure_ascii=False))
+            continue
+        if args.json:
+            print(json.dumps({"image": name, "plates": [p.to_dict() for p in result.plates],
+                              "timing_ms": result.timing_ms}, ensure_ascii=False), flush=True)
+        else:
+            print(f"{name}: {len(result.plates)} plate(s), {len(result.vehicles)} vehicle(s), "
+                  f"{result.timing_ms['total']:.0f} ms")
+            for p in result.plates:
+                x1, y1, x2, y2 = (round(v) for v in p.bbox)
+                print(f"  plate at [{x1}, {y1}, {x2}, {y2}] score {p.score:.2f}  {p.text or '(not read yet)'}")
+        if args.annotate:
+            out = Path(args.annotate) / (Path(name).stem + ".jpg")
+            try:
+                annotate(image, result, out)
+            except OSError as exc:
+                raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    return 1 if failed else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from edge.evaluate import LabelError, evaluate, read_labels
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder")
+    labels_path = Path(args.labels) if args.labels else folder / "labels.csv"
+    if not labels_path.exists() and not labels_path.is_absolute() and (folder / labels_path).exists():
+        labels_path = folder / labels_path
+    try:
+        labels = read_labels(labels_path)
+    except LabelError as exc:
+        raise UsageError(str(exc)) from exc
+    pipeline = _pipeline(args)
+    report = evaluate(pipeline, folder, labels)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        print(report.table())
+    return 0
+
+
+def _add_vision_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default="auto", help="auto (TensorRT plan if built, else ONNX Runtime), "
+                                                     "onnxruntime or tensorrt")
+    p.add_argument("--models", metavar="DIR", help="model folder (default engines/models)")
+    p.add_argument("--no-detector", action="store_true",
+                   help="skip the vehicle detector: look for plates on the whole frame (or --roi) only")
+    p.add_argument("--roi", type=float, nargs=4, metavar=("X1", "Y1", "X2", "Y2"),
+                   help="region of interest as fractions of the frame (default: the whole frame)")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -198,6 +289,27 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where --compare writes (default synth-compare.png)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=cmd_synth)
+    read = commands.add_parser(
+        "read", help="find (and read) the plates in images",
+        description="Find every plate in each image. With --json, one object per image per line: "
+                    "plates with quad, bbox, vehicle and fields (null until read), and timing.")
+    read.add_argument("images", nargs="+", metavar="IMAGE")
+    read.add_argument("--json", action="store_true", help="one JSON object per image per line")
+    read.add_argument("--annotate", metavar="DIR", help="write each image with its plates drawn to DIR")
+    _add_vision_options(read)
+    read.set_defaults(func=cmd_read)
+
+    ev = commands.add_parser(
+        "eval", help="score the reader against labelled photographs",
+        description="Run `read` on every image of DIR (DIR/images/ or DIR) and score it against the labels: "
+                    "plate recall on readable real plates (IoU >= 0.5), false plates per image, corner "
+                    "error and time per image.")
+    ev.add_argument("dir", metavar="DIR")
+    ev.add_argument("--labels", metavar="CSV", help="labels file (default DIR/labels.csv; a relative name is "
+                                                    "also looked for in DIR)")
+    ev.add_argument("--json", action="store_true", help="the report as one JSON object")
+    _add_vision_options(ev)
+    ev.set_defaults(func=cmd_eval)
     return parser
 
 

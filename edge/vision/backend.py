@@ -56,20 +56,18 @@ class TensorRTBackend:
 
         self._cuda, self._trt = cuda, trt
         logger = trt.Logger(trt.Logger.WARNING)
-        with open(plan, "rb") as f, trt.Runtime(logger) as runtime:
-            self.engine = runtime.deserialize_cuda_engine(f.read())
+        self.runtime = trt.Runtime(logger)  # kept: the engine must not outlive its runtime
+        self.engine = self.runtime.deserialize_cuda_engine(Path(plan).read_bytes())
         if self.engine is None:
             raise ModelError(f"TensorRT cannot deserialise {plan}: rebuild it with `make engines` on this device")
+        if not hasattr(self.engine, "num_io_tensors"):  # the name-based API arrived in TensorRT 8.5
+            raise ModelError(f"TensorRT {trt.__version__} is too old: 8.5 or newer is needed")
         self.context = self.engine.create_execution_context()
         self.path = Path(plan)
         self.stream = cuda.Stream()
-        self._tensor_api = hasattr(self.engine, "num_io_tensors")  # TensorRT 8.5+ name-based API
-        if self._tensor_api:
-            names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-            self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-            self.outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
-        else:  # pragma: no cover - TensorRT < 8.5 is not supported by JetPack 5+
-            raise ModelError("TensorRT older than 8.5 is not supported")
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         cuda, trt = self._cuda, self._trt

@@ -1,0 +1,263 @@
+"""Score the reader against a labelled folder: ``anpr eval DIR --labels labels.csv``.
+
+The folder holds the images (in ``DIR/images/`` or ``DIR`` itself) and a CSV with one row per
+plate, in the columns of ../shared/data/real-dev/labels.csv. A predicted plate *finds* a
+labelled one when their boxes overlap with IoU >= 0.5 (one to one, best overlap first); a
+prediction that finds no labelled plate is a *false plate*. Recall counts real plates labelled
+readable (``readable=yes``, ``pasted=no``); every labelled plate, legible or not, pasted or
+not, is a plate, so finding one is never false.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge.vision.boxes import iou
+from edge.vision.pipeline import ImageError, Pipeline, load_image
+
+REQUIRED = ("file", "plate_index", "x1", "y1", "x2", "y2", "region", "class_number", "kana", "serial", "color",
+            "readable", "pasted")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+MATCH_IOU = 0.5
+
+
+class LabelError(ValueError):
+    """The labels file is malformed; the message names the line and the column."""
+
+
+@dataclass(frozen=True)
+class LabelledPlate:
+    file: str
+    index: int
+    box: tuple[float, float, float, float]
+    region: str
+    class_number: str
+    kana: str
+    serial: str
+    color: str
+    readable: str  # yes | partial | no
+    pasted: bool
+
+    @property
+    def counts_for_recall(self) -> bool:
+        """A real plate (not pasted) with every field legible."""
+        return self.readable == "yes" and not self.pasted
+
+
+def read_labels(path: Path) -> dict[str, list[LabelledPlate]]:
+    """Labelled plates by image file name."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+            if missing:
+                raise LabelError(f"{path}: missing column(s) {', '.join(missing)}")
+            labels: dict[str, list[LabelledPlate]] = {}
+            for line, row in enumerate(reader, 2):
+                labels.setdefault(row["file"], []).append(_plate(path, line, row))
+    except OSError as exc:
+        raise LabelError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise LabelError(f"{path}: not UTF-8 text") from None
+    return labels
+
+
+def _plate(path: Path, line: int, row: dict) -> LabelledPlate:
+    def fail(column, why):
+        raise LabelError(f"{path} line {line}, column {column}: {why} (got {row.get(column)!r})")
+
+    if not row.get("file"):
+        fail("file", "empty")
+    try:
+        box = tuple(float(row[k]) for k in ("x1", "y1", "x2", "y2"))
+    except (TypeError, ValueError):
+        fail("x1", "x1, y1, x2, y2 must be numbers")
+    if not (box[2] > box[0] and box[3] > box[1]):
+        fail("x2", "the box must have x2 > x1 and y2 > y1")
+    try:
+        index = int(row["plate_index"])
+    except (TypeError, ValueError):
+        fail("plate_index", "must be an integer")
+    if row["readable"] not in ("yes", "partial", "no"):
+        fail("readable", "must be yes, partial or no")
+    if row["pasted"] not in ("yes", "no"):
+        fail("pasted", "must be yes or no")
+    return LabelledPlate(row["file"], index, box, row["region"], row["class_number"], row["kana"], row["serial"],
+                         row["color"], row["readable"], row["pasted"] == "yes")
+
+
+def match(predicted: list[list[float]], labelled: list[LabelledPlate]) -> list[tuple[int, int, float]]:
+    """(prediction, label, IoU) pairs, one to one, best overlap first, IoU >= MATCH_IOU."""
+    pairs = sorted(((iou(p, l.box), i, j) for i, p in enumerate(predicted) for j, l in enumerate(labelled)),
+                   reverse=True)
+    used_p, used_l, out = set(), set(), []
+    for overlap, i, j in pairs:
+        if overlap < MATCH_IOU:
+            break
+        if i not in used_p and j not in used_l:
+            used_p.add(i)
+            used_l.add(j)
+            out.append((i, j, overlap))
+    return out
+
+
+def corner_error(predicted: list[float], label: tuple[float, ...]) -> float:
+    """Mean distance, in pixels, between the four corners of the predicted and labelled boxes.
+
+    The labels give axis-aligned boxes only, so this compares the plate quad's bounding box.
+    """
+    p = np.float64(predicted)
+    q = np.float64(label)
+    corners = lambda b: np.array([[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]]])
+    return float(np.linalg.norm(corners(p) - corners(q), axis=1).mean())
+
+
+@dataclass
+class ImageResult:
+    file: str
+    plates: list[dict]  # the read contract's plate objects
+    found: list[int]  # plate_index of labelled plates found
+    missed: list[int]
+    false_plates: list[list[float]]
+    timing_ms: dict[str, float]
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    folder: str
+    images: int
+    failed_images: int
+    readable_plates: int
+    readable_found: int
+    labelled_plates: int
+    labelled_found: int
+    false_plates: int
+    misplaced: int  # false plates that overlap a labelled plate (0.1 < IoU < 0.5): found, but badly outlined
+    corner_error_px: float | None
+    corner_error_rel: float | None
+    time_ms_mean: float
+    time_ms_p95: float
+    stage_ms_mean: dict[str, float]
+    per_image: list[ImageResult] = field(default_factory=list)
+    labels: dict[str, list[LabelledPlate]] = field(default_factory=dict, repr=False)
+
+    @property
+    def recall(self) -> float | None:
+        return self.readable_found / self.readable_plates if self.readable_plates else None
+
+    @property
+    def false_per_image(self) -> float:
+        return self.false_plates / max(self.images - self.failed_images, 1)
+
+    def to_dict(self) -> dict:
+        return {
+            "folder": self.folder, "images": self.images, "failed_images": self.failed_images,
+            "recall_readable": _round(self.recall), "readable_plates": self.readable_plates,
+            "readable_found": self.readable_found, "labelled_plates": self.labelled_plates,
+            "labelled_found": self.labelled_found, "false_plates": self.false_plates,
+            "false_plates_on_a_labelled_plate": self.misplaced,
+            "false_plates_per_image": _round(self.false_per_image),
+            "corner_error_px": _round(self.corner_error_px, 1), "corner_error_of_width": _round(self.corner_error_rel),
+            "time_ms_mean": round(self.time_ms_mean, 1), "time_ms_p95": round(self.time_ms_p95, 1),
+            "stage_ms_mean": self.stage_ms_mean,
+            "per_image": [{"file": r.file, "found": r.found, "missed": r.missed, "false_plates": r.false_plates,
+                           "error": r.error, "timing_ms": r.timing_ms} for r in self.per_image],
+        }
+
+    def table(self) -> str:
+        def pct(v):
+            return "n/a" if v is None else f"{v:.3f}"
+
+        rows = [
+            ("images", f"{self.images}" + (f" ({self.failed_images} unreadable)" if self.failed_images else "")),
+            ("plate recall, readable real plates (IoU >= 0.5)",
+             f"{pct(self.recall)}  ({self.readable_found}/{self.readable_plates})"),
+            ("plates found, all labelled", f"{self.labelled_found}/{self.labelled_plates}"),
+            ("false plates per image", f"{self.false_per_image:.3f}  ({self.false_plates} in all, "
+                                       f"{self.misplaced} of them on a labelled plate but badly outlined)"),
+            ("mean corner error, readable plates found",
+             "n/a" if self.corner_error_px is None else
+             f"{self.corner_error_px:.1f} px  ({self.corner_error_rel:.3f} of plate width)"),
+            ("time per image", f"{self.time_ms_mean:.0f} ms mean, {self.time_ms_p95:.0f} ms p95  ("
+             + ", ".join(f"{k} {v:.0f}" for k, v in self.stage_ms_mean.items() if k != "total") + ")"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        lines = [f"{k:<{width}}  {v}" for k, v in rows]
+        misses = [f"{r.file}#{i}" for r in self.per_image for i in r.missed
+                  if any(l.index == i and l.counts_for_recall for l in self.labels.get(r.file, []))]
+        if misses:
+            lines.append("missed readable plates: " + ", ".join(misses))
+        falses = [f"{r.file} {[round(v) for v in b]}" for r in self.per_image for b in r.false_plates]
+        if falses:
+            lines.append("false plates: " + "; ".join(falses))
+        failed = [f"{r.file}: {r.error}" for r in self.per_image if r.error]
+        if failed:
+            lines.append("unreadable images: " + "; ".join(failed))
+        return "\n".join(lines)
+
+
+def _round(v, digits=4):
+    return None if v is None else round(float(v), digits)
+
+
+def image_files(folder: Path, labels: dict[str, list[LabelledPlate]]) -> tuple[Path, list[str]]:
+    """The folder holding the images and every image name to score: those present and those labelled."""
+    base = folder / "images" if (folder / "images").is_dir() else folder
+    present = {p.name for p in base.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES} if base.is_dir() else set()
+    return base, sorted(present | set(labels))
+
+
+def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPlate]], progress=None) -> Report:
+    """Run the pipeline on every image of ``folder`` and score it against ``labels``."""
+    base, names = image_files(folder, labels)
+    results: list[ImageResult] = []
+    totals, stages = [], {}
+    found_r = total_r = found_all = total_all = false = misplaced = 0
+    errors_px, errors_rel = [], []
+    for name in names:
+        wanted = labels.get(name, [])
+        total_r += sum(l.counts_for_recall for l in wanted)
+        total_all += len(wanted)
+        start = time.perf_counter()
+        try:
+            result = pipeline.read(load_image(base / name))
+        except ImageError as exc:
+            results.append(ImageResult(name, [], [], [l.index for l in wanted], [], {}, error=str(exc)))
+            continue
+        totals.append((time.perf_counter() - start) * 1e3)
+        for k, v in result.timing_ms.items():
+            stages.setdefault(k, []).append(v)
+        boxes = [p.bbox for p in result.plates]
+        pairs = match(boxes, wanted)
+        matched_p = {i for i, _, _ in pairs}
+        for i, j, _ in pairs:
+            label = wanted[j]
+            if label.counts_for_recall:
+                found_r += 1
+                err = corner_error(boxes[i], label.box)
+                errors_px.append(err)
+                errors_rel.append(err / (label.box[2] - label.box[0]))
+        found_all += len(pairs)
+        falses = [b for i, b in enumerate(boxes) if i not in matched_p]
+        false += len(falses)
+        misplaced += sum(any(iou(b, l.box) > 0.1 for l in wanted) for b in falses)
+        found = sorted(wanted[j].index for _, j, _ in pairs)
+        results.append(ImageResult(name, [p.to_dict() for p in result.plates], found,
+                                   sorted({l.index for l in wanted} - set(found)), falses, result.timing_ms))
+        if progress:
+            progress(results[-1])
+    report = Report(
+        folder=str(folder), images=len(names), failed_images=sum(r.error is not None for r in results),
+        readable_plates=total_r, readable_found=found_r, labelled_plates=total_all, labelled_found=found_all,
+        false_plates=false, misplaced=misplaced, corner_error_px=float(np.mean(errors_px)) if errors_px else None,
+        corner_error_rel=float(np.mean(errors_rel)) if errors_rel else None,
+        time_ms_mean=float(np.mean(totals)) if totals else 0.0,
+        time_ms_p95=float(np.percentile(totals, 95)) if totals else 0.0,
+        stage_ms_mean={k: round(float(np.mean(v)), 1) for k, v in stages.items()}, per_image=results, labels=labels)
+    return report

@@ -1,0 +1,251 @@
+"""``Pipeline.read(image) -> list[PlateRead]``: vehicles, then plates and their fields, in one image.
+
+1. The vehicle detector (Tiny YOLOv3) finds vehicles.
+2. The segmenter looks for plates on the whole frame (or the lane's region of interest) at two
+   scales, and on each vehicle that is small in the frame at a closer scale. The whole-frame pass
+   runs by default even when vehicles are found: Tiny YOLOv3 often misses the close,
+   frame-filling car and finds the far ones instead.
+3. Each candidate is segmented again in a window round it (the *refine* pass); its mask gives
+   the four corners, shapes that cannot be a plate are dropped, and the plate is rectified.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.config import VisionConfig
+from edge.vision.boxes import mask_box, nms
+from edge.vision.detector import Vehicle, VehicleDetector
+from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, shape_problem
+from edge.vision.manifest import DEFAULT_MODELS_DIR
+from edge.vision.segmenter import FIELDS, PlateSegmenter, Window, fit_window
+
+
+# A field "shows" on a rectified plate when this many of its 336 x 168 pixels are labelled with
+# it: about a tenth of the smallest field (the kana) on a medium plate.
+MIN_FIELD_PIXELS = 120
+
+
+class ImageError(ValueError):
+    """The image cannot be read (missing, corrupt, empty); the message names it."""
+
+
+@dataclass
+class PlateRead:
+    """One plate found in an image. The text fields stay None until the field reader reads them."""
+
+    quad: np.ndarray  # 4x2 image pixels: TL, TR, BR, BL
+    score: float  # how sure the segmenter is that this is a plate (mean probability inside the quad)
+    rectified: np.ndarray  # canonical face-on BGR image, CANONICAL_SIZE
+    field_boxes: dict[str, list[int] | None]  # on the rectified image
+    vehicle: Vehicle | None = None
+    region: str | None = None
+    class_number: str | None = None
+    kana: str | None = None
+    serial: str | None = None
+    number: int | None = None
+    color: str | None = None
+    category: str | None = None
+    text: str | None = None
+    valid: bool = False
+    confidence: float | None = None
+    fields: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def bbox(self) -> list[float]:
+        return [float(self.quad[:, 0].min()), float(self.quad[:, 1].min()),
+                float(self.quad[:, 0].max()), float(self.quad[:, 1].max())]
+
+    def to_dict(self) -> dict:
+        """The plate's part of the `anpr read --json` contract (docs in DESIGN.md)."""
+        fields = self.fields or {name: {"value": None, "confidence": None} for name in (*FIELDS, "color")}
+        return {
+            "text": self.text, "region": self.region, "class_number": self.class_number, "kana": self.kana,
+            "serial": self.serial, "number": self.number, "color": self.color, "category": self.category,
+            "valid": self.valid, "confidence": self.confidence, "fields": fields,
+            "plate_score": round(self.score, 3),
+            "quad": [[round(float(x), 1), round(float(y), 1)] for x, y in self.quad],
+            "bbox": [round(v, 1) for v in self.bbox],
+            "vehicle": None if self.vehicle is None else {
+                "label": self.vehicle.label, "score": round(self.vehicle.score, 3),
+                "box": [round(v, 1) for v in self.vehicle.box]},
+        }
+
+
+@dataclass
+class ReadResult:
+    plates: list[PlateRead]
+    vehicles: list[Vehicle]
+    timing_ms: dict[str, float]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    box: tuple[float, float, float, float]  # image pixels
+    score: float
+    vehicle: Vehicle | None
+
+
+def load_image(path) -> np.ndarray:
+    """A BGR image from a file, or ImageError saying why not."""
+    if not Path(path).is_file():
+        raise ImageError(f"{path}: no such file")
+    data = np.fromfile(str(path), np.uint8)
+    if data.size == 0:
+        raise ImageError(f"{path}: empty file")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise ImageError(f"{path}: not a readable image (corrupt or unsupported format)")
+    return image
+
+
+class Pipeline:
+    """Finds plates in still images or frames; one instance per process (models load once)."""
+
+    def __init__(self, config: VisionConfig | None = None):
+        self.config = config or VisionConfig()
+        c = self.config
+        models = Path(c.models_dir) if c.models_dir else DEFAULT_MODELS_DIR
+        self.detector = (VehicleDetector(models / "yolov3-tiny.onnx", c.backend, threads=c.threads)
+                         if c.vehicle_detector else None)
+        self.segmenter = PlateSegmenter(models / "plate-seg.onnx", c.backend, threads=c.threads)
+
+    # -- stage 2: candidates -------------------------------------------------------------------
+
+    def _search_regions(self, image: np.ndarray, vehicles: list[Vehicle]) -> list[tuple[tuple, int, Vehicle | None]]:
+        """(box, longest side in view pixels, vehicle) for every find pass."""
+        c = self.config
+        h, w = image.shape[:2]
+        roi = c.roi_box(w, h)
+        passes = []
+        if c.whole_frame == "always" or not vehicles:
+            passes += [(roi, c.find_size, None), (roi, c.find_size // 2, None)]
+        frame_side = max(roi[2] - roi[0], roi[3] - roi[1])
+        for v in sorted(vehicles, key=lambda v: -(v.box[2] - v.box[0]) * (v.box[3] - v.box[1]))[:c.max_vehicles]:
+            x1, y1, x2, y2 = v.box
+            side = max(x2 - x1, y2 - y1)
+            if side * c.find_size / c.vehicle_size > frame_side * 1.25 or side < 24:
+                continue  # the whole-frame pass already sees this vehicle at least as closely
+            mx, my = 0.08 * (x2 - x1), 0.15 * (y2 - y1)  # plates sit low; boxes often cut the bumper
+            passes.append(((max(0, x1 - mx), max(0, y1 - my), min(w, x2 + mx), min(h, y2 + my)), c.vehicle_size, v))
+        return passes
+
+    def _candidates(self, image: np.ndarray, vehicles: list[Vehicle]) -> list[_Candidate]:
+        c = self.config
+        found: list[_Candidate] = []
+        for box, longest, vehicle in self._search_regions(image, vehicles):
+            seg = self.segmenter.segment(image, fit_window(box, longest))
+            plate = seg.plate
+            n, comp, stats, _ = cv2.connectedComponentsWithStats((plate > c.plate_threshold).astype(np.uint8), 8)
+            for k in range(1, n):
+                x, y, bw, bh, area = stats[k]
+                if area < c.min_candidate_area:
+                    continue
+                score = float(plate[comp == k].mean())
+                (ix1, iy1), (ix2, iy2) = seg.window.to_image([[x, y], [x + bw, y + bh]])
+                found.append(_Candidate((ix1, iy1, ix2, iy2), score, vehicle))
+        keep = nms(np.array([f.box for f in found]).reshape(-1, 4), np.array([f.score for f in found]), 0.3)
+        return [found[i] for i in keep]
+
+    # -- stage 3: refine -----------------------------------------------------------------------
+
+    def _refine(self, image: np.ndarray, cand: _Candidate, vehicles: list[Vehicle]) -> PlateRead | None:
+        """The plate round a candidate, or None when what is there cannot be a plate."""
+        x1, y1, x2, y2 = cand.box
+        side = max(1.6 * (x2 - x1), 3.2 * (y2 - y1), 16.0)
+        centre = ((x1 + x2) / 2, (y1 + y2) / 2)
+        for _ in range(2):  # a blob cut by the window's edge is looked at again in a wider window
+            size = self.config.refine_size
+            window = Window(centre[0] - side / 2, centre[1] - side / 2, size / side, size, size)
+            seg = self.segmenter.segment(image, window)
+            blob = _blob_at(seg.plate > self.config.plate_threshold, window.to_view([centre])[0])
+            if blob is None:
+                return None
+            ys, xs = np.nonzero(blob)
+            if xs.min() > 0 and ys.min() > 0 and xs.max() < size - 1 and ys.max() < size - 1:
+                return self._plate(image, seg, blob, cand.vehicle or _vehicle_of(blob, seg.window, vehicles))
+            centre = tuple(window.to_image([[(xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2]])[0])
+            side *= 1.8
+        return None
+
+    def _plate(self, image: np.ndarray, seg, blob: np.ndarray, vehicle: Vehicle | None) -> PlateRead | None:
+        """The plate a blob outlines in a refine view, if its shape and score allow it to be one."""
+        window = seg.window
+        quad_view = quad_from_mask(blob)
+        if quad_view is None or shape_problem(quad_view, blob, self.config.shape, scale=window.scale) is not None:
+            return None
+        inside = np.zeros(blob.shape, np.uint8)
+        cv2.fillConvexPoly(inside, np.round(quad_view).astype(np.int32), 1)
+        score = float(seg.plate[inside > 0].mean())
+        if score < self.config.min_plate_score:
+            return None
+        quad = window.to_image(quad_view)
+        # field boxes: the refine view's labels carried onto the canonical plate
+        labels = cv2.warpPerspective(seg.labels(), rectify_transform(quad_view), CANONICAL_SIZE,
+                                     flags=cv2.INTER_NEAREST)
+        masks = {name: labels == seg.classes.index(name) for name in FIELDS}
+        if sum(int(m.sum()) >= MIN_FIELD_PIXELS for m in masks.values()) < self.config.min_fields:
+            return None  # lettering, but not laid out as a plate's fields
+        boxes = {name: mask_box(m) for name, m in masks.items()}
+        return PlateRead(quad=quad, score=score, rectified=rectify(image, quad), field_boxes=boxes, vehicle=vehicle)
+
+    def read(self, image: np.ndarray) -> ReadResult:
+        """Every plate in a BGR image, best first, with the time each stage took."""
+        if image is None or image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 8:
+            raise ImageError(f"expected an HxWx3 BGR image of at least 8x8 pixels, got "
+                             f"{None if image is None else image.shape}")
+        t0 = time.perf_counter()
+        vehicles = self.detector.detect(image) if self.detector else []
+        t1 = time.perf_counter()
+        candidates = self._candidates(image, vehicles)[:self.config.max_candidates]
+        t2 = time.perf_counter()
+        plates = [p for p in (self._refine(image, cand, vehicles) for cand in candidates) if p]
+        plates = _distinct(plates)
+        t3 = time.perf_counter()
+        timing = {"detect": (t1 - t0) * 1e3, "find": (t2 - t1) * 1e3, "refine": (t3 - t2) * 1e3,
+                  "total": (t3 - t0) * 1e3}
+        return ReadResult(plates, vehicles, {k: round(v, 1) for k, v in timing.items()})
+
+
+def _blob_at(mask: np.ndarray, point) -> np.ndarray | None:
+    """The connected blob of ``mask`` under ``point`` (view pixels), else the one nearest it."""
+    n, comp = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if n < 2:
+        return None
+    h, w = mask.shape
+    x, y = int(np.clip(round(point[0]), 0, w - 1)), int(np.clip(round(point[1]), 0, h - 1))
+    k = comp[y, x]
+    if k == 0:
+        ys, xs = np.nonzero(comp)
+        nearest = np.argmin((xs - x) ** 2 + (ys - y) ** 2)
+        k = comp[ys[nearest], xs[nearest]]
+    return comp == k
+
+
+def _distinct(plates: list[PlateRead]) -> list[PlateRead]:
+    """One plate per place, best score first: a plate mostly inside (or over) a better one is the same plate."""
+    kept: list[PlateRead] = []
+    for p in sorted(plates, key=lambda p: -p.score):
+        a = p.bbox
+        area_a = (a[2] - a[0]) * (a[3] - a[1])
+        for q in kept:
+            b = q.bbox
+            inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+            if inter > 0.5 * min(area_a, (b[2] - b[0]) * (b[3] - b[1])):
+                break
+        else:
+            kept.append(p)
+    return kept
+
+
+def _vehicle_of(blob: np.ndarray, window: Window, vehicles: list[Vehicle]) -> Vehicle | None:
+    """The vehicle whose box holds the blob's centre (the smallest such, if several)."""
+    ys, xs = np.nonzero(blob)
+    cx, cy = window.to_image([[xs.mean(), ys.mean()]])[0]
+    holding = [v for v in vehicles if v.box[0] <= cx <= v.box[2] and v.box[1] <= cy <= v.box[3]]
+    return min(holding, key=lambda v: (v.box[2] - v.box[0]) * (v.box[3] - v.box[1]), default=None)

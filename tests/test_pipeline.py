@@ -1,0 +1,182 @@
+"""Finding plates end to end with the committed segmenter (and Tiny YOLOv3 when `make models` ran)."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.cli import main
+from edge.config import ConfigError, VisionConfig
+from edge.synth.scene import make_sample
+from edge.vision.boxes import iou
+from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest
+from edge.vision.pipeline import ImageError, Pipeline
+
+HAVE_YOLO = (DEFAULT_MODELS_DIR / "yolov3-tiny.onnx").exists()
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return Pipeline(VisionConfig(vehicle_detector=False))
+
+
+def _clear_scenes(count):
+    """Daylight synthetic scenes (procedural, no ../shared needed) with a plate 90-250 px wide."""
+    out, index = [], 0
+    while len(out) < count:
+        s = make_sample(4242, index, "scenes", None, width_px=float(90 + (index * 37) % 160), lighting="day")
+        index += 1
+        if abs(s.conditions["yaw"]) <= 30 and not s.record()["truncated"]:
+            out.append(s)
+    return out
+
+
+def test_finds_the_plate_in_clear_synthetic_scenes(pipeline):
+    for sample in _clear_scenes(6):
+        result = pipeline.read(sample.image)
+        best = max((iou(p.bbox, sample.plate_box) for p in result.plates), default=0)
+        assert best >= 0.7, (sample.index, [p.bbox for p in result.plates], sample.plate_box)
+        plate = max(result.plates, key=lambda p: iou(p.bbox, sample.plate_box))
+        width = sample.plate_box[2] - sample.plate_box[0]
+        assert np.linalg.norm(plate.quad - sample.corners, axis=1).mean() < 0.06 * width
+        assert plate.rectified.shape == (168, 336, 3)
+        assert plate.field_boxes["serial"] is not None
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.zeros((480, 640, 3), np.uint8),
+    lambda: np.full((480, 640, 3), 255, np.uint8),
+    lambda: np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8),
+])
+def test_no_plate_where_there_is_none(pipeline, make):
+    assert pipeline.read(make()).plates == []
+
+
+def test_bad_images_raise_image_error(pipeline, tmp_path):
+    with pytest.raises(ImageError):
+        pipeline.read(np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(ImageError):
+        pipeline.read(np.zeros((100, 100), np.uint8))
+
+
+def test_model_missing_or_damaged_says_what_to_do(tmp_path):
+    with pytest.raises(ModelError, match="missing: run `make train`"):
+        load_manifest("plate-seg", tmp_path)
+    for name in ("plate-seg.onnx", "plate-seg.json"):
+        (tmp_path / name).write_bytes((DEFAULT_MODELS_DIR / name).read_bytes())
+    with open(tmp_path / "plate-seg.onnx", "r+b") as f:
+        f.seek(1000)
+        f.write(b"\xff\xfe")
+    with pytest.raises(ModelError, match="does not match its manifest"):
+        load_manifest("plate-seg", tmp_path)
+    with pytest.raises(ModelError, match="missing: run `make models`"):
+        load_manifest("yolov3-tiny", tmp_path)
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(ConfigError, match="vision.whole_frame"):
+        VisionConfig(whole_frame="sometimes")
+    with pytest.raises(ConfigError, match="vision.roi"):
+        VisionConfig(roi=(0.5, 0.2, 0.4, 0.9))
+    with pytest.raises(ConfigError, match="vision.find_size"):
+        VisionConfig(find_size=500)
+    with pytest.raises(ConfigError, match="unknown key.*colour"):
+        VisionConfig.from_dict({"colour": 1})
+
+
+def _write_scene(folder, sample, name):
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(folder / "images" / name), sample.image)
+
+
+def test_read_json_contract_annotation_and_corrupt_image(tmp_path, capsys):
+    sample = _clear_scenes(1)[0]
+    _write_scene(tmp_path, sample, "car.jpg")
+    (tmp_path / "images" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    args = [str(tmp_path / "images" / "car.jpg"), str(tmp_path / "images" / "broken.jpg")]
+    status = main(["read", *args, "--json", "--no-detector", "--annotate", str(tmp_path / "drawn")])
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1  # one image could not be read; the other was still read
+    assert [o["image"] for o in out] == args
+    plate = out[0]["plates"][0]
+    assert set(plate) >= {"text", "region", "class_number", "kana", "serial", "number", "color", "category",
+                          "valid", "confidence", "fields", "quad", "bbox", "vehicle"}
+    assert plate["region"] is None and plate["valid"] is False  # the field reader comes later
+    assert len(plate["quad"]) == 4 and iou(plate["bbox"], sample.plate_box) >= 0.7
+    assert "not a readable image" in out[1]["error"]
+    assert {"detect", "find", "refine", "total"} <= set(out[0]["timing_ms"])
+    drawn = cv2.imread(str(tmp_path / "drawn" / "car.jpg"))
+    assert drawn.shape == sample.image.shape and (drawn != cv2.imread(args[0])).any()
+
+
+LABEL_HEADER = "file,plate_index,x1,y1,x2,y2,region,class_number,kana,serial,color,readable,pasted\n"
+
+
+def test_eval_scores_a_labelled_folder(tmp_path, capsys):
+    rows = [LABEL_HEADER]
+    for k, sample in enumerate(_clear_scenes(3)):
+        _write_scene(tmp_path, sample, f"s{k}.jpg")
+        x1, y1, x2, y2 = (round(v) for v in sample.plate_box)
+        p = sample.plate
+        rows.append(f"s{k}.jpg,0,{x1},{y1},{x2},{y2},{p.region},{p.class_number},{p.kana},{p.serial},"
+                    f"{p.color.value},yes,no\n")
+    cv2.imwrite(str(tmp_path / "images" / "empty.png"), np.full((300, 400, 3), 90, np.uint8))
+    (tmp_path / "images" / "broken.jpg").write_bytes(b"")
+    (tmp_path / "labels.csv").write_text("".join(rows), encoding="utf-8")
+    assert main(["eval", str(tmp_path), "--json", "--no-detector"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["images"] == 5 and report["failed_images"] == 1
+    assert report["recall_readable"] == 1.0 and report["readable_plates"] == 3
+    assert report["false_plates"] == 0
+    assert report["corner_error_of_width"] < 0.06
+    assert main(["eval", str(tmp_path), "--no-detector"]) == 0
+    table = capsys.readouterr().out
+    assert "1.000  (3/3)" in table and "broken.jpg: " in table
+
+
+@pytest.mark.parametrize("row, message", [
+    ("a.jpg,0,10,10,5,20,品川,300,あ,12-34,white,yes,no", "line 2, column x2"),
+    ("a.jpg,0,10,ten,50,20,品川,300,あ,12-34,white,yes,no", "line 2, column x1"),
+    ("a.jpg,0,10,10,50,20,品川,300,あ,12-34,white,maybe,no", "line 2, column readable"),
+])
+def test_eval_refuses_malformed_labels(tmp_path, capsys, row, message):
+    (tmp_path / "labels.csv").write_text(LABEL_HEADER + row + "\n", encoding="utf-8")
+    assert main(["eval", str(tmp_path), "--no-detector"]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not HAVE_YOLO, reason="run `make models` to fetch and convert Tiny YOLOv3")
+def test_read_with_the_vehicle_detector_on_a_real_road_frame(shared_dir):
+    from edge.synth.backgrounds import Backgrounds
+
+    backgrounds = Backgrounds(shared_dir / "data/backgrounds")
+    pipeline = Pipeline()
+    samples = [make_sample(77, i, "scenes", backgrounds, width_px=110.0, lighting="day") for i in range(16)]
+    samples = [s for s in samples if s.conditions["source"] == "real" and not s.record()["truncated"]][:5]
+    with_vehicles = 0
+    for sample in samples:
+        result = pipeline.read(sample.image)
+        assert all(v.label in ("car", "bus", "truck", "motorbike") for v in result.vehicles)
+        with_vehicles += bool(result.vehicles)
+        plate = max(result.plates, key=lambda p: iou(p.bbox, sample.plate_box))
+        assert iou(plate.bbox, sample.plate_box) >= 0.5
+        cx, cy = sample.corners.mean(axis=0)
+        holders = [v for v in result.vehicles if v.box[0] <= cx <= v.box[2] and v.box[1] <= cy <= v.box[3]]
+        assert (plate.vehicle is not None) == bool(holders)
+    assert with_vehicles >= 2  # real road frames are full of cars
+
+
+def test_read_and_eval_without_models_or_inputs_exit_2(tmp_path, capsys):
+    image = tmp_path / "a.png"
+    cv2.imwrite(str(image), np.zeros((64, 64, 3), np.uint8))
+    assert main(["read", str(image), "--models", str(tmp_path / "nowhere")]) == 2
+    assert "make models" in capsys.readouterr().err  # the detector is loaded first
+    assert main(["read", str(image), "--no-detector", "--models", str(tmp_path / "nowhere")]) == 2
+    assert "make train" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "nowhere")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path)]) == 2  # no labels.csv
+    assert "labels.csv" in capsys.readouterr().err
+    assert main(["read", str(tmp_path / "missing.jpg"), "--no-detector"]) == 1
+    assert "no such file" in capsys.readouterr().err
