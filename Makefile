@@ -65,7 +65,7 @@ synth-compare: install
 test: $(VENV)/.installed-dev models
 	$(BIN)/python -m pytest -q
 
-test-slow: $(VENV)/.installed-dev models
+test-slow: $(VENV)/.installed-dev $(VENV)/.installed-train models
 	$(BIN)/python -m pytest -q -m slow
 
 clean:
