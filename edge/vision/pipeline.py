@@ -125,12 +125,12 @@ class Pipeline:
         passes = []
         if c.whole_frame == "always" or not vehicles:
             passes += [(roi, c.find_size, None), (roi, c.find_size // 2, None)]
-        frame_side = max(roi[2] - roi[0], roi[3] - roi[1])
+        frame_scale = c.find_size / max(roi[2] - roi[0], roi[3] - roi[1])  # view px per image px
         for v in sorted(vehicles, key=lambda v: -(v.box[2] - v.box[0]) * (v.box[3] - v.box[1]))[:c.max_vehicles]:
             x1, y1, x2, y2 = v.box
             side = max(x2 - x1, y2 - y1)
-            if side * c.find_size / c.vehicle_size > frame_side * 1.25 or side < 24:
-                continue  # the whole-frame pass already sees this vehicle at least as closely
+            if side < 24 or c.vehicle_size / side * 1.25 < frame_scale:
+                continue  # the whole-frame pass already sees this vehicle more closely
             mx, my = 0.08 * (x2 - x1), 0.15 * (y2 - y1)  # plates sit low; boxes often cut the bumper
             passes.append(((max(0, x1 - mx), max(0, y1 - my), min(w, x2 + mx), min(h, y2 + my)), c.vehicle_size, v))
         return passes
