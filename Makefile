@@ -26,13 +26,13 @@ engines/models/yolov3-tiny.onnx: $(VENV)/.installed engines/yolo.py engines/dark
 
 # Retrain the plate segmenter (committed as engines/models/plate-seg.onnx) on fresh synthetic
 # scenes: 10,500 scenes (about 15 minutes of rendering on 2 cores, kept in engines/data for the
-# next run) and 3000 steps of training (about 32 minutes on 2 cores).
+# next run) and 4000 steps of training (about 45 minutes on 2 cores).
 DATA ?= engines/data
 train: $(VENV)/.installed-train
 	@for spec in 7:4000 8:4000 9:2500; do seed=$${spec%:*}; count=$${spec#*:}; \
 	  if [ ! -f $(DATA)/scenes-$$seed/labels.csv ]; then rm -rf $(DATA)/scenes-$$seed; \
 	    $(BIN)/anpr synth $(DATA)/scenes-$$seed --count $$count --seed $$seed --kind scenes --quiet || exit 1; fi; done
-	$(BIN)/python -m engines.segmenter.train $(DATA)/scenes-7 $(DATA)/scenes-8 $(DATA)/scenes-9 --steps 3000 \
+	$(BIN)/python -m engines.segmenter.train $(DATA)/scenes-7 $(DATA)/scenes-8 $(DATA)/scenes-9 --steps 4000 --seed 1 \
 	  --out engines/models/plate-seg.onnx
 
 # Plate finding scored on the real photographs beside the project.

@@ -29,7 +29,8 @@ class VisionConfig:
     min_candidate_area: int = 12  # view pixels
     min_plate_score: float = 0.6
     # How many of the four fields must show on a plate. 3 was chosen on a held-out synthetic set
-    # (anpr synth --seed 31338, 300 scenes): false plates 0.38 -> 0.06 per image, recall 0.993 -> 0.989.
+    # (anpr synth --seed 31338, 300 scenes) with the previous segmenter: false plates 0.38 -> 0.06
+    # per image, recall 0.993 -> 0.989.
     min_fields: int = 3
     max_vehicles: int = 4
     max_candidates: int = 12
