@@ -30,7 +30,7 @@ engines/models/yolov3-tiny.onnx: $(VENV)/.installed engines/yolo.py engines/dark
 DATA ?= engines/data
 train: $(VENV)/.installed-train
 	@for spec in 7:4000 8:4000 9:2500; do seed=$${spec%:*}; count=$${spec#*:}; \
-	  if [ ! -f $(DATA)/scenes-$$seed/labels.csv ]; then rm -rf $(DATA)/scenes-$$seed; \
+	  if [ ! -f $(DATA)/scenes-$$seed/meta.json ]; then rm -rf $(DATA)/scenes-$$seed; \
 	    $(BIN)/anpr synth $(DATA)/scenes-$$seed --count $$count --seed $$seed --kind scenes --quiet || exit 1; fi; done
 	$(BIN)/python -m engines.segmenter.train $(DATA)/scenes-7 $(DATA)/scenes-8 $(DATA)/scenes-9 --steps 4000 --seed 1 \
 	  --out engines/models/plate-seg.onnx

@@ -8,8 +8,8 @@ Layout of a dataset folder::
     images/0000000.jpg  scenes as JPEG (quality 95), plate crops as PNG
     masks/0000000.png   uint8 label map: 0 background, 1 plate, 2 region, 3 class number, 4 kana, 5 serial
 
-Workers render and write images; the parent writes ``labels.jsonl`` line by line, so after an
-interruption (or a full disk) every line in it names files that are complete.
+Workers render and write images; the parent writes ``labels.jsonl`` and ``labels.csv`` line by
+line, so after an interruption (or a full disk) every line in them names files that are complete.
 """
 
 from __future__ import annotations
@@ -117,7 +117,10 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
     started = time.perf_counter()
     written = 0
     try:
-        with (folder / "labels.jsonl").open("w", encoding="utf-8") as labels:
+        with (folder / "labels.jsonl").open("w", encoding="utf-8") as labels, \
+                (folder / "labels.csv").open("w", newline="", encoding="utf-8") as table:
+            rows = csv.writer(table)
+            rows.writerow(EVAL_COLUMNS)
             if workers == 1:
                 _init_worker(str(backgrounds_dir) if backgrounds_dir else None)
                 records = map(_make_and_write, jobs)
@@ -130,6 +133,10 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
                 for record in records:
                     labels.write(json.dumps(record, ensure_ascii=False) + "\n")
                     labels.flush()
+                    row = eval_row(record)
+                    if row is not None:
+                        rows.writerow(row)
+                        table.flush()
                     written += 1
                     bar.update(1)
             finally:
@@ -144,7 +151,6 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
     finally:
         bar.close()
     seconds = time.perf_counter() - started
-    write_eval_labels(folder)
     meta.update(seconds=round(seconds, 2), workers=workers)
     (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     return DatasetSummary(folder, written, seconds)
@@ -154,30 +160,25 @@ EVAL_COLUMNS = ("file", "plate_index", "x1", "y1", "x2", "y2", "region", "class_
                 "readable", "pasted", "source_repo", "source_path", "note")
 
 
-def write_eval_labels(folder: Path) -> Path:
-    """``labels.csv`` in the columns of real-dev's, so ``anpr eval`` scores a synthetic folder the same way.
+def eval_row(rec: dict) -> list | None:
+    """A sample's row of ``labels.csv`` (real-dev's columns), so ``anpr eval`` scores a synthetic
+    folder the same way; None when the plate lies wholly outside the frame.
 
     A plate cut by the frame's edge is labelled ``partial``: it is a plate, but not one recall counts.
     """
-    path = Path(folder) / "labels.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(EVAL_COLUMNS)
-        for rec in read_records(folder):
-            w, h = rec["width"], rec["height"]
-            x1, y1, x2, y2 = rec["bbox"]
-            box = [round(max(0.0, x1)), round(max(0.0, y1)), round(min(float(w), x2)), round(min(float(h), y2))]
-            if box[2] - box[0] < 1 or box[3] - box[1] < 1:
-                continue  # wholly outside the frame
-            p = rec["plate"]
-            if rec["conditions"].get("special"):  # out of scope: a plate, but none of the fields we read
-                fields, readable = ["n/a", "n/a", "n/a", "?", "other"], "partial"
-            else:
-                fields = [p["region"], p["class_number"], p["kana"], p["serial"], p["color"]]
-                readable = "partial" if rec["truncated"] else "yes"
-            out.writerow([Path(rec["image"]).name, 0, *box, *fields, readable, "no", "synthetic", rec["image"],
-                          ", ".join(f"{k} {v}" for k, v in rec["conditions"].items())])
-    return path
+    w, h = rec["width"], rec["height"]
+    x1, y1, x2, y2 = rec["bbox"]
+    box = [round(max(0.0, x1)), round(max(0.0, y1)), round(min(float(w), x2)), round(min(float(h), y2))]
+    if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+        return None
+    p = rec["plate"]
+    if rec["conditions"].get("special"):  # out of scope: a plate, but none of the fields we read
+        fields, readable = ["n/a", "n/a", "n/a", "?", "other"], "partial"
+    else:
+        fields = [p["region"], p["class_number"], p["kana"], p["serial"], p["color"]]
+        readable = "partial" if rec["truncated"] else "yes"
+    return [Path(rec["image"]).name, 0, *box, *fields, readable, "no", "synthetic", rec["image"],
+            ", ".join(f"{k} {v}" for k, v in rec["conditions"].items())]
 
 
 def _progress(total: int, desc: str, enabled: bool) -> tqdm:

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "engines" / "models"
 
 
@@ -36,8 +38,6 @@ class Manifest:
 
     def normalise(self, rgb):
         """uint8 HxWx3 (or NxHxWx3) RGB -> float32 NCHW, as the manifest's input says."""
-        import numpy as np
-
         norm = self.input["normalise"]
         x = rgb.astype(np.float32) * np.float32(norm["scale"])
         x = (x - np.float32(norm["mean"])) / np.float32(norm["std"])
