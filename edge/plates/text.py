@@ -18,6 +18,7 @@ from edge.plates.kana import Use, VehicleClass, kana_table
 from edge.plates.regions import Region, UnknownRegion, region_table
 from edge.plates.serial import DOT_LOOKALIKES, HYPHEN_LOOKALIKES, SerialError, format_serial, parse_serial
 
+FIELDS = ("region", "class_number", "kana", "serial")  # the printed fields, in reading order
 MAX_TEXT_LENGTH = 64  # the longest real form, romaji and spaces included, is under 40
 
 

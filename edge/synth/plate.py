@@ -11,13 +11,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.plates import Color, PlateText
+from edge.plates import FIELDS, Color, PlateText
 from edge.synth.fonts import available_fonts, fonts_with, glyph_mask
 from edge.synth.layout import Cell, PlateSize, bolt_centres, plate_cells
 from edge.synth.strokes import DIGITS, STROKE, digit_mask
 from edge.vision.boxes import mask_box
 
-FIELDS = ("region", "class_number", "kana", "serial")
 LABEL_IDS = {"background": 0, "plate": 1, "region": 2, "class_number": 3, "kana": 4, "serial": 5}
 CORNER_RADIUS_MM = 8.0
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 
+def area(box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def intersection(a, b) -> float:
+    """Area shared by two boxes."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
 def iou(a, b) -> float:
     """Intersection over union of two boxes."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    inter = intersection(a, b)
+    union = area(a) + area(b) - inter
     return inter / union if union > 0 else 0.0
 
 

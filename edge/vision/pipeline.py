@@ -19,11 +19,12 @@ import cv2
 import numpy as np
 
 from edge.config import VisionConfig
-from edge.vision.boxes import mask_box, nms
+from edge.plates import FIELDS
+from edge.vision.boxes import area, intersection, mask_box, nms
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR
-from edge.vision.segmenter import FIELDS, PlateSegmenter, Window, fit_window
+from edge.vision.segmenter import PlateSegmenter, Window, fit_window
 
 
 # A field "shows" on a rectified plate when this many of its 336 x 168 pixels are labelled with
@@ -231,14 +232,7 @@ def _distinct(plates: list[PlateRead]) -> list[PlateRead]:
     """One plate per place, best score first: a plate mostly inside (or over) a better one is the same plate."""
     kept: list[PlateRead] = []
     for p in sorted(plates, key=lambda p: -p.score):
-        a = p.bbox
-        area_a = (a[2] - a[0]) * (a[3] - a[1])
-        for q in kept:
-            b = q.bbox
-            inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-            if inter > 0.5 * min(area_a, (b[2] - b[0]) * (b[3] - b[1])):
-                break
-        else:
+        if all(intersection(p.bbox, q.bbox) <= 0.5 * min(area(p.bbox), area(q.bbox)) for q in kept):
             kept.append(p)
     return kept
 

@@ -8,15 +8,16 @@ to the network's input. Training (engines/segmenter/data.py) cuts its views with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from edge.plates import FIELDS
 from edge.vision.backend import load_backend
 from edge.vision.manifest import ModelError, load_manifest
 
-FIELDS = ("region", "class_number", "kana", "serial")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Segmentation:
     probs: np.ndarray
     classes: list[str]
 
-    @property
+    @cached_property
     def plate(self) -> np.ndarray:
         """Probability that a pixel is on a plate (its background or any field)."""
         return 1.0 - self.probs[self.classes.index("background")]

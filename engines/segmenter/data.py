@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.vision.geometry import quad_size
 from edge.vision.segmenter import Window, resample_window
 
 # Inputs are RGB scaled to about [-2, 2]; written into the model manifest for the runtime.
@@ -44,11 +45,6 @@ def read_scenes(folder: Path) -> list[SceneRecord]:
             if image is not None:
                 records.append(SceneRecord(image, folder / "masks" / f"{stem}.png", np.float32(rec["corners"])))
     return records
-
-
-def plate_width(corners: np.ndarray) -> float:
-    """Mean length of the top and bottom edges: the plate's width as seen."""
-    return float((np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])) / 2)
 
 
 def to_input(rgb_views: np.ndarray) -> np.ndarray:
@@ -81,7 +77,7 @@ def training_view(record: SceneRecord, rng: np.random.Generator, size: int = 224
     if image is None or mask is None:
         raise OSError(f"cannot read {record.image} or its mask")
     corners = record.corners
-    width = max(plate_width(corners), 4.0)
+    width = max(quad_size(corners)[0], 4.0)
     centre = corners.mean(axis=0)
     H, W = image.shape[:2]
     if rng.random() < 0.35:  # refine view

@@ -10,7 +10,10 @@ from __future__ import annotations
 from torch import nn
 from torch.nn import functional as F
 
-CLASSES = ("background", "plate", "region", "class_number", "kana", "serial")
+from edge.synth.plate import LABEL_IDS
+
+# The label ids the synthetic masks are written with, in id order: background, plate, then the fields.
+CLASSES = tuple(sorted(LABEL_IDS, key=LABEL_IDS.get))
 
 
 def _conv_bn(cin: int, cout: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
