@@ -22,18 +22,20 @@ def _arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, n: in
 def _digit_paths() -> dict[str, list[list[tuple[float, float]]]]:
     L, R, T, B = 6.0, 34.0, 6.0, 74.0  # the pen's centre stays half a stroke inside the cell
     top_r = (R - L) / 2
-    return {
+    paths = {
         "0": [_arc(20, 20, top_r, 14, 180, 360) + _arc(20, 60, top_r, 14, 0, 180) + [(L, 20)]],
         "1": [[(11, 17), (23, T), (23, B)]],
         "2": [_arc(20, 21, top_r, 15, 190, 375, 20) + [(L, B), (R + 1, B)]],
         "3": [_arc(20, 21, 13, 15, 205, 450, 20) + _arc(20, 55, top_r, 19, 270, 525, 24)],
         "4": [[(27, B), (27, T), (L - 1, 53), (R + 1, 53)]],
         "5": [[(R, T), (L + 2, T), (L + 1, 36)] + _arc(20, 52, top_r, 22, 230, 515, 24)],
-        "6": [_arc(20, 54, top_r, 20, 0, 360, 28), [(L, 54), (8, 36), (15, 18), (25, T)]],
+        "6": [_arc(20, 54, top_r, 20, 0, 360, 28), [(L, 54), (L, 36)] + _arc(21, 36, 15, 30, 180, 265, 12)],
         "7": [[(L, T + 2), (L, T), (R, T), (R - 4, 24), (17, B)]],
         "8": [_arc(20, 22, 12, 16, 0, 360, 24), _arc(20, 56, top_r, 18, 0, 360, 28)],
-        "9": [_arc(20, 26, top_r, 20, 0, 360, 28), [(R, 26), (32, 44), (25, 62), (15, B)]],
     }
+    # the standard lettering's 9 is its 6 turned half a turn
+    paths["9"] = [[(CELL_W - x, CELL_H - y) for x, y in path] for path in paths["6"]]
+    return paths
 
 
 _PATHS = _digit_paths()
