@@ -1,0 +1,214 @@
+"""From the field classifiers' probabilities to a plate the rules allow (or fields marked null).
+
+The classifiers (edge/vision/reader.py) give, for one plate, a probability per class for the
+region name and the kana, per place for the class number (3 places) and serial (4 places), and
+per colour. Decoding keeps only what the grammar in ``edge.plates`` allows:
+
+* the class number is one of the well-formed strings of 1 to 3 characters, the serial one of
+  the printed forms of 1..9999; each string is scored by its places' probabilities and the
+  scores are renormalised over the allowed strings;
+* class number, kana and colour must agree (kei or registered, which kana on which colour):
+  the best combinations are scored jointly and renormalised over the combinations that agree;
+* each field's confidence is the probability, under that joint model, of the value chosen;
+  a field under ``min_confidence`` is returned as null with its confidence.
+
+So the output is always a valid ``PlateText`` or a set of fields some of which are null, and
+the fields that are given always agree with each other.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from edge.plates.class_number import class_number_rules
+from edge.plates.color import MEANINGS, Color
+from edge.plates.kana import kana_table
+from edge.plates.regions import region_table
+from edge.plates.serial import DOT, format_serial
+from edge.plates.text import FIELDS, PlateText, PlateTextError
+
+UNKNOWN_REGION = "?"  # a region label outside the 138 names (old one-kanji labels, new names)
+BLANK = ""  # an empty class-number place
+CLASS_NUMBER_PLACES, SERIAL_PLACES = 3, 4
+READ_FIELDS = (*FIELDS, "color")
+# Class numbers and kana tried jointly with every colour: enough that the combination the
+# colour classifier backs is among them (a kei class for a black plate, say) even when the
+# class-number places alone prefer a registered one.
+TOP_CLASS_NUMBERS, TOP_KANA = 40, 10
+
+
+@lru_cache(maxsize=1)
+def vocabularies() -> dict[str, tuple[str, ...]]:
+    """The classes each field classifier outputs, in output order (also written in its manifest)."""
+    letters = tuple(sorted(class_number_rules().letters))
+    return {
+        "region": (*region_table().names(), UNKNOWN_REGION),
+        "class_number": (BLANK, *"0123456789", *letters),
+        "kana": tuple(sorted(kana_table().all_kana())),
+        "serial": (DOT, *"0123456789"),
+        "color": tuple(c.value for c in Color),
+    }
+
+
+class LabelError(ValueError):
+    """A plate cannot be written as classifier labels."""
+
+
+def plate_labels(plate: PlateText) -> dict[str, list[int]]:
+    """The class indices a plate is trained as: one per region, kana and colour, one per place
+    for class number and serial. Old labels (品, 神...) train the region as unknown."""
+    v = vocabularies()
+    region = plate.region if plate.region in v["region"] else UNKNOWN_REGION
+    if plate.color is None:
+        raise LabelError(f"{plate}: the colour is needed to train on it")
+    places = list(plate.class_number) + [BLANK] * (CLASS_NUMBER_PLACES - len(plate.class_number))
+    return {
+        "region": [v["region"].index(region)],
+        "class_number": [v["class_number"].index(c) for c in places],
+        "kana": [v["kana"].index(plate.kana)],
+        "serial": [v["serial"].index(c) for c in plate.serial.replace("-", "")],
+        "color": [v["color"].index(plate.color.value)],
+    }
+
+
+@dataclass(frozen=True)
+class FieldReading:
+    value: str | None  # None: not read with enough confidence
+    confidence: float  # probability that the best value (given or withheld) is right
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "confidence": round(self.confidence, 3)}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One plate's decoded fields; ``plate`` is the full PlateText when every field was read."""
+
+    fields: dict[str, FieldReading]  # READ_FIELDS
+    plate: PlateText | None
+    best: dict[str, str]  # the best value of every field, withheld or not (for diagnostics)
+
+    @property
+    def confidence(self) -> float:
+        """The chance that every field is right (product of the field confidences)."""
+        return float(np.prod([f.confidence for f in self.fields.values()]))
+
+    @property
+    def number(self) -> int | None:
+        serial = self.fields["serial"].value
+        return None if serial is None else int(serial.replace(DOT, "").replace("-", ""))
+
+    @property
+    def category(self) -> str | None:
+        """``registered/private``, ``kei/commercial``...: from colour and kana, when both are read."""
+        return self.plate.meaning.category if self.plate else _category(self.fields)
+
+
+@lru_cache(maxsize=1)
+def _class_number_table() -> tuple[tuple[str, ...], np.ndarray]:
+    """Every well-formed class number and its places as symbol indices (N x 3)."""
+    rules, symbols = class_number_rules(), vocabularies()["class_number"]
+    chars = [c for c in symbols if c]
+    found = []
+    for n in (1, 2, 3):
+        for combo in itertools.product(chars, repeat=n):
+            text = "".join(combo)
+            if rules.grammar_error(text) is None:
+                found.append(text)
+    places = np.array([[symbols.index(c) for c in t] + [0] * (CLASS_NUMBER_PLACES - len(t)) for t in found])
+    return tuple(found), places
+
+
+@lru_cache(maxsize=1)
+def _serial_table() -> tuple[tuple[str, ...], np.ndarray]:
+    """Every printed serial (1..9999) and its four places as symbol indices (9999 x 4)."""
+    symbols = vocabularies()["serial"]
+    printed = tuple(format_serial(n) for n in range(1, 10000))
+    places = np.array([[symbols.index(c) for c in s.replace("-", "")] for s in printed])
+    return printed, places
+
+
+def _string_posterior(place_probs: np.ndarray, table: tuple[tuple[str, ...], np.ndarray]) -> tuple[tuple[str, ...], np.ndarray]:
+    """Probability of each allowed string: the product of its places, renormalised over the table."""
+    strings, places = table
+    logp = np.log(np.clip(place_probs, 1e-12, 1.0))
+    score = logp[np.arange(places.shape[1]), places].sum(axis=1)
+    p = np.exp(score - score.max())
+    return strings, p / p.sum()
+
+
+@lru_cache(maxsize=65536)
+def _agree(class_number: str, kana: str, color: str) -> bool:
+    """Whether class number, kana and colour can stand together on one plate."""
+    try:
+        PlateText("品川", class_number, kana, 1, Color(color))
+    except PlateTextError:
+        return False
+    return True
+
+
+def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5) -> Reading:
+    """The reading the grammar allows that the classifiers find likeliest.
+
+    ``probs``: ``region`` (R,), ``kana`` (K,), ``color`` (C,), ``class_number`` (3 x S) and
+    ``serial`` (4 x 11), each row a probability distribution over ``vocabularies()``.
+    """
+    v = vocabularies()
+    classes, p_class = _string_posterior(np.asarray(probs["class_number"]), _class_number_table())
+    serials, p_serial = _string_posterior(np.asarray(probs["serial"]), _serial_table())
+    p_kana, p_color = np.asarray(probs["kana"], np.float64), np.asarray(probs["color"], np.float64)
+    p_region = np.asarray(probs["region"], np.float64)
+
+    # class number x kana x colour: the combinations that agree, renormalised
+    top_class = np.argsort(-p_class)[:TOP_CLASS_NUMBERS]
+    top_kana = np.argsort(-p_kana)[:TOP_KANA]
+    joint: dict[tuple[int, int, int], float] = {}
+    for ci, ki, oi in itertools.product(top_class, top_kana, range(len(p_color))):
+        if _agree(classes[ci], v["kana"][ki], v["color"][oi]):
+            joint[(ci, ki, oi)] = p_class[ci] * p_kana[ki] * p_color[oi]
+    best: dict[str, str] = {}
+    fields: dict[str, FieldReading] = {}
+    if joint:
+        total = sum(joint.values())
+        (ci, ki, oi) = max(joint, key=joint.get)
+        for name, pos, value in (("class_number", 0, classes[ci]), ("kana", 1, v["kana"][ki]),
+                                 ("color", 2, v["color"][oi])):
+            chosen = (ci, ki, oi)[pos]
+            conf = sum(p for key, p in joint.items() if key[pos] == chosen) / total
+            best[name], fields[name] = value, FieldReading(value, float(conf))
+    else:  # nothing among the likeliest agrees: no trustworthy value for any of the three
+        for name, p, labels in (("class_number", p_class, classes), ("kana", p_kana, v["kana"]),
+                                ("color", p_color, v["color"])):
+            i = int(np.argmax(p))
+            best[name], fields[name] = labels[i], FieldReading(None, float(p[i]))
+
+    known = p_region[:-1]
+    ri = int(np.argmax(known))
+    best["region"] = v["region"][ri]
+    unknown = p_region[-1] > known[ri]
+    fields["region"] = FieldReading(None if unknown else v["region"][ri], float(p_region[ri]))
+    si = int(np.argmax(p_serial))
+    best["serial"] = serials[si]
+    fields["serial"] = FieldReading(serials[si], float(p_serial[si]))
+
+    fields = {name: fields[name] if fields[name].value is None or fields[name].confidence >= min_confidence
+              else FieldReading(None, fields[name].confidence) for name in READ_FIELDS}
+    plate = None
+    if all(f.value is not None for f in fields.values()):
+        plate = PlateText(fields["region"].value, fields["class_number"].value, fields["kana"].value,
+                          int(fields["serial"].value.replace(DOT, "").replace("-", "")),
+                          Color(fields["color"].value))
+    return Reading(fields=fields, plate=plate, best=best)
+
+
+def _category(fields: dict[str, FieldReading]) -> str | None:
+    kana, color = fields["kana"].value, fields["color"].value
+    if kana is None or color is None:
+        return None
+    vehicle_class = MEANINGS[Color(color)].vehicle_class
+    use = kana_table().use_of(kana, vehicle_class)
+    return None if use is None else f"{vehicle_class.value}/{use.value}"

@@ -1,0 +1,115 @@
+"""Grammar-constrained decoding: from field probabilities to a valid plate or null fields."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge.field_score import grammar_problems
+from edge.plates import PlateText
+from edge.plates.reading import READ_FIELDS, decode, plate_labels, vocabularies
+from edge.synth.texts import random_plate_text
+
+PLACES = {"region": 1, "class_number": 3, "kana": 1, "serial": 4, "color": 1}
+
+
+def probs_for(labels: dict[str, list[int]], sure: float = 0.97) -> dict[str, np.ndarray]:
+    """Probabilities that put ``sure`` on each labelled class and spread the rest evenly."""
+    out = {}
+    for name, indices in labels.items():
+        n = len(vocabularies()[name])
+        p = np.full((len(indices), n), (1 - sure) / (n - 1))
+        p[np.arange(len(indices)), indices] = sure
+        out[name] = p[0] if PLACES[name] == 1 else p
+    return out
+
+
+def as_output(reading) -> dict:
+    return {**{k: f.value for k, f in reading.fields.items()}, "valid": reading.plate is not None}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_confident_reading_decodes_to_that_plate(seed):
+    plate = random_plate_text(np.random.default_rng(seed))
+    reading = decode(probs_for(plate_labels(plate)))
+    assert reading.plate == plate and reading.plate.color == plate.color
+    assert all(f.confidence > 0.8 for f in reading.fields.values())  # a string of places: the product
+    assert reading.number == plate.number
+    assert reading.category == plate.meaning.category
+
+
+def test_places_that_spell_no_class_number_give_the_likeliest_one_that_does():
+    plate = PlateText.parse("品川 300 さ 12-34", "white")
+    probs = probs_for(plate_labels(plate))
+    symbols = vocabularies()["class_number"]
+    places = probs["class_number"]
+    places[0] = 0.01 / len(symbols)
+    places[0, symbols.index("A")] = 0.6  # a letter can never come first...
+    places[0, symbols.index("3")] = 0.39  # ...so the digit behind it wins
+    reading = decode(probs)
+    assert reading.fields["class_number"].value == "300"
+
+
+def test_serial_dots_only_lead_and_the_hyphen_needs_four_digits():
+    plate = PlateText.parse("品川 300 さ ・・12", "white")
+    probs = probs_for(plate_labels(plate))
+    symbols = vocabularies()["serial"]
+    serial = probs["serial"]
+    serial[2] = 0.001
+    serial[2, symbols.index("・")] = 0.55  # a dot after a dot before digits: "・・・2" is allowed...
+    serial[2, symbols.index("1")] = 0.44
+    reading = decode(probs)
+    assert reading.fields["serial"].value in ("・・12", "・・・2")
+    serial[3] = 0.001
+    serial[3, symbols.index("・")] = 0.9  # ...but never a dot after digits
+    serial[3, symbols.index("2")] = 0.099
+    assert decode(probs).fields["serial"].value in ("・・12", "・・・2", "・・・1")
+
+
+def test_kana_and_colour_that_disagree_are_decoded_into_ones_that_agree():
+    plate = PlateText.parse("横浜 580 り 13-76", "black")  # り: kei commercial, so black
+    probs = probs_for(plate_labels(plate))
+    colors = vocabularies()["color"]
+    probs["color"] = np.full(len(colors), 0.01)
+    probs["color"][colors.index("yellow")] = 0.6  # the light made it look yellow
+    probs["color"][colors.index("black")] = 0.35
+    reading = decode(probs)
+    assert (reading.fields["kana"].value, reading.fields["color"].value) == ("り", "black")
+    assert grammar_problems(as_output(reading)) == []
+
+
+def test_an_unsure_field_is_null_with_its_confidence():
+    plate = PlateText.parse("品川 300 さ 12-34", "white")
+    probs = probs_for(plate_labels(plate))
+    probs["kana"] = np.full(len(vocabularies()["kana"]), 1 / len(vocabularies()["kana"]))
+    reading = decode(probs, min_confidence=0.5)
+    assert reading.fields["kana"].value is None
+    assert 0 < reading.fields["kana"].confidence < 0.5
+    assert reading.plate is None and reading.category is None
+    assert reading.fields["serial"].value == "12-34"
+
+
+def test_an_old_label_is_an_unknown_region():
+    plate = PlateText.parse("品 5 ひ 38-19", "white")
+    labels = plate_labels(plate)
+    assert vocabularies()["region"][labels["region"][0]] == "?"
+    reading = decode(probs_for(labels))
+    assert reading.fields["region"].value is None
+    assert reading.fields["class_number"].value == "5"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.floats(0.05, 3.0), st.floats(0.0, 0.9))
+def test_whatever_the_classifiers_say_the_output_is_never_impossible(seed, concentration, threshold):
+    rng = np.random.default_rng(seed)
+    probs = {}
+    for name in READ_FIELDS:
+        n = len(vocabularies()[name])
+        p = rng.dirichlet(np.full(n, concentration), PLACES[name])
+        probs[name] = p[0] if PLACES[name] == 1 else p
+    reading = decode(probs, min_confidence=threshold)
+    assert grammar_problems(as_output(reading)) == []
+    for f in reading.fields.values():
+        assert 0.0 <= f.confidence <= 1.0 + 1e-9
+    if reading.plate is not None:
+        assert all(f.value is not None for f in reading.fields.values())
