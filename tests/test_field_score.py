@@ -1,0 +1,77 @@
+"""Scoring readings: field comparison, tallies, reliability, grammar checks, baseline text parsing."""
+
+import pytest
+
+from edge.baselines import fields_from_text
+from edge.field_score import FieldTally, Reliability, grammar_problems, known, same
+
+LABEL = {"region": "横浜", "class_number": "580", "kana": "む", "serial": "13-76", "color": "yellow"}
+
+
+def test_which_labels_are_scored():
+    assert known("横浜") and known("・・80")
+    assert not known("?") and not known("n/a") and not known("10-1?") and not known("")
+
+
+def test_serials_compare_as_numbers_and_other_fields_as_text():
+    assert same("serial", "・・80", "・・80") and same("serial", "13-76", "1376")
+    assert not same("serial", "13-76", "13-78") and not same("serial", "13-76", None)
+    assert same("region", "横浜", "横浜") and not same("kana", "む", "ま")
+
+
+def test_tally_counts_right_withheld_missed_and_mistakes():
+    t = FieldTally()
+    t.add(LABEL, dict(LABEL))
+    t.add(LABEL, {**LABEL, "kana": None, "serial": "13-78"})
+    t.add(LABEL, None)  # plate not found
+    t.add({**LABEL, "kana": "?"}, dict(LABEL))  # kana not scored
+    assert t.plates == 4 and t.exact == 2
+    assert t.accuracy("region") == 3 / 4
+    assert t.accuracy("kana") == 1 / 3 and t.scored["kana"] == 3
+    assert t.withheld["kana"] == 1
+    mistakes = {(f, label, read) for f, label, read, _ in t.commonest()}
+    assert ("serial", "13-76", "13-78") in mistakes and ("kana", "む", "null") in mistakes
+    assert ("region", "横浜", "not found") in mistakes
+    assert t.to_dict()["field_accuracy"]["color"] == 0.75
+
+
+def test_reliability_bins_and_calibration_error():
+    r = Reliability()
+    for k in range(100):
+        r.add(0.95, k < 95)
+        r.add(0.6, k < 30)
+    rows = {row["confidence"]: row for row in r.rows()}
+    assert rows["0.95-0.99"]["accuracy"] == 0.95 and rows["0.95-0.99"]["fields"] == 100
+    assert rows["0.50-0.70"]["accuracy"] == 0.3
+    assert r.calibration_error() == pytest.approx(0.5 * 0 + 0.5 * 0.3, abs=1e-6)
+
+
+@pytest.mark.parametrize("plate, bad", [
+    ({**LABEL}, None),
+    ({**LABEL, "kana": None, "color": None}, None),
+    ({**LABEL, "region": "横濱濱"}, "region"),
+    ({**LABEL, "class_number": "5A"}, "class_number"),
+    ({**LABEL, "kana": "し"}, "kana"),
+    ({**LABEL, "serial": "1-376"}, "serial"),
+    ({**LABEL, "color": "green"}, "kei"),  # 580 is a kei class, green a registered colour
+    ({**LABEL, "kana": "り"}, "kana"),  # り on a yellow plate: a kei commercial kana on a private colour
+    ({**LABEL, "region": None, "valid": True}, "valid"),
+])
+def test_grammar_problems_find_every_impossible_output(plate, bad):
+    problems = grammar_problems(plate)
+    if bad is None:
+        assert problems == []
+    else:
+        assert problems and any(bad in p for p in problems), problems
+
+
+@pytest.mark.parametrize("text, fields", [
+    ("横浜332\nぬ・・80", ("横浜", "332", "ぬ", "・・80")),
+    ("横浜 580\nむ 13-76", ("横浜", "580", "む", "13-76")),
+    ("RE\nああ・・ 80", (None, None, "あ", "・・80")),
+    ("品川 3OO さ 12ー34", ("品川", "3OO", "さ", "12-34")),  # O is no class-number letter: scored wrong
+    ("", (None, None, None, None)),
+])
+def test_baseline_text_is_split_into_fields(text, fields):
+    got = fields_from_text(text)
+    assert (got.region, got.class_number, got.kana, got.serial) == fields
