@@ -39,6 +39,7 @@ class PlateStyle:
     ink: tuple[int, int, int]
     kanji_weight: int  # extra stroke pixels at glyph size, to make a regular font heavy
     digit_stroke: float  # mm, 12 is the standard
+    font_digits: bool  # digits from the font, squeezed into their cells, instead of the monoline drawing
     jitter_mm: float  # per-character placement noise
     pattern: bool  # design plate (図柄入り) background
     rim: tuple[int, int, int] | None  # design-plate rim colour
@@ -85,7 +86,10 @@ def random_style(plate: PlateText, rng: np.random.Generator, size: PlateSize | N
         background=tuple(int(np.clip(c + rng.normal(0, 6), 0, 255)) for c in background),
         ink=tuple(int(np.clip(c + rng.normal(0, 6), 0, 255)) for c in ink),
         kanji_weight=int(rng.integers(1, 5)),
-        digit_stroke=float(rng.uniform(0.9, 1.1) * STROKE),
+        digit_stroke=float(rng.uniform(0.75, 1.1) * STROKE),
+        # Makers' lettering differs from the standard drawing; some font digits keep the
+        # reader from learning one drawing instead of the digits.
+        font_digits=bool(rng.random() < 0.2),
         jitter_mm=float(rng.uniform(0, 1.2)),
         pattern=design,
         rim=rim,
@@ -160,15 +164,21 @@ def _mark_mask(cell: Cell, style: PlateStyle, w: float, h: float) -> tuple[np.nd
         else:
             cv2.rectangle(m, (0, 0), (size - 1, size - 1), 1.0, -1)
         return m, 0.0, 0.0, w, h
-    if cell.char in DIGITS:
+    if cell.char in DIGITS and not style.font_digits:
         stroke = style.digit_stroke * (1.0 if cell.field == "serial" else 0.95)
         return digit_mask(cell.char, max(2, int(w)), max(2, int(h)), stroke), 0.0, 0.0, w, h
     glyph = glyph_mask(cell.char, style.font, style.kanji_weight)
     gh, gw = glyph.shape
+    if cell.char in DIGITS:  # a font's digit, full height, widened towards the cell like plate lettering
+        fit_w = min(w, h * gw / gh * 1.3)
+        return glyph, (w - fit_w) / 2, 0.0, fit_w, h
     if cell.field == "region" or cell.field == "class_number":
         # Region names are drawn per maker and squeezed into their cells; letters fill theirs.
         fit_h = h * (0.92 if cell.field == "region" else 1.0)
         fit_w = min(w, fit_h * gw / gh * 1.05) if cell.field == "region" else w
+        if cell.field == "region" and gw > 1.6 * gh:  # a flat glyph (一) keeps its shape, not a block
+            fit_w = w * 0.85
+            fit_h = fit_w * gh / gw
         return glyph, (w - fit_w) / 2, (h - fit_h) / 2, fit_w, fit_h
     scale = min(w / gw, h / gh) * 0.95  # kana and US letters keep their shape
     return glyph, (w - gw * scale) / 2, (h - gh * scale) / 2, gw * scale, gh * scale
