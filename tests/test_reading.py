@@ -113,3 +113,20 @@ def test_whatever_the_classifiers_say_the_output_is_never_impossible(seed, conce
         assert 0.0 <= f.confidence <= 1.0 + 1e-9
     if reading.plate is not None:
         assert all(f.value is not None for f in reading.fields.values())
+
+
+def test_the_agreement_shortcut_matches_the_full_plate_check():
+    from edge.plates import Color, PlateTextError
+    from edge.plates.reading import _agree, _class_number_table
+
+    classes, _ = _class_number_table()
+    v = vocabularies()
+    for class_number in classes[::37]:
+        for kana in v["kana"]:
+            for color in v["color"]:
+                try:
+                    PlateText("品川", class_number, kana, 1, Color(color))
+                    valid = True
+                except PlateTextError:
+                    valid = False
+                assert _agree(class_number, kana, color) == valid, (class_number, kana, color)

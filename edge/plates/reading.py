@@ -26,7 +26,7 @@ import numpy as np
 
 from edge.plates.class_number import class_number_rules
 from edge.plates.color import MEANINGS, Color
-from edge.plates.kana import kana_table
+from edge.plates.kana import VehicleClass, kana_table
 from edge.plates.regions import region_table
 from edge.plates.serial import DOT, format_serial
 from edge.plates.text import FIELDS, PlateText, PlateTextError
@@ -141,9 +141,26 @@ def _string_posterior(place_probs: np.ndarray, table: tuple[tuple[str, ...], np.
     return strings, p / p.sum()
 
 
-@lru_cache(maxsize=65536)
 def _agree(class_number: str, kana: str, color: str) -> bool:
     """Whether class number, kana and colour can stand together on one plate."""
+    return _agree_as(_class_kind(class_number), kana, color)
+
+
+@lru_cache(maxsize=8192)
+def _class_kind(class_number: str) -> str:
+    """A class number standing for every one that agrees with the same kana and colours: the
+    agreement depends only on the numbering system it implies and the systems it conflicts with."""
+    rules = class_number_rules()
+    key = (rules.implied_class(class_number),
+           *(rules.conflict(class_number, vc) is None for vc in VehicleClass))
+    return _KINDS.setdefault(key, class_number)
+
+
+_KINDS: dict[tuple, str] = {}
+
+
+@lru_cache(maxsize=4096)
+def _agree_as(class_number: str, kana: str, color: str) -> bool:
     try:
         PlateText("品川", class_number, kana, 1, Color(color))
     except PlateTextError:

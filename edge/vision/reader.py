@@ -1,0 +1,69 @@
+"""The field classifiers at run time: from rectified plates to calibrated probabilities per field.
+
+Five small networks (engines/reader), one per field: region name, class number (3 places),
+kana, serial (4 places) and colour. Each reads its own cut of the rectified plate
+(edge/vision/fields.py); its logits are divided by the temperature in its manifest, so the
+probabilities are calibrated. Decoding them into a plate is edge/plates/reading.py's job.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edge.plates.reading import READ_FIELDS, vocabularies
+from edge.vision.backend import load_backend
+from edge.vision.fields import FIELD_CROPS, FieldCrop, cut, to_input
+from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest
+
+MODEL_NAMES = {"region": "read-region", "class_number": "read-class-number", "kana": "read-kana",
+               "serial": "read-serial", "color": "read-color"}
+
+
+class FieldClassifier:
+    """One field's network, checked against this version's crops and plate vocabularies."""
+
+    def __init__(self, field: str, models_dir: Path, backend: str = "auto", threads: int | None = None):
+        self.field = field
+        self.manifest = load_manifest(MODEL_NAMES[field], models_dir)
+        data = self.manifest.data
+        expected = list(vocabularies()[field])
+        if self.manifest.classes != expected:
+            raise ModelError(f"{self.manifest.path.name} was trained on other {field} classes than this version's "
+                             "plate rules: retrain it (`make train-reader`)")
+        crop = FIELD_CROPS[field]
+        cut_spec = data["input"].get("cut", {})
+        if FieldCrop(tuple(cut_spec.get("box", ())), tuple(cut_spec.get("size", ())),
+                     bool(cut_spec.get("color"))) != crop:
+            raise ModelError(f"{self.manifest.path.name} was trained on another cut of the plate than "
+                             f"edge/vision/fields.py makes: retrain it (`make train-reader`)")
+        self.temperature = float(data.get("calibration", {}).get("temperature", 1.0))
+        if not 0.05 <= self.temperature <= 20:
+            raise ModelError(f"{self.manifest.path.name}: calibration temperature {self.temperature} is implausible")
+        self.crop = crop
+        self.input, self.output = data["input"]["name"], data["output"]["name"]
+        self.backend = load_backend(self.manifest.path, backend, threads)
+
+    def probabilities(self, rectified: list[np.ndarray]) -> np.ndarray:
+        """N x places x classes calibrated probabilities for N rectified plates."""
+        x = to_input(np.stack([cut(r, self.crop) for r in rectified]))
+        logits = self.backend.run({self.input: x})[self.output].astype(np.float64) / self.temperature
+        e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+
+class FieldReader:
+    """All five classifiers; ``read`` gives each plate's probabilities in the form ``decode`` takes."""
+
+    def __init__(self, models_dir: str | Path | None = None, backend: str = "auto", threads: int | None = None):
+        models = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+        self.classifiers = {field: FieldClassifier(field, models, backend, threads) for field in READ_FIELDS}
+
+    def read(self, rectified: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        if not rectified:
+            return []
+        probs = {field: c.probabilities(rectified) for field, c in self.classifiers.items()}
+        single = ("region", "kana", "color")  # one place: hand over the distribution itself
+        return [{field: p[i, 0] if field in single else p[i] for field, p in probs.items()}
+                for i in range(len(rectified))]

@@ -1,0 +1,1 @@
+"""The field classifiers: synthetic training plates, the networks, training and export."""

@@ -1,0 +1,117 @@
+"""Training examples for the field classifiers: synthetic plates, photographed and rectified the
+way the runtime rectifies a found plate, cut into field inputs with the runtime's own code.
+
+Each example is a ``make_sample(kind="plates")`` photograph (real road frames or procedural
+backgrounds, perspective, light, blur, noise, JPEG) of a plate 40-360 px wide, rectified from
+its true corners moved by the kind of error the segmenter makes (about 1.3 % of the plate
+width per corner, and a quad up to 4 % smaller or 5 % larger). Old one-kanji region labels (品, 神...)
+appear in 5 % of plates, as what the region classifier must call unknown.
+
+    python -m engines.reader.data OUT_DIR --count 48000 --seed 21 --workers 2
+
+writes ``OUT_DIR/shard-NNNN.npz``: one uint8 array per field (the classifier inputs, see
+``edge.vision.fields``) and ``labels`` (N x 10 class indices, in ``LABEL_COLUMNS`` order).
+Examples are a pure function of (seed, index).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edge.plates import PlateText, region_table
+from edge.plates.reading import READ_FIELDS, plate_labels
+from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
+from edge.synth.scene import make_sample
+from edge.synth.texts import random_plate_text
+from edge.vision.fields import FIELD_CROPS, cut
+from edge.vision.geometry import rectify
+
+# label columns: region, class number places 1-3, kana, serial places 1-4, colour
+LABEL_COLUMNS = (("region", 1), ("class_number", 3), ("kana", 1), ("serial", 4), ("color", 1))
+SHARD = 1000
+_backgrounds: Backgrounds | None = None
+
+
+def _old_label(plate: PlateText, rng: np.random.Generator) -> PlateText:
+    """The same plate with an old one-kanji label for its region, where one exists."""
+    old = [label for label, region in region_table().historical.items() if len(label) == 1]
+    return PlateText(old[int(rng.integers(len(old)))], plate.class_number, plate.kana, plate.number, plate.color)
+
+
+def example(seed: int, index: int, backgrounds: Backgrounds | None) -> tuple[np.ndarray, PlateText]:
+    """One rectified synthetic plate (336 x 168 BGR) and its text."""
+    rng = np.random.default_rng([seed, index, 11])
+    plate = random_plate_text(rng, design_rate=0.1)
+    if rng.random() < 0.05:
+        plate = _old_label(plate, rng)
+    width = float(np.exp(rng.uniform(np.log(40), np.log(360))))
+    sample = make_sample(seed, index, kind="plates", backgrounds=backgrounds, plate=plate, width_px=width)
+    corners = sample.corners.astype(np.float64)
+    centre = corners.mean(axis=0)
+    corners = centre + (corners - centre) * rng.uniform(0.96, 1.05)
+    corners += rng.normal(0, 0.013 * width, corners.shape)
+    return rectify(sample.image, corners), plate
+
+
+def labels_row(plate: PlateText) -> list[int]:
+    labels = plate_labels(plate)
+    return [i for name, _ in LABEL_COLUMNS for i in labels[name]]
+
+
+def _init(backgrounds_dir: str | None) -> None:
+    global _backgrounds
+    _backgrounds = Backgrounds(backgrounds_dir) if backgrounds_dir else None
+
+
+def _shard(job: tuple[str, int, int, int]) -> str:
+    out, seed, start, count = job
+    path = Path(out) / f"shard-{start // SHARD:04d}.npz"
+    if path.exists():
+        return str(path)
+    cuts: dict[str, list[np.ndarray]] = {name: [] for name in READ_FIELDS}
+    rows, texts = [], []
+    for index in range(start, start + count):
+        rectified, plate = example(seed, index, _backgrounds)
+        for name in READ_FIELDS:
+            cuts[name].append(cut(rectified, FIELD_CROPS[name]))
+        rows.append(labels_row(plate))
+        texts.append(f"{plate} {plate.color.value}")
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, labels=np.array(rows, np.int16), texts=np.array(texts),
+             **{name: np.stack(v) for name, v in cuts.items()})
+    tmp.rename(path)  # a shard exists only when complete
+    return str(path)
+
+
+def write_examples(out: Path, count: int, seed: int, workers: int = 2, backgrounds_dir: str | None = None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(str(out), seed, start, min(SHARD, count - start)) for start in range(0, count, SHARD)]
+    (out / "meta.json").unlink(missing_ok=True)
+    t0 = time.time()
+    with mp.get_context("spawn").Pool(workers, _init, (backgrounds_dir,)) as pool:
+        for k, path in enumerate(pool.imap_unordered(_shard, jobs), 1):
+            print(f"{k}/{len(jobs)} {path} {time.time() - t0:.0f}s", flush=True)
+    (out / "meta.json").write_text(json.dumps({"count": count, "seed": seed, "backgrounds": backgrounds_dir,
+                                               "seconds": round(time.time() - t0)}) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--count", type=int, default=48000)
+    ap.add_argument("--seed", type=int, default=21)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--backgrounds", default=None, help="real road frames (default: ../shared/data/backgrounds)")
+    a = ap.parse_args(argv)
+    backgrounds = a.backgrounds or default_backgrounds_dir()
+    write_examples(a.out, a.count, a.seed, a.workers, str(backgrounds) if backgrounds else None)
+
+
+if __name__ == "__main__":
+    main()

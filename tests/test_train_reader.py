@@ -1,0 +1,44 @@
+"""Training the field classifiers end to end, briefly (slow: run with `make test-slow`)."""
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_train_exports_classifiers_the_runtime_loads(tmp_path):
+    torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.data import write_examples
+    from engines.reader.train import build, main as train
+
+    from edge.plates.reading import READ_FIELDS, vocabularies
+    from edge.vision.fields import FIELD_CROPS, cut, to_input
+    from edge.vision.manifest import load_manifest
+    from edge.vision.reader import MODEL_NAMES, FieldReader
+
+    write_examples(tmp_path / "train", 24, seed=5, workers=1, backgrounds_dir=None)
+    write_examples(tmp_path / "val", 12, seed=6, workers=1, backgrounds_dir=None)
+    out = tmp_path / "models"
+    out.mkdir()
+    assert train([str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--steps", "3", "--batch", "8",
+                  "--out", str(out), "--note", "test"]) == 0
+    for field in READ_FIELDS:
+        manifest = load_manifest(out / f"{MODEL_NAMES[field]}.onnx")
+        assert manifest.classes == list(vocabularies()[field])
+        assert manifest.data["training"]["note"] == "test"
+        assert 0.25 <= manifest.data["calibration"]["temperature"] <= 8
+
+    # the exported graphs give the trained networks' answers, temperature applied
+    reader = FieldReader(out, backend="onnxruntime")
+    states = torch.load(out / "read-fields.pt")
+    plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(3)]
+    got = reader.read(plates)
+    for field in READ_FIELDS:
+        model = build(field)
+        model.load_state_dict(states[field])
+        model.eval()
+        x = torch.from_numpy(to_input(np.stack([cut(p, FIELD_CROPS[field]) for p in plates])))
+        with torch.no_grad():
+            want = torch.softmax(model(x) / reader.classifiers[field].temperature, -1).numpy()
+        for k in range(3):
+            np.testing.assert_allclose(np.asarray(got[k][field]).reshape(want[k].shape), want[k], atol=1e-4)
