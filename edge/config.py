@@ -34,6 +34,9 @@ class VisionConfig:
     min_fields: int = 3
     max_vehicles: int = 4
     max_candidates: int = 12
+    read_fields: bool = True  # run the field classifiers (off: find plates only)
+    # A field read below this calibrated confidence is given as null (with its confidence).
+    min_field_confidence: float = 0.5
     shape: ShapeLimits = field(default_factory=ShapeLimits)
 
     def __post_init__(self):
@@ -50,7 +53,7 @@ class VisionConfig:
             v = getattr(self, key)
             if not isinstance(v, int) or v < 64 or v % 32:
                 bad(key, "an integer multiple of 32, at least 64")
-        for key in ("plate_threshold", "min_plate_score"):
+        for key in ("plate_threshold", "min_plate_score", "min_field_confidence"):
             v = getattr(self, key)
             if not isinstance(v, (int, float)) or not 0 < v < 1:
                 bad(key, "a number between 0 and 1")
@@ -60,8 +63,9 @@ class VisionConfig:
             v = getattr(self, key)
             if not isinstance(v, int) or v < 0:
                 bad(key, "a non-negative integer")
-        if not isinstance(self.vehicle_detector, bool):
-            bad("vehicle_detector", "true or false")
+        for key in ("vehicle_detector", "read_fields"):
+            if not isinstance(getattr(self, key), bool):
+                bad(key, "true or false")
         if self.roi is not None:
             r = self.roi
             if (len(r) != 4 or not all(isinstance(v, (int, float)) for v in r)

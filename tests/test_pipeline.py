@@ -102,10 +102,14 @@ def test_read_json_contract_annotation_and_corrupt_image(tmp_path, capsys):
     plate = out[0]["plates"][0]
     assert set(plate) >= {"text", "region", "class_number", "kana", "serial", "number", "color", "category",
                           "valid", "confidence", "fields", "quad", "bbox", "vehicle"}
-    assert plate["region"] is None and plate["valid"] is False  # the field reader comes later
+    assert plate["text"] == sample.plate.format() and plate["valid"] is True
+    assert plate["color"] == sample.plate.color.value and plate["category"] == sample.plate.meaning.category
+    assert plate["number"] == sample.plate.number and plate["serial"] == sample.plate.serial
+    assert set(plate["fields"]) == {"region", "class_number", "kana", "serial", "color"}
+    assert all(0.5 <= f["confidence"] <= 1 for f in plate["fields"].values())
     assert len(plate["quad"]) == 4 and iou(plate["bbox"], sample.plate_box) >= 0.7
     assert "not a readable image" in out[1]["error"]
-    assert {"detect", "find", "refine", "total"} <= set(out[0]["timing_ms"])
+    assert {"detect", "find", "refine", "read", "total"} <= set(out[0]["timing_ms"])
     drawn = cv2.imread(str(tmp_path / "drawn" / "car.jpg"))
     assert drawn.shape == sample.image.shape and (drawn != cv2.imread(args[0])).any()
 
@@ -124,15 +128,19 @@ def test_eval_scores_a_labelled_folder(tmp_path, capsys):
     cv2.imwrite(str(tmp_path / "images" / "empty.png"), np.full((300, 400, 3), 90, np.uint8))
     (tmp_path / "images" / "broken.jpg").write_bytes(b"")
     (tmp_path / "labels.csv").write_text("".join(rows), encoding="utf-8")
-    assert main(["eval", str(tmp_path), "--json", "--no-detector"]) == 0
+    assert main(["eval", str(tmp_path), "--json", "--no-detector", "--no-baselines"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["images"] == 5 and report["failed_images"] == 1
     assert report["recall_readable"] == 1.0 and report["readable_plates"] == 3
     assert report["false_plates"] == 0
     assert report["corner_error_of_width"] < 0.06
-    assert main(["eval", str(tmp_path), "--no-detector"]) == 0
+    assert report["reading"]["plates"] == 3 and report["reading"]["exact"] >= 2  # clear plates, read
+    assert report["grammar_invalid_outputs"] == 0 and report["plates_output"] == 3
+    assert sum(row["fields"] for row in report["reliability"]) == 15
+    assert main(["eval", str(tmp_path), "--no-detector", "--no-baselines"]) == 0
     table = capsys.readouterr().out
     assert "1.000  (3/3)" in table and "broken.jpg: " in table
+    assert "exact match" in table and "grammar-invalid outputs: 0 of 3" in table
 
 
 @pytest.mark.parametrize("row, message", [

@@ -1,4 +1,6 @@
-"""Draw what the reader found onto a copy of the image: vehicle boxes, plate outlines and scores."""
+"""Draw what the reader found onto a copy of the image: vehicle boxes, plate outlines, and each
+plate's reading in Japanese as a person would write it (``横浜 580 む 13-76``, then colour, kind
+of vehicle and confidence; ``？`` for a field not read with confidence)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,31 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw
+
+from edge.synth.fonts import bundled_font, font_at
 
 PLATE_COLOUR = (0, 255, 0)
 VEHICLE_COLOUR = (255, 160, 0)
+COLOR_JA = {"white": "白", "green": "緑", "yellow": "黄", "black": "黒", "design-green": "図柄・緑縁",
+            "design-yellow": "図柄・黄縁"}
+CLASS_JA = {"registered": "登録車", "kei": "軽自動車"}
+USE_JA = {"private": "自家用", "commercial": "事業用", "rental": "レンタカー", "us_forces": "駐留軍"}
+MISSING = "？"
+
+
+def caption(plate) -> tuple[str, str] | None:
+    """Two lines of Japanese for a read plate; None when its fields were not read."""
+    if not plate.fields:
+        return None
+    f = {k: v["value"] for k, v in plate.fields.items()}
+    first = " ".join(f[k] or MISSING for k in ("region", "class_number", "kana", "serial"))
+    parts = [f"{COLOR_JA.get(f['color'], MISSING)}ナンバー" if f["color"] else f"色{MISSING}"]
+    if plate.category:
+        vehicle_class, use = plate.category.split("/")
+        parts.append(f"{CLASS_JA[vehicle_class]} {USE_JA[use]}")
+    parts.append(f"確度 {round(100 * plate.confidence)}%" if plate.confidence is not None else "")
+    return first, "  ".join(p for p in parts if p)
 
 
 def draw(image: np.ndarray, result) -> np.ndarray:
@@ -22,10 +46,35 @@ def draw(image: np.ndarray, result) -> np.ndarray:
                     0.45 * thick, VEHICLE_COLOUR, thick)
     for p in result.plates:
         cv2.polylines(out, [np.round(p.quad).astype(np.int32)], True, PLATE_COLOUR, thick + 1, cv2.LINE_AA)
-        x1, y1 = int(p.quad[:, 0].min()), int(p.quad[:, 1].min())
-        cv2.putText(out, f"plate {p.score:.2f}", (x1, max(12, y1 - 4 * thick)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.45 * thick, PLATE_COLOUR, thick)
+    captions = [(p, caption(p)) for p in result.plates]
+    if any(c for _, c in captions):
+        out = _write_captions(out, [(p, c) for p, c in captions if c], size=max(14, round(max(image.shape[:2]) / 45)))
+    for p, c in captions:
+        if c is None:
+            x1, y1 = int(p.quad[:, 0].min()), int(p.quad[:, 1].min())
+            cv2.putText(out, f"plate {p.score:.2f}", (x1, max(12, y1 - 4 * thick)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.45 * thick, PLATE_COLOUR, thick)
     return out
+
+
+def _write_captions(image: np.ndarray, captions, size: int) -> np.ndarray:
+    """Each caption on a dark box just below its plate (above it when there is no room)."""
+    font = font_at(str(bundled_font()), size)
+    pil = Image.fromarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    draw = ImageDraw.Draw(pil)
+    h, w = image.shape[:2]
+    for plate, lines in captions:
+        text = "\n".join(lines)
+        left, top, right, bottom = draw.multiline_textbbox((0, 0), text, font=font, spacing=4)
+        tw, th = right - left + 8, bottom - top + 8
+        x = int(np.clip(plate.quad[:, 0].min(), 0, max(0, w - tw)))
+        y = int(plate.quad[:, 1].max()) + 4
+        if y + th > h:
+            y = max(0, int(plate.quad[:, 1].min()) - th - 4)
+        draw.rectangle((x, y, x + tw, y + th), fill=(20, 20, 20))
+        colour = (120, 255, 120) if plate.valid else (255, 200, 80)
+        draw.multiline_text((x + 4 - left, y + 4 - top), text, font=font, fill=colour, spacing=4)
+    return cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
 
 
 def annotate(image: np.ndarray, result, path: Path) -> Path:

@@ -7,6 +7,8 @@
    frame-filling car and finds the far ones instead.
 3. Each candidate is segmented again in a window round it (the *refine* pass); its mask gives
    the four corners, shapes that cannot be a plate are dropped, and the plate is rectified.
+4. The field classifiers read each rectified plate (edge/vision/reader.py) and the grammar
+   decodes their probabilities into a valid plate or null fields (edge/plates/reading.py).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import numpy as np
 
 from edge.config import VisionConfig
 from edge.plates import FIELDS
+from edge.plates.reading import READ_FIELDS, Reading, decode
 from edge.vision.boxes import area, intersection, mask_box, nms
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR
+from edge.vision.reader import FieldReader
 from edge.vision.segmenter import PlateSegmenter, Window, fit_window
 
 
@@ -38,7 +42,7 @@ class ImageError(ValueError):
 
 @dataclass
 class PlateRead:
-    """One plate found in an image. The text fields stay None until the field reader reads them."""
+    """One plate found in an image and, once read, its fields (None where not read with confidence)."""
 
     quad: np.ndarray  # 4x2 image pixels: TL, TR, BR, BL
     score: float  # how sure the segmenter is that this is a plate (mean probability inside the quad)
@@ -56,6 +60,19 @@ class PlateRead:
     valid: bool = False
     confidence: float | None = None
     fields: dict[str, dict] = field(default_factory=dict)
+    reading: Reading | None = None
+
+    def take(self, reading: Reading) -> None:
+        """Fill the text fields from a decoded reading."""
+        f = reading.fields
+        self.region, self.class_number, self.kana = f["region"].value, f["class_number"].value, f["kana"].value
+        self.serial, self.color = f["serial"].value, f["color"].value
+        self.number, self.category = reading.number, reading.category
+        self.text = reading.plate.format() if reading.plate else None
+        self.valid = reading.plate is not None
+        self.confidence = round(reading.confidence, 3)
+        self.fields = {name: f[name].to_dict() for name in READ_FIELDS}
+        self.reading = reading
 
     @property
     def bbox(self) -> list[float]:
@@ -64,7 +81,7 @@ class PlateRead:
 
     def to_dict(self) -> dict:
         """The plate's part of the `anpr read --json` contract (docs in DESIGN.md)."""
-        fields = self.fields or {name: {"value": None, "confidence": None} for name in (*FIELDS, "color")}
+        fields = self.fields or {name: {"value": None, "confidence": None} for name in READ_FIELDS}
         return {
             "text": self.text, "region": self.region, "class_number": self.class_number, "kana": self.kana,
             "serial": self.serial, "number": self.number, "color": self.color, "category": self.category,
@@ -115,6 +132,7 @@ class Pipeline:
         self.detector = (VehicleDetector(models / "yolov3-tiny.onnx", c.backend, threads=c.threads)
                          if c.vehicle_detector else None)
         self.segmenter = PlateSegmenter(models / "plate-seg.onnx", c.backend, threads=c.threads)
+        self.reader = FieldReader(models, c.backend, threads=c.threads) if c.read_fields else None
 
     # -- stage 2: candidates -------------------------------------------------------------------
 
@@ -208,8 +226,12 @@ class Pipeline:
         plates = [p for p in (self._refine(image, cand, vehicles) for cand in candidates) if p]
         plates = _distinct(plates)
         t3 = time.perf_counter()
+        if self.reader is not None:
+            for plate, probs in zip(plates, self.reader.read([p.rectified for p in plates])):
+                plate.take(decode(probs, self.config.min_field_confidence))
+        t4 = time.perf_counter()
         timing = {"detect": (t1 - t0) * 1e3, "find": (t2 - t1) * 1e3, "refine": (t3 - t2) * 1e3,
-                  "total": (t3 - t0) * 1e3}
+                  "read": (t4 - t3) * 1e3, "total": (t4 - t0) * 1e3}
         return ReadResult(plates, vehicles, {k: round(v, 1) for k, v in timing.items()})
 
 
