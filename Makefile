@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install models train eval demo test test-slow fonts synth-compare clean
+.PHONY: install models train train-segmenter train-reader baselines eval demo test test-slow fonts synth-compare clean
 
 # The appliance on a CPU box: a virtual environment with the package and its runtime needs.
 install: $(VENV)/.installed
@@ -24,20 +24,47 @@ models: engines/models/yolov3-tiny.onnx
 engines/models/yolov3-tiny.onnx: $(VENV)/.installed engines/yolo.py engines/darknet.py
 	$(BIN)/python -m engines.yolo
 
+# Retrain every committed model: the segmenter, then the field classifiers.
+train: train-segmenter train-reader
+
 # Retrain the plate segmenter (committed as engines/models/plate-seg.onnx) on fresh synthetic
 # scenes: 10,500 scenes (about 15 minutes of rendering on 2 cores, kept in engines/data for the
 # next run) and 4000 steps of training (about 45 minutes on 2 cores).
 DATA ?= engines/data
-train: $(VENV)/.installed-train
+train-segmenter: $(VENV)/.installed-train
 	@for spec in 7:4000 8:4000 9:2500; do seed=$${spec%:*}; count=$${spec#*:}; \
 	  if [ ! -f $(DATA)/scenes-$$seed/meta.json ]; then rm -rf $(DATA)/scenes-$$seed; \
 	    $(BIN)/anpr synth $(DATA)/scenes-$$seed --count $$count --seed $$seed --kind scenes --quiet || exit 1; fi; done
 	$(BIN)/python -m engines.segmenter.train $(DATA)/scenes-7 $(DATA)/scenes-8 $(DATA)/scenes-9 --steps 4000 --seed 1 \
 	  --out engines/models/plate-seg.onnx
 
-# Plate finding scored on the real photographs beside the project.
+# Retrain the five field classifiers (engines/models/read-*.onnx): 40,000 synthetic rectified
+# plates plus 4,000 held out for calibration (about 15 minutes of rendering on 2 cores, kept in
+# engines/data), then READER_STEPS steps of training all five together.
+READER_STEPS ?= 3000
+train-reader: $(VENV)/.installed-train
+	@for spec in reader-train:21:40000 reader-val:22:4000; do name=$${spec%%:*}; rest=$${spec#*:}; \
+	  seed=$${rest%:*}; count=$${rest#*:}; \
+	  if [ ! -f $(DATA)/$$name/meta.json ]; then \
+	    $(BIN)/python -m engines.reader.data $(DATA)/$$name --count $$count --seed $$seed || exit 1; fi; done
+	$(BIN)/python -m engines.reader.train $(DATA)/reader-train --val $(DATA)/reader-val --steps $(READER_STEPS) \
+	  --seed 0 --out engines/models
+
+# The general OCR engines `anpr eval` compares the reader with: Tesseract with Japanese data
+# (Debian) and RapidOCR (PyPI, models in the wheel). RapidOCR's wheel asks for opencv-python,
+# which would clash with the headless OpenCV the project uses, so its other needs are named here.
+baselines: $(VENV)/.installed-baselines
+$(VENV)/.installed-baselines: $(VENV)/.installed
+	@command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx jpn \
+	  || apt-get install -y -q tesseract-ocr tesseract-ocr-jpn \
+	  || echo "could not install Tesseract (needs root and the Debian mirror); anpr eval will say so"
+	$(BIN)/python -m pip install --quiet pyclipper shapely six pyyaml
+	$(BIN)/python -m pip install --quiet --no-deps rapidocr_onnxruntime==1.4.4
+	touch $@
+
+# Plate finding and reading scored on the real photographs beside the project, beside the baselines.
 REAL_DEV ?= ../shared/data/real-dev
-eval: install models
+eval: install models baselines
 	$(BIN)/anpr eval $(REAL_DEV)
 
 $(VENV)/.installed-dev: $(VENV)/.installed

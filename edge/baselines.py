@@ -85,8 +85,11 @@ class TesseractBaseline:
 
     def read(self, rectified: np.ndarray) -> str:
         ok, png = cv2.imencode(".png", rectified)
-        done = subprocess.run([self.exe, "stdin", "stdout", "-l", "jpn", "--psm", "6"], input=png.tobytes(),
-                              capture_output=True, timeout=60)
+        try:
+            done = subprocess.run([self.exe, "stdin", "stdout", "-l", "jpn", "--psm", "6"], input=png.tobytes(),
+                                  capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""  # scored as nothing read, like any other plate it cannot read
         return done.stdout.decode("utf-8", "replace")
 
 

@@ -1,5 +1,11 @@
 """Score the reader against a labelled folder: ``anpr eval DIR --labels labels.csv``.
 
+Finding: recall and false plates (below). Reading, on the readable real plates: per-field
+accuracy, exact match (four fields and colour), the commonest mistakes, a reliability table
+of the field confidences (on every labelled field of every plate found), grammar checks of
+every plate output, and the same rectified plates read by general OCR engines for comparison
+(edge/baselines.py).
+
 The folder holds the images (in ``DIR/images/`` or ``DIR`` itself) and a CSV with one row per
 plate, in the columns of ../shared/data/real-dev/labels.csv. A predicted plate *finds* a
 labelled one when their boxes overlap with IoU >= 0.5 (one to one, best overlap first); a
@@ -17,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.baselines import fields_from_text
+from edge.field_score import FieldTally, Reliability, grammar_problems, known, same
+from edge.plates.reading import READ_FIELDS
 from edge.vision.boxes import iou
 from edge.vision.pipeline import ImageError, Pipeline, load_image
 
@@ -47,6 +56,10 @@ class LabelledPlate:
     def counts_for_recall(self) -> bool:
         """A real plate (not pasted) with every field legible."""
         return self.readable == "yes" and not self.pasted
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in READ_FIELDS}
 
 
 def read_labels(path: Path) -> dict[str, list[LabelledPlate]]:
@@ -146,6 +159,11 @@ class Report:
     stage_ms_mean: dict[str, float]
     per_image: list[ImageResult] = field(default_factory=list)
     labels: dict[str, list[LabelledPlate]] = field(default_factory=dict, repr=False)
+    reading: FieldTally = field(default_factory=FieldTally)  # ours, on the readable real plates
+    baselines: dict[str, FieldTally | str] = field(default_factory=dict)  # name -> tally, or why not run
+    reliability: Reliability = field(default_factory=Reliability)
+    plates_output: int = 0
+    invalid: list[str] = field(default_factory=list)  # "file: problem" for grammar-invalid outputs
 
     @property
     def recall(self) -> float | None:
@@ -166,6 +184,12 @@ class Report:
             "corner_error_px": _round(self.corner_error_px, 1), "corner_error_of_width": _round(self.corner_error_rel),
             "time_ms_mean": round(self.time_ms_mean, 1), "time_ms_p95": round(self.time_ms_p95, 1),
             "stage_ms_mean": self.stage_ms_mean,
+            "reading": self.reading.to_dict(),
+            "baselines": {name: t if isinstance(t, str) else t.to_dict() for name, t in self.baselines.items()},
+            "reliability": self.reliability.rows(),
+            "calibration_error": self.reliability.calibration_error(),
+            "plates_output": self.plates_output, "grammar_invalid_outputs": len(self.invalid),
+            "grammar_invalid": self.invalid,
             "per_image": [{"file": r.file, "found": r.found, "missed": r.missed, "false_plates": r.false_plates,
                            "error": r.error, "timing_ms": r.timing_ms} for r in self.per_image],
         }
@@ -199,6 +223,40 @@ class Report:
         failed = [f"{r.file}: {r.error}" for r in self.per_image if r.error]
         if failed:
             lines.append("unreadable images: " + "; ".join(failed))
+        if self.reading.plates:
+            lines += ["", self.reading_table()]
+        return "\n".join(lines)
+
+    def reading_table(self) -> str:
+        """Per-field accuracy, exact match and time per plate, ours beside each baseline."""
+        readers = {"ours": self.reading, **self.baselines}
+        def cell(t, f):
+            return t if isinstance(t, str) else f(t)
+
+        def fmt(v, digits=3):
+            return "n/a" if v is None else f"{v:.{digits}f}"
+
+        rows = [(f"reading {self.reading.plates} readable real plates", *readers)]
+        for name in READ_FIELDS:
+            rows.append((f"  {name}", *(cell(t, lambda t: fmt(t.accuracy(name)) if name in t.fields else "not read")
+                                       for t in readers.values())))
+        rows.append(("  exact match", *(cell(t, lambda t: fmt(t.exact_match) + ("" if "color" in t.fields
+                                                                                  else " (4 fields)"))
+                                        for t in readers.values())))
+        rows.append(("  time per plate, ms", *(cell(t, lambda t: fmt(t.ms_per_plate, 1)) for t in readers.values())))
+        widths = [max(len(str(r[k])) for r in rows if len(r) > k) for k in range(len(rows[0]))]
+        lines = ["  ".join(f"{str(v):<{widths[k]}}" for k, v in enumerate(r)).rstrip() for r in rows]
+        withheld = ", ".join(f"{k} {v}" for k, v in self.reading.withheld.items())
+        lines.append(f"fields withheld (null) on readable plates: {withheld or 'none'}")
+        lines.append(f"grammar-invalid outputs: {len(self.invalid)} of {self.plates_output} plates output"
+                     + ("".join(f"\n  {p}" for p in self.invalid[:10])))
+        mistakes = self.reading.commonest(8)
+        lines.append("commonest mistakes: " + ("; ".join(f"{f} {label} -> {value} ({c})"
+                                                       for f, label, value, c in mistakes) or "none"))
+        lines.append(f"reliability of field confidences ({len(self.reliability.samples)} labelled fields of found "
+                     f"plates; calibration error {fmt(self.reliability.calibration_error())}):")
+        lines += [f"  confidence {r['confidence']}: {r['fields']:>5} fields, mean {r['mean_confidence']:.3f}, "
+                  f"right {r['accuracy']:.3f}" for r in self.reliability.rows()]
         return "\n".join(lines)
 
 
@@ -213,9 +271,19 @@ def image_files(folder: Path, labels: dict[str, list[LabelledPlate]]) -> tuple[P
     return base, sorted(present | set(labels))
 
 
-def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPlate]], progress=None) -> Report:
-    """Run the pipeline on every image of ``folder`` and score it against ``labels``."""
+def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPlate]], progress=None,
+             baselines: dict[str, object] | None = None) -> Report:
+    """Run the pipeline on every image of ``folder`` and score it against ``labels``.
+
+    ``baselines``: name -> an OCR engine with ``read(rectified) -> text`` (edge/baselines.py),
+    or a string saying why it is not run.
+    """
     base, names = image_files(folder, labels)
+    reading, reliability = FieldTally(), Reliability()
+    engines = {k: v for k, v in (baselines or {}).items() if not isinstance(v, str)}
+    tallies: dict[str, FieldTally | str] = {k: v if isinstance(v, str) else FieldTally(fields=READ_FIELDS[:4])
+                                            for k, v in (baselines or {}).items()}
+    plates_output, invalid = 0, []
     results: list[ImageResult] = []
     totals, stages = [], {}
     found_r = total_r = found_all = total_all = false = misplaced = 0
@@ -237,12 +305,42 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
         pairs = match(boxes, wanted)
         matched_p = {i for i, _, _ in pairs}
         for i, j, _ in pairs:
-            label = wanted[j]
+            label, plate = wanted[j], result.plates[i]
             if label.counts_for_recall:
                 found_r += 1
                 err = corner_error(boxes[i], label.box)
                 errors_px.append(err)
                 errors_rel.append(err / (label.box[2] - label.box[0]))
+            if plate.reading is not None:
+                for f in READ_FIELDS:
+                    if known(getattr(label, f)):
+                        reliability.add(plate.reading.fields[f].confidence, same(f, getattr(label, f),
+                                                                                 plate.reading.best[f]))
+        by_label = {j: result.plates[i] for i, j, _ in pairs}
+        for j, label in enumerate(wanted):
+            if not label.counts_for_recall:
+                continue
+            plate = by_label.get(j)
+            if plate is not None and plate.reading is not None:
+                reading.add(label.fields, {f: getattr(plate, f) for f in READ_FIELDS})
+                reading.seconds += result.timing_ms.get("read", 0.0) / 1e3 / len(result.plates)
+                reading.timed_plates += 1
+            else:
+                reading.add(label.fields, None)
+            for name, engine in engines.items():
+                tally = tallies[name]
+                if plate is None:
+                    tally.add(label.fields, None)
+                    continue
+                t = time.perf_counter()
+                text = engine.read(plate.rectified)
+                tally.seconds += time.perf_counter() - t
+                tally.timed_plates += 1
+                tally.add(label.fields, vars(fields_from_text(text)))
+        for p in result.plates:
+            if p.reading is not None:
+                plates_output += 1
+                invalid += [f"{name}: {why}" for why in grammar_problems(p.to_dict())]
         found_all += len(pairs)
         falses = [b for i, b in enumerate(boxes) if i not in matched_p]
         false += len(falses)
@@ -259,5 +357,6 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
         corner_error_rel=float(np.mean(errors_rel)) if errors_rel else None,
         time_ms_mean=float(np.mean(totals)) if totals else 0.0,
         time_ms_p95=float(np.percentile(totals, 95)) if totals else 0.0,
-        stage_ms_mean={k: round(float(np.mean(v)), 1) for k, v in stages.items()}, per_image=results, labels=labels)
+        stage_ms_mean={k: round(float(np.mean(v)), 1) for k, v in stages.items()}, per_image=results, labels=labels,
+        reading=reading, baselines=tallies, reliability=reliability, plates_output=plates_output, invalid=invalid)
     return report
