@@ -202,11 +202,15 @@ def cmd_read(args: argparse.Namespace) -> int:
 
 
 def _reading_line(p) -> str:
-    """``横浜 580 む 13-76 yellow kei/private 0.93``; ``?`` for a field withheld."""
+    """``横浜 580 む 13-76 yellow kei/private valid 0.93``; ``?`` for a field withheld."""
+    from edge.plates.reading import READ_FIELDS
+
     if not p.fields:
         return "(fields not read)"
-    shown = " ".join(p.fields[k]["value"] or "?" for k in ("region", "class_number", "kana", "serial", "color"))
-    return f"{shown} {p.category or ''} {'valid' if p.valid else 'incomplete'} {p.confidence:.2f}".replace("  ", " ")
+    parts = [p.fields[k]["value"] or "?" for k in READ_FIELDS]
+    parts += [p.category] if p.category else []
+    parts += ["valid" if p.valid else "incomplete", f"{p.confidence:.2f}"]
+    return " ".join(parts)
 
 
 def _baselines(wanted: bool) -> dict[str, object]:
@@ -310,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=cmd_synth)
     read = commands.add_parser(
-        "read", help="find (and read) the plates in images",
+        "read", help="find and read the plates in images",
         description="Find and read every plate in each image. With --json, one object per image per line: "
                     "plates with text, fields and their confidences (null where not read with confidence), "
                     "colour, category, quad, bbox, vehicle, and timing.")
