@@ -54,17 +54,13 @@ def vocabularies() -> dict[str, tuple[str, ...]]:
     }
 
 
-class LabelError(ValueError):
-    """A plate cannot be written as classifier labels."""
-
-
 def plate_labels(plate: PlateText) -> dict[str, list[int]]:
     """The class indices a plate is trained as: one per region, kana and colour, one per place
     for class number and serial. Old labels (品, 神...) train the region as unknown."""
     v = vocabularies()
     region = plate.region if plate.region in v["region"] else UNKNOWN_REGION
     if plate.color is None:
-        raise LabelError(f"{plate}: the colour is needed to train on it")
+        raise ValueError(f"{plate}: the colour is needed to train on it")
     places = list(plate.class_number) + [BLANK] * (CLASS_NUMBER_PLACES - len(plate.class_number))
     return {
         "region": [v["region"].index(region)],
