@@ -31,7 +31,7 @@ train: train-segmenter train-reader
 # scenes: 10,500 scenes (about 15 minutes of rendering on 2 cores, kept in engines/data for the
 # next run) and 4000 steps of training (about 45 minutes on 2 cores).
 DATA ?= engines/data
-train-segmenter: $(VENV)/.installed-train
+train-segmenter: $(VENV)/.installed-train fonts
 	@for spec in 7:4000 8:4000 9:2500; do seed=$${spec%:*}; count=$${spec#*:}; \
 	  if [ ! -f $(DATA)/scenes-$$seed/meta.json ]; then rm -rf $(DATA)/scenes-$$seed; \
 	    $(BIN)/anpr synth $(DATA)/scenes-$$seed --count $$count --seed $$seed --kind scenes --quiet || exit 1; fi; done
@@ -42,7 +42,7 @@ train-segmenter: $(VENV)/.installed-train
 # plates plus 4,000 held out for calibration (about 15 minutes of rendering on 2 cores, kept in
 # engines/data), then READER_STEPS steps of training all five together.
 READER_STEPS ?= 3000
-train-reader: $(VENV)/.installed-train
+train-reader: $(VENV)/.installed-train fonts
 	@for spec in reader-train:21:40000 reader-val:22:4000; do name=$${spec%%:*}; rest=$${spec#*:}; \
 	  seed=$${rest%:*}; count=$${rest#*:}; \
 	  if [ ! -f $(DATA)/$$name/meta.json ]; then \

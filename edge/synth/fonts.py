@@ -2,7 +2,7 @@
 
 IPAex Gothic ships inside the PyPI package matplotlib-fontja (always installed); Debian's
 fonts-ipafont-gothic, fonts-takao-gothic, fonts-vlgothic and fonts-noto-cjk add variety where
-present (``make train`` installs them). Plates have no single font for region names, so
+present (``make fonts`` installs them; ``make train`` tries it first). Plates have no single font for region names, so
 rendering with several is closer to the road than rendering with one.
 """
 
