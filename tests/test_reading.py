@@ -7,10 +7,8 @@ from hypothesis import strategies as st
 
 from edge.field_score import grammar_problems
 from edge.plates import PlateText
-from edge.plates.reading import READ_FIELDS, decode, plate_labels, vocabularies
+from edge.plates.reading import PLACES, READ_FIELDS, decode, plate_labels, vocabularies
 from edge.synth.texts import random_plate_text
-
-PLACES = {"region": 1, "class_number": 3, "kana": 1, "serial": 4, "color": 1}
 
 
 def probs_for(labels: dict[str, list[int]], sure: float = 0.97) -> dict[str, np.ndarray]:

@@ -33,8 +33,8 @@ from edge.plates.text import FIELDS, PlateText, PlateTextError
 
 UNKNOWN_REGION = "?"  # a region label outside the 138 names (old one-kanji labels, new names)
 BLANK = ""  # an empty class-number place
-CLASS_NUMBER_PLACES, SERIAL_PLACES = 3, 4
 READ_FIELDS = (*FIELDS, "color")
+PLACES = {"region": 1, "class_number": 3, "kana": 1, "serial": 4, "color": 1}  # classified places per field
 # Class numbers and kana tried jointly with every colour: enough that the combination the
 # colour classifier backs is among them (a kei class for a black plate, say) even when the
 # class-number places alone prefer a registered one.
@@ -61,7 +61,7 @@ def plate_labels(plate: PlateText) -> dict[str, list[int]]:
     region = plate.region if plate.region in v["region"] else UNKNOWN_REGION
     if plate.color is None:
         raise ValueError(f"{plate}: the colour is needed to train on it")
-    places = list(plate.class_number) + [BLANK] * (CLASS_NUMBER_PLACES - len(plate.class_number))
+    places = list(plate.class_number) + [BLANK] * (PLACES["class_number"] - len(plate.class_number))
     return {
         "region": [v["region"].index(region)],
         "class_number": [v["class_number"].index(c) for c in places],
@@ -115,7 +115,7 @@ def _class_number_table() -> tuple[tuple[str, ...], np.ndarray]:
             text = "".join(combo)
             if rules.grammar_error(text) is None:
                 found.append(text)
-    places = np.array([[symbols.index(c) for c in t] + [0] * (CLASS_NUMBER_PLACES - len(t)) for t in found])
+    places = np.array([[symbols.index(c) for c in t] + [0] * (PLACES["class_number"] - len(t)) for t in found])
     return tuple(found), places
 
 
@@ -139,20 +139,21 @@ def _string_posterior(place_probs: np.ndarray, table: tuple[tuple[str, ...], np.
 
 def _agree(class_number: str, kana: str, color: str) -> bool:
     """Whether class number, kana and colour can stand together on one plate."""
-    return _agree_as(_class_kind(class_number), kana, color)
+    return _agree_as(_class_kinds()[class_number], kana, color)
 
 
-@lru_cache(maxsize=8192)
-def _class_kind(class_number: str) -> str:
-    """A class number standing for every one that agrees with the same kana and colours: the
-    agreement depends only on the numbering system it implies and the systems it conflicts with."""
-    rules = class_number_rules()
-    key = (rules.implied_class(class_number),
-           *(rules.conflict(class_number, vc) is None for vc in VehicleClass))
-    return _KINDS.setdefault(key, class_number)
-
-
-_KINDS: dict[tuple, str] = {}
+@lru_cache(maxsize=1)
+def _class_kinds() -> dict[str, str]:
+    """Each well-formed class number -> the first one of its kind. Agreement with kana and colour
+    depends only on the numbering system a class implies and the systems it conflicts with, so
+    one of each kind stands for all."""
+    rules, first = class_number_rules(), {}
+    out = {}
+    for class_number in _class_number_table()[0]:
+        key = (rules.implied_class(class_number),
+               *(rules.conflict(class_number, vc) is None for vc in VehicleClass))
+        out[class_number] = first.setdefault(key, class_number)
+    return out
 
 
 @lru_cache(maxsize=4096)

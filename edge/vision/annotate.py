@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from edge.plates import FIELDS
 from edge.synth.fonts import bundled_font, font_at
 
 PLATE_COLOUR = (0, 255, 0)
@@ -26,7 +27,7 @@ def caption(plate) -> tuple[str, str] | None:
     if not plate.fields:
         return None
     f = {k: v["value"] for k, v in plate.fields.items()}
-    first = " ".join(f[k] or MISSING for k in ("region", "class_number", "kana", "serial"))
+    first = " ".join(f[k] or MISSING for k in FIELDS)
     parts = [f"{COLOR_JA.get(f['color'], MISSING)}ナンバー" if f["color"] else f"色{MISSING}"]
     if plate.category:
         vehicle_class, use = plate.category.split("/")

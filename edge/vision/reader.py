@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.plates.reading import READ_FIELDS, vocabularies
+from edge.plates.reading import PLACES, READ_FIELDS, vocabularies
 from edge.vision.backend import load_backend
 from edge.vision.fields import FIELD_CROPS, FieldCrop, cut, to_input
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest
@@ -64,6 +64,6 @@ class FieldReader:
         if not rectified:
             return []
         probs = {field: c.probabilities(rectified) for field, c in self.classifiers.items()}
-        single = ("region", "kana", "color")  # one place: hand over the distribution itself
-        return [{field: p[i, 0] if field in single else p[i] for field, p in probs.items()}
+        # a field of one place hands over its distribution itself, the others one row per place
+        return [{field: p[i, 0] if PLACES[field] == 1 else p[i] for field, p in probs.items()}
                 for i in range(len(rectified))]

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.plates import PlateText, region_table
-from edge.plates.reading import READ_FIELDS, plate_labels
+from edge.plates.reading import PLACES, READ_FIELDS, plate_labels
 from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
 from edge.synth.scene import make_sample
 from edge.synth.texts import random_plate_text
@@ -33,7 +33,7 @@ from edge.vision.fields import FIELD_CROPS, cut
 from edge.vision.geometry import rectify
 
 # label columns: region, class number places 1-3, kana, serial places 1-4, colour
-LABEL_COLUMNS = (("region", 1), ("class_number", 3), ("kana", 1), ("serial", 4), ("color", 1))
+LABEL_COLUMNS = tuple((name, PLACES[name]) for name in READ_FIELDS)
 SHARD = 1000
 _backgrounds: Backgrounds | None = None
 
