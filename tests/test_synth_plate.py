@@ -9,7 +9,7 @@ import pytest
 from edge.plates import PlateText
 from edge.synth.layout import PlateSize, plate_cells
 from edge.synth.plate import LABEL_IDS, random_style, render_plate
-from edge.synth.strokes import DIGITS, digit_mask
+from edge.synth.strokes import DIGITS, STANDARD, DigitShape, digit_mask, random_digit_shape
 from edge.synth.texts import random_plate_text
 
 
@@ -55,6 +55,23 @@ def test_monoline_digits_have_the_standard_stroke(digit):
     assert 0.13 <= thickness <= 0.17  # 12 mm pen on an 80 mm digit
     ys, xs = np.nonzero(ink)
     assert ys.min() < 14 and ys.max() > 394  # fills the cell's height
+
+
+def test_makers_digit_shapes_vary_the_drawing_but_keep_it_a_digit_in_its_cell():
+    rng = np.random.default_rng(3)
+    shapes = [random_digit_shape(rng) for _ in range(40)]
+    assert sum(s == STANDARD for s in shapes) < 20 and len(set(shapes)) > 20
+    assert DigitShape(bend=(0.0,) * 18) == STANDARD  # no moves is the standard drawing itself
+    for digit in sorted(DIGITS):
+        standard = digit_mask(digit, 80, 160) > 0.5
+        for shape in shapes[:10]:
+            varied = digit_mask(digit, 80, 160, shape=shape) > 0.5
+            ys, xs = np.nonzero(varied)
+            assert ys.min() < 20 and ys.max() > 140 and xs.max() - xs.min() > 30  # still fills the cell
+            overlap = (standard & varied).sum() / (standard | varied).sum()
+            assert overlap > 0.6  # a departure, not another character
+        loop_sizes = {digit_mask(digit, 80, 160, shape=DigitShape(loop=r)).tobytes() for r in (16.5, 20.0, 22.5)}
+        assert len(loop_sizes) == (3 if digit in "69" else 1)
 
 
 def _clean_style(plate, rng):

@@ -14,7 +14,7 @@ import numpy as np
 from edge.plates import FIELDS, Color, PlateText
 from edge.synth.fonts import available_fonts, fonts_with, glyph_mask
 from edge.synth.layout import Cell, PlateSize, bolt_centres, plate_cells
-from edge.synth.strokes import DIGITS, STROKE, digit_mask
+from edge.synth.strokes import DIGITS, STROKE, DigitShape, digit_mask, random_digit_shape
 from edge.vision.boxes import mask_box
 
 LABEL_IDS = {"background": 0, "plate": 1, "region": 2, "class_number": 3, "kana": 4, "serial": 5}
@@ -39,6 +39,7 @@ class PlateStyle:
     ink: tuple[int, int, int]
     kanji_weight: int  # extra stroke pixels at glyph size, to make a regular font heavy
     digit_stroke: float  # mm, 12 is the standard
+    digit_shape: DigitShape  # the maker's departure from the standard drawing
     font_digits: bool  # digits from the font, squeezed into their cells, instead of the monoline drawing
     jitter_mm: float  # per-character placement noise
     pattern: bool  # design plate (図柄入り) background
@@ -87,6 +88,7 @@ def random_style(plate: PlateText, rng: np.random.Generator, size: PlateSize | N
         ink=tuple(int(np.clip(c + rng.normal(0, 6), 0, 255)) for c in ink),
         kanji_weight=int(rng.integers(1, 5)),
         digit_stroke=float(rng.uniform(0.75, 1.1) * STROKE),
+        digit_shape=random_digit_shape(rng),
         # Makers' lettering differs from the standard drawing; some font digits keep the
         # reader from learning one drawing instead of the digits.
         font_digits=bool(rng.random() < 0.2),
@@ -166,7 +168,7 @@ def _mark_mask(cell: Cell, style: PlateStyle, w: float, h: float) -> tuple[np.nd
         return m, 0.0, 0.0, w, h
     if cell.char in DIGITS and not style.font_digits:
         stroke = style.digit_stroke * (1.0 if cell.field == "serial" else 0.95)
-        return digit_mask(cell.char, max(2, int(w)), max(2, int(h)), stroke), 0.0, 0.0, w, h
+        return digit_mask(cell.char, max(2, int(w)), max(2, int(h)), stroke, style.digit_shape), 0.0, 0.0, w, h
     glyph = glyph_mask(cell.char, style.font, style.kanji_weight)
     gh, gw = glyph.shape
     if cell.char in DIGITS:  # a font's digit, full height, widened towards the cell like plate lettering

@@ -31,7 +31,7 @@ def random_class_number(rng: np.random.Generator, vehicle_class: VehicleClass) -
         if form < 0.10:  # 2-digit kei classes (1973-2005)
             return first + str(rng.integers(0, 10))
         second = _pick(rng, "89PXY", [0.6, 0.3, 0.04, 0.03, 0.03])
-        third = _pick(rng, "0123456789" + LETTERS, [1.0] * 10 + [0.12] * 10)
+        third = _pick(rng, "0123456789" + LETTERS, [1.0] * 10 + [0.05] * 10)
         return first + second + third
     first = _pick(rng, "1234567890", [0.08, 0.02, 0.38, 0.08, 0.3, 0.02, 0.02, 0.06, 0.02, 0.02])
     if form < 0.02:  # 1-digit (before 1967)
@@ -41,7 +41,7 @@ def random_class_number(rng: np.random.Generator, vehicle_class: VehicleClass) -
     second_choices = "01234567" if first in "45678" else "0123456789"
     letter_second = first not in "45678" and rng.random() < 0.03
     second = _pick(rng, "ACFHKLMPXY") if letter_second else _pick(rng, second_choices)
-    third = _pick(rng, "0123456789" + LETTERS, [1.0] * 10 + [0.1] * 10)
+    third = _pick(rng, "0123456789" + LETTERS, [1.0] * 10 + [0.05] * 10)
     cls = first + second + third
     rules = class_number_rules()
     if rules.doubt(cls, VehicleClass.REGISTERED):  # x99 (reserved) and unverified forms are rare
