@@ -41,7 +41,7 @@ train-segmenter: $(VENV)/.installed-train fonts
 # Retrain the five field classifiers (engines/models/read-*.onnx): 40,000 synthetic rectified
 # plates plus 4,000 held out for calibration (about 15 minutes of rendering on 2 cores, kept in
 # engines/data), then READER_STEPS steps of training all five together.
-READER_STEPS ?= 3000
+READER_STEPS ?= 4000
 train-reader: $(VENV)/.installed-train fonts
 	@for spec in reader-train:21:40000 reader-val:22:4000; do name=$${spec%%:*}; rest=$${spec#*:}; \
 	  seed=$${rest%:*}; count=$${rest#*:}; \
