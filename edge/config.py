@@ -37,6 +37,11 @@ class VisionConfig:
     read_fields: bool = True  # run the field classifiers (off: find plates only)
     # A field read below this calibrated confidence is given as null (with its confidence).
     min_field_confidence: float = 0.5
+    # Each plate is read from its outline scaled about its centre by each of these, and the
+    # probabilities averaged: an outline a little too tight (a plate edge lost in a dark holder)
+    # cuts the first or last character, the grown one does not. (1.0, 1.08) was chosen on the
+    # held-out synthetic scenes (anpr synth --seed 31338, anpr eval): exact match 0.796 -> 0.807.
+    read_scales: tuple[float, ...] = (1.0, 1.08)
     shape: ShapeLimits = field(default_factory=ShapeLimits)
 
     def __post_init__(self):
@@ -66,6 +71,9 @@ class VisionConfig:
         for key in ("vehicle_detector", "read_fields"):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")
+        if (not isinstance(self.read_scales, tuple) or not 1 <= len(self.read_scales) <= 4
+                or not all(isinstance(v, (int, float)) and 0.8 <= v <= 1.25 for v in self.read_scales)):
+            bad("read_scales", "a list of 1 to 4 numbers from 0.8 to 1.25")
         if self.roi is not None:
             r = self.roi
             if (len(r) != 4 or not all(isinstance(v, (int, float)) for v in r)
@@ -86,6 +94,7 @@ class VisionConfig:
         if unknown:
             raise ConfigError(f"vision: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         values = dict(data)
-        if values.get("roi") is not None:
-            values["roi"] = tuple(values["roi"])
+        for key in ("roi", "read_scales"):
+            if isinstance(values.get(key), list):
+                values[key] = tuple(values[key])
         return cls(**values)

@@ -90,6 +90,10 @@ def test_config_errors_name_the_key():
         VisionConfig(roi=(0.5, 0.2, 0.4, 0.9))
     with pytest.raises(ConfigError, match="vision.find_size"):
         VisionConfig(find_size=500)
+    for scales in ((), (1.0, 1.5), (1.0, "big"), (1.0,) * 5):
+        with pytest.raises(ConfigError, match="vision.read_scales"):
+            VisionConfig(read_scales=scales)
+    assert VisionConfig.from_dict({"read_scales": [1.0, 1.1]}).read_scales == (1.0, 1.1)
     with pytest.raises(ConfigError, match="unknown key.*colour"):
         VisionConfig.from_dict({"colour": 1})
 

@@ -10,7 +10,8 @@ from edge.plates import PlateText
 from edge.plates.reading import decode, plate_labels
 from edge.synth.plate import render_plate
 from edge.vision.annotate import caption, draw
-from edge.vision.geometry import rectify
+from edge.config import VisionConfig
+from edge.vision.geometry import rectify, scaled
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
 from edge.vision.pipeline import PlateRead, ReadResult
 from edge.vision.reader import MODEL_NAMES, FieldReader
@@ -38,6 +39,18 @@ def test_clean_plates_are_read_exactly(reader, text, color):
         reading = decode(p)
         assert reading.plate is not None and reading.plate.format() == PlateText.parse(text).format()
         assert reading.fields["color"].value == color
+
+
+def test_a_plate_is_read_from_its_outline_and_a_grown_one_averaged(reader):
+    rendered = render_plate(PlateText.parse("大阪 101 あ 32-31", "green"), np.random.default_rng(0), px_per_mm=1.2)
+    tight = scaled(rendered.corners, 0.9)  # an outline that cuts the plate's edges off
+    views = [rectify(rendered.image, scaled(tight, s)) for s in VisionConfig().read_scales]
+    assert len(views) >= 2
+    averaged = reader.read_views([views])[0]
+    alone = reader.read(views)
+    for field, p in averaged.items():
+        np.testing.assert_allclose(p, np.mean([a[field] for a in alone], axis=0), atol=1e-9)
+    assert decode(averaged).plate.format() == "大阪 101 あ 32-31"
 
 
 def test_a_blank_or_noisy_plate_is_not_read_as_a_valid_plate(reader):

@@ -120,6 +120,13 @@ def shape_problem(quad: np.ndarray, mask: np.ndarray, limits: ShapeLimits = Shap
     return None
 
 
+def scaled(quad: np.ndarray, factor: float) -> np.ndarray:
+    """The quad grown (factor > 1) or shrunk about its centre."""
+    quad = np.asarray(quad, np.float64)
+    centre = quad.mean(axis=0)
+    return centre + (quad - centre) * factor
+
+
 def rectify_transform(quad: np.ndarray, size: tuple[int, int] = CANONICAL_SIZE) -> np.ndarray:
     """The homography taking the quad (TL, TR, BR, BL) onto a size[0] x size[1] canonical plate."""
     w, h = size

@@ -7,7 +7,8 @@
    frame-filling car and finds the far ones instead.
 3. Each candidate is segmented again in a window round it (the *refine* pass); its mask gives
    the four corners, shapes that cannot be a plate are dropped, and the plate is rectified.
-4. The field classifiers read each rectified plate (edge/vision/reader.py) and the grammar
+4. The field classifiers read each rectified plate, from its outline and from the outline grown
+   by ``vision.read_scales``, averaging the views (edge/vision/reader.py), and the grammar
    decodes their probabilities into a valid plate or null fields (edge/plates/reading.py).
 """
 
@@ -25,7 +26,7 @@ from edge.plates import FIELDS
 from edge.plates.reading import READ_FIELDS, Reading, decode
 from edge.vision.boxes import area, intersection, mask_box, nms
 from edge.vision.detector import Vehicle, VehicleDetector
-from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, shape_problem
+from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR
 from edge.vision.reader import FieldReader
 from edge.vision.segmenter import PlateSegmenter, Window, fit_window
@@ -227,7 +228,9 @@ class Pipeline:
         plates = _distinct(plates)
         t3 = time.perf_counter()
         if self.reader is not None:
-            for plate, probs in zip(plates, self.reader.read([p.rectified for p in plates])):
+            views = [[p.rectified if s == 1 else rectify(image, scaled(p.quad, s)) for s in self.config.read_scales]
+                     for p in plates]
+            for plate, probs in zip(plates, self.reader.read_views(views)):
                 plate.take(decode(probs, self.config.min_field_confidence))
         t4 = time.perf_counter()
         timing = {"detect": (t1 - t0) * 1e3, "find": (t2 - t1) * 1e3, "refine": (t3 - t2) * 1e3,

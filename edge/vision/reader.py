@@ -67,3 +67,13 @@ class FieldReader:
         # a field of one place hands over its distribution itself, the others one row per place
         return [{field: p[i, 0] if PLACES[field] == 1 else p[i] for field, p in probs.items()}
                 for i in range(len(rectified))]
+
+    def read_views(self, views: list[list[np.ndarray]]) -> list[dict[str, np.ndarray]]:
+        """Each plate read from several rectified views of it (one batch), probabilities averaged."""
+        flat = self.read([view for plate in views for view in plate])
+        out, start = [], 0
+        for plate in views:
+            mine = flat[start:start + len(plate)]
+            out.append({field: np.mean([p[field] for p in mine], axis=0) for field in READ_FIELDS})
+            start += len(plate)
+        return out

@@ -32,7 +32,7 @@ from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
 from edge.synth.scene import make_sample
 from edge.synth.texts import random_plate_text
 from edge.vision.fields import FIELD_CROPS, cut
-from edge.vision.geometry import rectify
+from edge.vision.geometry import rectify, scaled
 
 # label columns: region, class number places 1-3, kana, serial places 1-4, colour
 LABEL_COLUMNS = tuple((name, PLACES[name]) for name in READ_FIELDS)
@@ -54,9 +54,7 @@ def example(seed: int, index: int, backgrounds: Backgrounds | None) -> tuple[np.
         plate = _old_label(plate, rng)
     width = float(np.exp(rng.uniform(np.log(40), np.log(360))))
     sample = make_sample(seed, index, kind="plates", backgrounds=backgrounds, plate=plate, width_px=width)
-    corners = sample.corners.astype(np.float64)
-    centre = corners.mean(axis=0)
-    corners = centre + (corners - centre) * rng.uniform(0.93, 1.06)
+    corners = scaled(sample.corners, rng.uniform(0.93, 1.06))
     corners += rng.normal(0, (0.016 if rng.random() < 0.85 else 0.03) * width, corners.shape)
     return rectify(sample.image, corners), plate
 
