@@ -6,11 +6,11 @@ import shutil
 import numpy as np
 import pytest
 
+from edge.config import VisionConfig
 from edge.plates import PlateText
 from edge.plates.reading import decode, plate_labels
 from edge.synth.plate import render_plate
 from edge.vision.annotate import caption, draw
-from edge.config import VisionConfig
 from edge.vision.geometry import rectify, scaled
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
 from edge.vision.pipeline import PlateRead, ReadResult

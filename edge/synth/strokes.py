@@ -35,6 +35,7 @@ class DigitShape:
     bend: tuple[float, ...] = (0.0,) * 18  # a 3x3 grid of (dx, dy) moves, smoothly spread over the cell
 
     def move(self, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """Centre-line points of the standard drawing, where this maker puts them."""
         p = np.asarray(points, np.float64)
         x, y = p[:, 0], p[:, 1]
         grid = np.asarray(self.bend, np.float64).reshape(3, 3, 2)
