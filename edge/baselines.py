@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from edge.plates import kana_table, region_table
-from edge.plates.serial import DOT_LOOKALIKES, HYPHEN_LOOKALIKES, format_serial
+from edge.plates.serial import format_serial
 
 
 class BaselineUnavailable(RuntimeError):
@@ -65,8 +65,7 @@ def fields_from_text(text: str) -> BaselineFields:
         k = next((i for i, c in enumerate(rest) if c in kanas), None)
     kana = rest[k] if k is not None else None
     tail = rest[k + 1:] if k is not None else rest
-    digits = "".join(c for c in tail if c.isdigit() or c in DOT_LOOKALIKES + HYPHEN_LOOKALIKES)
-    digits = "".join(c for c in digits if c.isdigit())
+    digits = "".join(c for c in tail if c.isdigit())  # dots and hyphens are optional: only digits count
     serial = format_serial(int(digits)) if 1 <= len(digits) <= 4 and int(digits) > 0 else None
     return BaselineFields(region, class_number, kana, serial)
 

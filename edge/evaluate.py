@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.baselines import fields_from_text
-from edge.field_score import FieldTally, Reliability, grammar_problems, known, same
+from edge.field_score import FieldTally, Reliability, grammar_problems, known, rounded, same
 from edge.plates.reading import READ_FIELDS
 from edge.vision.boxes import iou
 from edge.vision.pipeline import ImageError, Pipeline, load_image
@@ -176,12 +176,12 @@ class Report:
     def to_dict(self) -> dict:
         return {
             "folder": self.folder, "images": self.images, "failed_images": self.failed_images,
-            "recall_readable": _round(self.recall), "readable_plates": self.readable_plates,
+            "recall_readable": rounded(self.recall), "readable_plates": self.readable_plates,
             "readable_found": self.readable_found, "labelled_plates": self.labelled_plates,
             "labelled_found": self.labelled_found, "false_plates": self.false_plates,
             "false_plates_on_a_labelled_plate": self.misplaced,
-            "false_plates_per_image": _round(self.false_per_image),
-            "corner_error_px": _round(self.corner_error_px, 1), "corner_error_of_width": _round(self.corner_error_rel),
+            "false_plates_per_image": rounded(self.false_per_image),
+            "corner_error_px": rounded(self.corner_error_px, 1), "corner_error_of_width": rounded(self.corner_error_rel),
             "time_ms_mean": round(self.time_ms_mean, 1), "time_ms_p95": round(self.time_ms_p95, 1),
             "stage_ms_mean": self.stage_ms_mean,
             "reading": self.reading.to_dict(),
@@ -260,10 +260,6 @@ class Report:
         return "\n".join(lines)
 
 
-def _round(v, digits=4):
-    return None if v is None else round(float(v), digits)
-
-
 def image_files(folder: Path, labels: dict[str, list[LabelledPlate]]) -> tuple[Path, list[str]]:
     """The folder holding the images and every image name to score: those present and those labelled."""
     base = folder / "images" if (folder / "images").is_dir() else folder
@@ -323,8 +319,7 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
             plate = by_label.get(j)
             if plate is not None and plate.reading is not None:
                 reading.add(label.fields, {f: getattr(plate, f) for f in READ_FIELDS})
-                reading.seconds += result.timing_ms.get("read", 0.0) / 1e3 / len(result.plates)
-                reading.timed_plates += 1
+                reading.timed(result.timing_ms.get("read", 0.0) / 1e3 / len(result.plates))
             else:
                 reading.add(label.fields, None)
             for name, engine in engines.items():
@@ -334,8 +329,7 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
                     continue
                 t = time.perf_counter()
                 text = engine.read(plate.rectified)
-                tally.seconds += time.perf_counter() - t
-                tally.timed_plates += 1
+                tally.timed(time.perf_counter() - t)
                 tally.add(label.fields, vars(fields_from_text(text)))
         for p in result.plates:
             if p.reading is not None:

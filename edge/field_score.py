@@ -98,6 +98,11 @@ class FieldTally:
             self.mistakes[(name, labels[name], "not found" if values is None else value or "null")] += 1
         self.exact += all_right
 
+    def timed(self, seconds: float) -> None:
+        """Time spent reading one plate."""
+        self.seconds += seconds
+        self.timed_plates += 1
+
     def accuracy(self, name: str) -> float | None:
         return self.right[name] / self.scored[name] if self.scored[name] else None
 
@@ -113,10 +118,10 @@ class FieldTally:
         return [(f, label, value, count) for (f, label, value), count in self.mistakes.most_common(n)]
 
     def to_dict(self) -> dict:
-        return {"plates": self.plates, "exact_match": _r(self.exact_match), "exact": self.exact,
-                "field_accuracy": {name: _r(self.accuracy(name)) for name in self.fields},
+        return {"plates": self.plates, "exact_match": rounded(self.exact_match), "exact": self.exact,
+                "field_accuracy": {name: rounded(self.accuracy(name)) for name in self.fields},
                 "right": dict(self.right), "scored": dict(self.scored), "withheld": dict(self.withheld),
-                "ms_per_plate": _r(self.ms_per_plate, 1),
+                "ms_per_plate": rounded(self.ms_per_plate, 1),
                 "mistakes": [{"field": f, "label": label, "read": value, "count": c}
                              for f, label, value, c in self.commonest(20)]}
 
@@ -148,5 +153,6 @@ class Reliability:
         return round(sum(row["fields"] / n * abs(row["mean_confidence"] - row["accuracy"]) for row in self.rows()), 4)
 
 
-def _r(v, digits=4):
+def rounded(v, digits=4):
+    """A figure for a report: rounded, or None when there is none."""
     return None if v is None else round(float(v), digits)

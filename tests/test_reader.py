@@ -79,16 +79,15 @@ def test_a_classifier_that_does_not_fit_this_version_is_refused(tmp_path, change
 
 def test_the_reading_is_drawn_in_japanese():
     plate = PlateRead(quad=np.float32([[40, 40], [140, 40], [140, 90], [40, 90]]), score=0.9,
-                      rectified=np.zeros((168, 336, 3), np.uint8), field_boxes={})
-    plate.take(decode(probs_for(plate_labels(PlateText.parse("横浜 580 む 13-76", "yellow")))))
+                      rectified=np.zeros((168, 336, 3), np.uint8), field_boxes={},
+                      reading=decode(probs_for(plate_labels(PlateText.parse("横浜 580 む 13-76", "yellow")))))
     first, second = caption(plate)
     assert first == "横浜 580 む 13-76"
     assert second.startswith("黄ナンバー  軽自動車 自家用  確度 ")
     image = np.full((240, 320, 3), 128, np.uint8)
     drawn = draw(image, ReadResult([plate], [], {}))
     assert (drawn[95:140, 40:200] != 128).any()  # the caption sits under the plate
-    withheld = PlateRead(quad=plate.quad, score=0.9, rectified=plate.rectified, field_boxes={})
     probs = probs_for(plate_labels(PlateText.parse("横浜 580 む 13-76", "yellow")))
     probs["kana"] = np.full(probs["kana"].shape, 1 / probs["kana"].size)
-    withheld.take(decode(probs))
+    withheld = PlateRead(quad=plate.quad, score=0.9, rectified=plate.rectified, field_boxes={}, reading=decode(probs))
     assert caption(withheld)[0] == "横浜 580 ？ 13-76"

@@ -28,7 +28,7 @@ from edge.plates.class_number import class_number_rules
 from edge.plates.color import MEANINGS, Color
 from edge.plates.kana import VehicleClass, kana_table
 from edge.plates.regions import region_table
-from edge.plates.serial import DOT, format_serial
+from edge.plates.serial import DOT, format_serial, parse_serial
 from edge.plates.text import FIELDS, PlateText, PlateTextError
 
 UNKNOWN_REGION = "?"  # a region label outside the 138 names (old one-kanji labels, new names)
@@ -96,7 +96,7 @@ class Reading:
     @property
     def number(self) -> int | None:
         serial = self.fields["serial"].value
-        return None if serial is None else int(serial.replace(DOT, "").replace("-", ""))
+        return None if serial is None else parse_serial(serial)
 
     @property
     def category(self) -> str | None:
@@ -214,7 +214,7 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5) -> Reading
     plate = None
     if all(f.value is not None for f in fields.values()):
         plate = PlateText(fields["region"].value, fields["class_number"].value, fields["kana"].value,
-                          int(fields["serial"].value.replace(DOT, "").replace("-", "")),
+                          parse_serial(fields["serial"].value),
                           Color(fields["color"].value))
     return Reading(fields=fields, plate=plate, best=best)
 

@@ -50,30 +50,41 @@ class PlateRead:
     rectified: np.ndarray  # canonical face-on BGR image, CANONICAL_SIZE
     field_boxes: dict[str, list[int] | None]  # on the rectified image
     vehicle: Vehicle | None = None
-    region: str | None = None
-    class_number: str | None = None
-    kana: str | None = None
-    serial: str | None = None
-    number: int | None = None
-    color: str | None = None
-    category: str | None = None
-    text: str | None = None
-    valid: bool = False
-    confidence: float | None = None
-    fields: dict[str, dict] = field(default_factory=dict)
-    reading: Reading | None = None
+    reading: Reading | None = None  # the decoded fields, once the field classifiers have run
 
-    def take(self, reading: Reading) -> None:
-        """Fill the text fields from a decoded reading."""
-        f = reading.fields
-        self.region, self.class_number, self.kana = f["region"].value, f["class_number"].value, f["kana"].value
-        self.serial, self.color = f["serial"].value, f["color"].value
-        self.number, self.category = reading.number, reading.category
-        self.text = reading.plate.format() if reading.plate else None
-        self.valid = reading.plate is not None
-        self.confidence = round(reading.confidence, 3)
-        self.fields = {name: f[name].to_dict() for name in READ_FIELDS}
-        self.reading = reading
+    def _value(self, name: str) -> str | None:
+        return None if self.reading is None else self.reading.fields[name].value
+
+    region = property(lambda self: self._value("region"))
+    class_number = property(lambda self: self._value("class_number"))
+    kana = property(lambda self: self._value("kana"))
+    serial = property(lambda self: self._value("serial"))
+    color = property(lambda self: self._value("color"))
+
+    @property
+    def number(self) -> int | None:
+        return None if self.reading is None else self.reading.number
+
+    @property
+    def category(self) -> str | None:
+        return None if self.reading is None else self.reading.category
+
+    @property
+    def text(self) -> str | None:
+        return self.reading.plate.format() if self.reading and self.reading.plate else None
+
+    @property
+    def valid(self) -> bool:
+        return self.text is not None
+
+    @property
+    def confidence(self) -> float | None:
+        return None if self.reading is None else round(self.reading.confidence, 3)
+
+    @property
+    def fields(self) -> dict[str, dict]:
+        """Each field's value and confidence; empty until read."""
+        return {} if self.reading is None else {name: self.reading.fields[name].to_dict() for name in READ_FIELDS}
 
     @property
     def bbox(self) -> list[float]:
@@ -231,7 +242,7 @@ class Pipeline:
             views = [[p.rectified if s == 1 else rectify(image, scaled(p.quad, s)) for s in self.config.read_scales]
                      for p in plates]
             for plate, probs in zip(plates, self.reader.read_views(views)):
-                plate.take(decode(probs, self.config.min_field_confidence))
+                plate.reading = decode(probs, self.config.min_field_confidence)
         t4 = time.perf_counter()
         timing = {"detect": (t1 - t0) * 1e3, "find": (t2 - t1) * 1e3, "refine": (t3 - t2) * 1e3,
                   "read": (t4 - t3) * 1e3, "total": (t4 - t0) * 1e3}

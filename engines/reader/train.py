@@ -1,7 +1,7 @@
 """Train the five field classifiers on synthetic rectified plates, on CPU, calibrate them and
 export each to ONNX with its manifest.
 
-    python -m engines.reader.train TRAIN_DIR... --val VAL_DIR --steps 2500 --out engines/models
+    python -m engines.reader.train TRAIN_DIR... --val VAL_DIR --steps 4000 --out engines/models
 
 TRAIN_DIR and VAL_DIR are written by ``python -m engines.reader.data`` (different seeds).
 After training, one temperature per classifier is fitted on VAL_DIR (minimum negative
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
     ap.add_argument("--val", type=Path, required=True, help="a held-out folder (another seed)")
     ap.add_argument("--out", type=Path, default=Path("engines/models"))
     ap.add_argument("--fields", nargs="+", default=list(READ_FIELDS), choices=READ_FIELDS)
-    ap.add_argument("--steps", type=int, default=2500)
+    ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
@@ -174,6 +174,7 @@ def main(argv=None) -> int:
     val_cuts, val_labels = load([args.val])
     slices = label_slices()
     print(f"{len(labels)} training plates, {len(val_labels)} held out", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)  # checkpoints are written there during training
 
     models = {name: build(name) for name in args.fields}
     params = [p for m in models.values() for p in m.parameters()]
@@ -205,7 +206,6 @@ def main(argv=None) -> int:
             print(line, flush=True)
     seconds = time.time() - start
 
-    args.out.mkdir(parents=True, exist_ok=True)
     training = {"data": f"python -m engines.reader.data: {len(labels)} synthetic plates "
                         f"({', '.join(str(f) for f in args.data)}); {len(val_labels)} held out ({args.val})",
                 "recipe": f"AdamW one-cycle lr {args.lr}, {args.steps} steps of {args.batch} plates, all five "
