@@ -40,6 +40,16 @@ def test_rounded_corners_do_not_pull_the_corners_in():
     assert np.abs(got - np.float64(quad)).max() < 3.0
 
 
+def test_an_edge_strip_the_mask_missed_does_not_tilt_the_sides():
+    # a dark plate against a dark background: the mask loses a strip along the top left
+    quad = [[40, 60], [300, 60], [300, 180], [40, 180]]
+    for width, height in ((100, 12), (100, 20), (60, 20)):
+        mask = _mask(quad)
+        mask[60:60 + height, 40:40 + width] = False
+        got = quad_from_mask(mask)
+        assert np.abs(got - np.float64(quad)).max() < 1.5, (width, height)
+
+
 def test_order_corners_from_any_order():
     quad = np.float64([[10, 10], [90, 12], [88, 50], [12, 48]])
     for perm in ([2, 0, 3, 1], [3, 2, 1, 0], [1, 3, 0, 2]):
@@ -64,9 +74,9 @@ def test_plate_shapes_pass_and_others_are_rejected():
     assert "small" in shape_problem(np.float64(tiny), _mask(tiny))
     skew = [[20, 100], [220, 100], [330, 160], [130, 160]]
     assert "angle" in shape_problem(np.float64(skew), _mask(skew))
-    # a quad that does not describe its mask: an L-shaped blob
+    # a quad that does not describe its mask: a U-shaped blob
     blob = _mask(plate)
-    blob[60:110, 150:250] = False
+    blob[60:130, 100:200] = False
     assert "IoU" in shape_problem(quad_from_mask(blob), blob)
 
 

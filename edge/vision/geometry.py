@@ -2,7 +2,9 @@
 and the perspective rectification to a canonical plate image.
 
 Corners are found by fitting a straight line to each side of the mask's outline and
-intersecting neighbouring sides, so the rounded corners of a Japanese plate do not pull them in.
+intersecting neighbouring sides, so the rounded corners of a Japanese plate do not pull them in;
+outline points well inside the blob's convex hull (a strip of plate the mask missed) are left
+out of those fits.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 # A rectified plate is drawn at 1 px per mm of a medium plate (330 x 165 mm), rounded to 8.
 CANONICAL_SIZE = (336, 168)
+HULL_GAP_PX = 1.5  # outline points further inside the blob's convex hull than this are not its edge
 
 
 @dataclass(frozen=True)
@@ -61,14 +64,22 @@ def quad_from_mask(mask: np.ndarray) -> np.ndarray | None:
     rough = pts[idx]
     if len(set(idx)) < 4:
         return None
-    # refine: a line through the middle of each side, corners where neighbouring lines meet
+    # refine: a line through the middle of each side, corners where neighbouring lines meet. A
+    # plate is convex, so outline points well inside the blob's convex hull are where the mask
+    # missed the plate's edge (a dark corner against a dark background, a bolt, a holder's lip):
+    # they are left out of the fit, so they cannot tilt the side.
+    hull = cv2.convexHull(contour)
+    on_hull = np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), True) <= HULL_GAP_PX
+                        for x, y in contour[:, 0, :]])
     order = sorted(range(4), key=lambda k: idx[k])
     n = len(pts)
     lines = {}
     for a, b in zip(order, order[1:] + order[:1]):
         i, j = idx[a], idx[b]
         span = (j - i) % n
-        side = pts[[(i + k) % n for k in range(int(span * 0.15), int(span * 0.85) + 1)]]
+        run = [(i + k) % n for k in range(int(span * 0.15), int(span * 0.85) + 1)]
+        edge = [k for k in run if on_hull[k]]
+        side = pts[edge if len(edge) >= max(4, len(run) // 3) else run]
         if len(side) >= 4:
             lines[frozenset((a, b))] = cv2.fitLine(side.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
     size = np.linalg.norm(rough[2] - rough[0])
