@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from edge.field_score import grammar_problems
 from edge.plates import PlateText
-from edge.plates.reading import PLACES, READ_FIELDS, decode, plate_labels, vocabularies
+from edge.plates.reading import LETTER_CLASS_SHARE_TRAINED, PLACES, READ_FIELDS, decode, plate_labels, vocabularies
 from edge.synth.texts import random_plate_text
 
 
@@ -46,6 +46,26 @@ def test_places_that_spell_no_class_number_give_the_likeliest_one_that_does():
     places[0, symbols.index("3")] = 0.39  # ...so the digit behind it wins
     reading = decode(probs)
     assert reading.fields["class_number"].value == "300"
+
+
+def test_a_letter_class_number_needs_the_evidence_its_rarity_on_the_road_asks_for():
+    plate = PlateText.parse("練馬 501 ら 76-46", "white")
+    probs = probs_for(plate_labels(plate))
+    symbols = vocabularies()["class_number"]
+    third = probs["class_number"][2]
+    third[:] = 0.01 / len(symbols)
+    third[symbols.index("Y")] = 0.6  # a blurred 1 that looks a little more like a Y...
+    third[symbols.index("1")] = 0.3
+    assert decode(probs).fields["class_number"].value == "501"  # ...is a 1: letters are rare
+    lettered = PlateText.parse("練馬 30A ら 76-46", "white")
+    assert decode(probs_for(plate_labels(lettered))).plate == lettered  # a clear letter is read
+
+
+def test_the_letter_share_the_decoder_divides_out_is_the_training_plates_share():
+    rng = np.random.default_rng(5)
+    plates = [random_plate_text(rng) for _ in range(20000)]
+    share = np.mean([any(c.isalpha() for c in p.class_number) for p in plates])
+    assert abs(share - LETTER_CLASS_SHARE_TRAINED) < 0.01, "edge.synth.texts changed: update the decoder's prior"
 
 
 def test_serial_dots_only_lead_and_the_hyphen_needs_four_digits():

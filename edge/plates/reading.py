@@ -6,7 +6,8 @@ per colour. Decoding keeps only what the grammar in ``edge.plates`` allows:
 
 * the class number is one of the well-formed strings of 1 to 3 characters, the serial one of
   the printed forms of 1..9999; each string is scored by its places' probabilities and the
-  scores are renormalised over the allowed strings;
+  scores are renormalised over the allowed strings; a class number with a letter is weighted
+  by how much rarer such class numbers are on the road than in the training plates;
 * class number, kana and colour must agree (kei or registered, which kana on which colour):
   the best combinations are scored jointly and renormalised over the combinations that agree;
 * each field's confidence is the probability, under that joint model, of the value chosen;
@@ -39,6 +40,15 @@ PLACES = {"region": 1, "class_number": 3, "kana": 1, "serial": 4, "color": 1}  #
 # colour classifier backs is among them (a kei class for a black plate, say) even when the
 # class-number places alone prefer a registered one.
 TOP_CLASS_NUMBERS, TOP_KANA = 40, 10
+# Class numbers with a Latin letter (30A, 4PA...) are issued only for the most sought-after hope
+# numbers once every digit class for them is used up: since 2018, and mostly at the busiest
+# offices (JP_PLATES.md section 4). On the road they are about 1 plate in 100; that is an
+# estimate, as no count is published. The reader's training plates carry one in 12
+# (edge.synth.texts draws more, so that every letter is seen often enough), and the class-number
+# classifier learned that share; decoding divides it out and puts the road's in, so a blurred 1
+# is not read as a Y on a plate the letters were never issued to.
+LETTER_CLASS_SHARE_TRAINED = 0.081
+LETTER_CLASS_SHARE_ROAD = 0.01
 
 
 @lru_cache(maxsize=1)
@@ -128,11 +138,22 @@ def _serial_table() -> tuple[tuple[str, ...], np.ndarray]:
     return printed, places
 
 
-def _string_posterior(place_probs: np.ndarray, table: tuple[tuple[str, ...], np.ndarray]) -> tuple[tuple[str, ...], np.ndarray]:
-    """Probability of each allowed string: the product of its places, renormalised over the table."""
+@lru_cache(maxsize=1)
+def _class_number_prior() -> np.ndarray:
+    """Log of the road's share over the training share, per well-formed class number: a class
+    number with a letter in it is rarer on the road than in the training plates."""
+    lettered = np.array([any(c.isalpha() for c in text) for text in _class_number_table()[0]])
+    return np.where(lettered, np.log(LETTER_CLASS_SHARE_ROAD / LETTER_CLASS_SHARE_TRAINED),
+                    np.log((1 - LETTER_CLASS_SHARE_ROAD) / (1 - LETTER_CLASS_SHARE_TRAINED)))
+
+
+def _string_posterior(place_probs: np.ndarray, table: tuple[tuple[str, ...], np.ndarray],
+                      log_prior: np.ndarray | float = 0.0) -> tuple[tuple[str, ...], np.ndarray]:
+    """Probability of each allowed string: the product of its places times its prior weight,
+    renormalised over the table."""
     strings, places = table
     logp = np.log(np.clip(place_probs, 1e-12, 1.0))
-    score = logp[np.arange(places.shape[1]), places].sum(axis=1)
+    score = logp[np.arange(places.shape[1]), places].sum(axis=1) + log_prior
     p = np.exp(score - score.max())
     return strings, p / p.sum()
 
@@ -172,7 +193,8 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5) -> Reading
     ``serial`` (4 x 11), each row a probability distribution over ``vocabularies()``.
     """
     v = vocabularies()
-    classes, p_class = _string_posterior(np.asarray(probs["class_number"]), _class_number_table())
+    classes, p_class = _string_posterior(np.asarray(probs["class_number"]), _class_number_table(),
+                                         _class_number_prior())
     serials, p_serial = _string_posterior(np.asarray(probs["serial"]), _serial_table())
     p_kana, p_color = np.asarray(probs["kana"], np.float64), np.asarray(probs["color"], np.float64)
     p_region = np.asarray(probs["region"], np.float64)
