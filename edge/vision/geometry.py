@@ -49,6 +49,18 @@ def _intersect(l1, l2):
     return np.array([x1 + t * vx1, y1 + t * vy1])
 
 
+def _depth_in_hull(points: np.ndarray) -> np.ndarray:
+    """How far each point lies inside the convex hull of them all: its distance to the nearest
+    hull side's line (a point inside a convex polygon is nearest the side whose line is nearest)."""
+    hull = cv2.convexHull(points.astype(np.float32))[:, 0, :].astype(np.float64)
+    sides = np.roll(hull, -1, axis=0) - hull
+    length = np.linalg.norm(sides, axis=1)
+    hull, sides, length = hull[length > 0], sides[length > 0], length[length > 0]
+    inward = np.stack([-sides[:, 1], sides[:, 0]], axis=1) / length[:, None]
+    inward *= np.sign(((hull.mean(axis=0) - hull) * inward).sum(axis=1))[:, None]
+    return ((points[:, None, :] - hull[None]) * inward[None]).sum(axis=2).min(axis=1)
+
+
 def quad_from_mask(mask: np.ndarray) -> np.ndarray | None:
     """TL, TR, BR, BL corners of the largest blob in a boolean mask, or None when there is none."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
@@ -68,9 +80,7 @@ def quad_from_mask(mask: np.ndarray) -> np.ndarray | None:
     # plate is convex, so outline points well inside the blob's convex hull are where the mask
     # missed the plate's edge (a dark corner against a dark background, a bolt, a holder's lip):
     # they are left out of the fit, so they cannot tilt the side.
-    hull = cv2.convexHull(contour)
-    on_hull = np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), True) <= HULL_GAP_PX
-                        for x, y in contour[:, 0, :]])
+    on_hull = _depth_in_hull(pts) <= HULL_GAP_PX
     order = sorted(range(4), key=lambda k: idx[k])
     n = len(pts)
     lines = {}
