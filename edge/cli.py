@@ -203,11 +203,9 @@ def cmd_read(args: argparse.Namespace) -> int:
 
 def _reading_line(p) -> str:
     """``横浜 580 む 13-76 yellow kei/private valid 0.93``; ``?`` for a field withheld."""
-    from edge.plates.reading import READ_FIELDS
-
-    if not p.fields:
+    if p.reading is None:
         return "(fields not read)"
-    parts = [p.fields[k]["value"] or "?" for k in READ_FIELDS]
+    parts = [p.spelled("?")]
     parts += [p.category] if p.category else []
     parts += ["valid" if p.valid else "incomplete", f"{p.confidence:.2f}"]
     return " ".join(parts)

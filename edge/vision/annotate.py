@@ -24,16 +24,15 @@ MISSING = "？"
 
 def caption(plate) -> tuple[str, str] | None:
     """Two lines of Japanese for a read plate; None when its fields were not read."""
-    if not plate.fields:
+    if plate.reading is None:
         return None
-    f = {k: v["value"] for k, v in plate.fields.items()}
-    first = " ".join(f[k] or MISSING for k in FIELDS)
-    parts = [f"{COLOR_JA.get(f['color'], MISSING)}ナンバー" if f["color"] else f"色{MISSING}"]
+    first = plate.spelled(MISSING, FIELDS)
+    parts = [f"{COLOR_JA[plate.color]}ナンバー" if plate.color else f"色{MISSING}"]
     if plate.category:
         vehicle_class, use = plate.category.split("/")
         parts.append(f"{CLASS_JA[vehicle_class]} {USE_JA[use]}")
-    parts.append(f"確度 {round(100 * plate.confidence)}%" if plate.confidence is not None else "")
-    return first, "  ".join(p for p in parts if p)
+    parts.append(f"確度 {round(100 * plate.confidence)}%")
+    return first, "  ".join(parts)
 
 
 def draw(image: np.ndarray, result) -> np.ndarray:

@@ -81,6 +81,10 @@ class PlateRead:
     def confidence(self) -> float | None:
         return None if self.reading is None else round(self.reading.confidence, 3)
 
+    def spelled(self, missing: str, names: tuple[str, ...] = READ_FIELDS) -> str:
+        """The fields read, in plate order, ``missing`` standing for one withheld."""
+        return " ".join(self._value(name) or missing for name in names)
+
     @property
     def fields(self) -> dict[str, dict]:
         """Each field's value and confidence; empty until read."""
