@@ -143,7 +143,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _vision_config(args: argparse.Namespace):
-    from edge.config import ConfigError, VisionConfig
+    from edge.common.errors import ConfigError
+    from edge.vision.config import VisionConfig
 
     try:
         return VisionConfig(models_dir=args.models, backend=args.backend, vehicle_detector=not args.no_detector,
@@ -176,7 +177,7 @@ def cmd_read(args: argparse.Namespace) -> int:
     for name in args.images:
         try:
             image = load_image(name)
-            result = pipeline.read(image)
+            result = pipeline.read_image(image)
         except ImageError as exc:
             failed += 1
             print(f"anpr read: {exc}", file=sys.stderr)

@@ -26,7 +26,7 @@ import numpy as np
 from edge.baselines import fields_from_text
 from edge.field_score import FieldTally, Reliability, grammar_problems, known, rounded, same
 from edge.plates.reading import READ_FIELDS
-from edge.vision.boxes import iou
+from edge.common.boxes import iou
 from edge.vision.pipeline import ImageError, Pipeline, load_image
 
 REQUIRED = ("file", "plate_index", "x1", "y1", "x2", "y2", "region", "class_number", "kana", "serial", "color",
@@ -290,7 +290,7 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
         total_all += len(wanted)
         start = time.perf_counter()
         try:
-            result = pipeline.read(load_image(base / name))
+            result = pipeline.read_image(load_image(base / name))
         except ImageError as exc:
             results.append(ImageResult(name, [], [], [l.index for l in wanted], [], {}, error=str(exc)))
             continue

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edge.vision.boxes import iou, nms
+from edge.common.boxes import iou, nms
 from edge.vision.detector import VehicleDetector, decode_yolo, letterbox
 from edge.vision.manifest import DEFAULT_MODELS_DIR, Manifest
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from edge.cli import main
-from edge.config import ConfigError, VisionConfig
+from edge.common.errors import ConfigError
+from edge.vision.config import VisionConfig
 from edge.synth.scene import make_sample
-from edge.vision.boxes import iou
+from edge.common.boxes import iou
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest
 from edge.vision.pipeline import ImageError, Pipeline
 
@@ -43,7 +44,7 @@ def _clear_scenes(count):
 
 def test_finds_the_plate_in_clear_synthetic_scenes(pipeline):
     for sample in _clear_scenes(6):
-        result = pipeline.read(sample.image)
+        result = pipeline.read_image(sample.image)
         best = max((iou(p.bbox, sample.plate_box) for p in result.plates), default=0)
         assert best >= 0.7, (sample.index, [p.bbox for p in result.plates], sample.plate_box)
         plate = max(result.plates, key=lambda p: iou(p.bbox, sample.plate_box))
@@ -59,14 +60,14 @@ def test_finds_the_plate_in_clear_synthetic_scenes(pipeline):
     lambda: np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8),
 ])
 def test_no_plate_where_there_is_none(pipeline, make):
-    assert pipeline.read(make()).plates == []
+    assert pipeline.read_image(make()).plates == []
 
 
 def test_bad_images_raise_image_error(pipeline, tmp_path):
     with pytest.raises(ImageError):
-        pipeline.read(np.zeros((4, 4, 3), np.uint8))
+        pipeline.read_image(np.zeros((4, 4, 3), np.uint8))
     with pytest.raises(ImageError):
-        pipeline.read(np.zeros((100, 100), np.uint8))
+        pipeline.read_image(np.zeros((100, 100), np.uint8))
 
 
 def test_model_missing_or_damaged_says_what_to_do(tmp_path):
@@ -177,7 +178,7 @@ def test_read_with_the_vehicle_detector_on_a_real_road_frame(shared_dir):
     samples = [s for s in samples if s.conditions["source"] == "real" and not s.record()["truncated"]][:5]
     with_vehicles = 0
     for sample in samples:
-        result = pipeline.read(sample.image)
+        result = pipeline.read_image(sample.image)
         assert all(v.label in ("car", "bus", "truck", "motorbike") for v in result.vehicles)
         with_vehicles += bool(result.vehicles)
         plate = max(result.plates, key=lambda p: iou(p.bbox, sample.plate_box))

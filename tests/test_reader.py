@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from edge.config import VisionConfig
+from edge.vision.config import VisionConfig
 from edge.plates import PlateText
 from edge.plates.reading import decode, plate_labels
 from edge.synth.plate import render_plate

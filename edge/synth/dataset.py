@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from edge import __version__
 from edge.synth.backgrounds import Backgrounds
-from edge.synth.fonts import available_fonts, bundled_font
+from edge.common.fonts import available_fonts, bundled_font
 from edge.synth.plate import LABEL_IDS
 from edge.synth.scene import KINDS, Sample, make_sample
 

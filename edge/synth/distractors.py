@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from edge.synth.fonts import available_fonts, font_at
+from edge.common.fonts import available_fonts, font_at
 
 _KANJI = "品川横浜練馬足立世田谷大阪神戸名古屋札幌福岡駐車場料金時間分円台空満出口入口月極専用営業中禁止注意"
 _KANA = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"

@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 
 from edge.plates import FIELDS, Color, PlateText
-from edge.synth.fonts import available_fonts, fonts_with, glyph_mask
+from edge.common.fonts import available_fonts, fonts_with, glyph_mask
 from edge.synth.layout import Cell, PlateSize, bolt_centres, plate_cells
 from edge.synth.strokes import DIGITS, STROKE, DigitShape, digit_mask, random_digit_shape
-from edge.vision.boxes import mask_box
+from edge.common.boxes import mask_box
 
 LABEL_IDS = {"background": 0, "plate": 1, "region": 2, "class_number": 3, "kana": 4, "serial": 5}
 CORNER_RADIUS_MM = 8.0

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from edge.plates import FIELDS
-from edge.synth.fonts import bundled_font, font_at
+from edge.common.fonts import bundled_font, font_at
 
 PLATE_COLOUR = (0, 255, 0)
 VEHICLE_COLOUR = (255, 160, 0)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from edge.vision.backend import load_backend
-from edge.vision.boxes import nms
+from edge.common.boxes import nms
 from edge.vision.manifest import Manifest, ModelError, load_manifest
 
 

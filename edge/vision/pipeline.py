@@ -1,4 +1,5 @@
-"""``Pipeline.read(image) -> list[PlateRead]``: vehicles, then plates and their fields, in one image.
+"""Finding plates in a frame and reading their fields: ``find(frame, roi)``, ``read(plates)``,
+``follow(frame, box)`` for a plate already tracked, and ``read_image(image)`` (find, then read).
 
 1. The vehicle detector (Tiny YOLOv3) finds vehicles.
 2. The segmenter looks for plates on the whole frame (or the lane's region of interest) at two
@@ -10,21 +11,27 @@
 4. The field classifiers read each rectified plate, from its outline and from the outline grown
    by ``vision.read_scales``, averaging the views (edge/vision/reader.py), and the grammar
    decodes their probabilities into a valid plate or null fields (edge/plates/reading.py).
+   Each plate keeps those probabilities, so a vehicle's frames can be fused before decoding.
+
+One ``Pipeline`` (one set of model sessions) serves every lane: the lane's region of interest
+is passed with each call. Values are immutable; reading a plate gives a new ``PlateRead``.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from edge.config import VisionConfig
+from edge.common.boxes import area, intersection, mask_box, nms
+from edge.common.errors import ImageError
+from edge.common.frame import Frame
 from edge.plates import FIELDS
 from edge.plates.reading import READ_FIELDS, Reading, decode
-from edge.vision.boxes import area, intersection, mask_box, nms
+from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR
@@ -37,11 +44,7 @@ from edge.vision.segmenter import PlateSegmenter, Window, fit_window
 MIN_FIELD_PIXELS = 120
 
 
-class ImageError(ValueError):
-    """The image cannot be read (missing, corrupt, empty); the message names it."""
-
-
-@dataclass
+@dataclass(frozen=True, eq=False)
 class PlateRead:
     """One plate found in an image and, once read, its fields (None where not read with confidence)."""
 
@@ -50,6 +53,8 @@ class PlateRead:
     rectified: np.ndarray  # canonical face-on BGR image, CANONICAL_SIZE
     field_boxes: dict[str, list[int] | None]  # on the rectified image
     vehicle: Vehicle | None = None
+    views: tuple[np.ndarray, ...] = ()  # the plate rectified at each of vision.read_scales, for reading
+    probs: dict[str, np.ndarray] | None = None  # the field classifiers' calibrated probabilities, once read
     reading: Reading | None = None  # the decoded fields, once the field classifiers have run
 
     def _value(self, name: str) -> str | None:
@@ -91,6 +96,12 @@ class PlateRead:
         return {} if self.reading is None else {name: self.reading.fields[name].to_dict() for name in READ_FIELDS}
 
     @property
+    def width(self) -> float:
+        """The plate's width in image pixels (mean of its top and bottom sides)."""
+        q = self.quad
+        return float((np.hypot(*(q[1] - q[0])) + np.hypot(*(q[2] - q[3]))) / 2)
+
+    @property
     def bbox(self) -> list[float]:
         return [float(self.quad[:, 0].min()), float(self.quad[:, 1].min()),
                 float(self.quad[:, 0].max()), float(self.quad[:, 1].max())]
@@ -111,11 +122,16 @@ class PlateRead:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReadResult:
+    """What one frame showed: its plates (best first), its vehicles, the time each stage took,
+    and the frame's index and capture time when it came from a source."""
+
     plates: list[PlateRead]
     vehicles: list[Vehicle]
     timing_ms: dict[str, float]
+    index: int | None = None
+    time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -152,11 +168,11 @@ class Pipeline:
 
     # -- stage 2: candidates -------------------------------------------------------------------
 
-    def _search_regions(self, image: np.ndarray, vehicles: list[Vehicle]) -> list[tuple[tuple, int, Vehicle | None]]:
+    def _search_regions(self, image: np.ndarray, vehicles: list[Vehicle],
+                        roi: tuple[float, float, float, float]) -> list[tuple[tuple, int, Vehicle | None]]:
         """(box, longest side in view pixels, vehicle) for every find pass."""
         c = self.config
         h, w = image.shape[:2]
-        roi = c.roi_box(w, h)
         passes = []
         if c.whole_frame == "always" or not vehicles:
             passes += [(roi, c.find_size, None), (roi, c.find_size // 2, None)]
@@ -170,10 +186,10 @@ class Pipeline:
             passes.append(((max(0, x1 - mx), max(0, y1 - my), min(w, x2 + mx), min(h, y2 + my)), c.vehicle_size, v))
         return passes
 
-    def _candidates(self, image: np.ndarray, vehicles: list[Vehicle]) -> list[_Candidate]:
+    def _candidates(self, image: np.ndarray, vehicles: list[Vehicle], roi) -> list[_Candidate]:
         c = self.config
         found: list[_Candidate] = []
-        for box, longest, vehicle in self._search_regions(image, vehicles):
+        for box, longest, vehicle in self._search_regions(image, vehicles, roi):
             seg = self.segmenter.segment(image, fit_window(box, longest))
             plate = seg.plate
             n, comp, stats, _ = cv2.connectedComponentsWithStats((plate > c.plate_threshold).astype(np.uint8), 8)
@@ -227,30 +243,59 @@ class Pipeline:
         if sum(int(m.sum()) >= MIN_FIELD_PIXELS for m in masks.values()) < self.config.min_fields:
             return None  # lettering, but not laid out as a plate's fields
         boxes = {name: mask_box(m) for name, m in masks.items()}
-        return PlateRead(quad=quad, score=score, rectified=rectify(image, quad), field_boxes=boxes, vehicle=vehicle)
+        rectified = rectify(image, quad)
+        views = tuple(rectified if s == 1 else rectify(image, scaled(quad, s)) for s in self.config.read_scales)
+        return PlateRead(quad=quad, score=score, rectified=rectified, field_boxes=boxes, vehicle=vehicle, views=views)
 
-    def read(self, image: np.ndarray) -> ReadResult:
-        """Every plate in a BGR image, best first, with the time each stage took."""
-        if image is None or image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 8:
-            raise ImageError(f"expected an HxWx3 BGR image of at least 8x8 pixels, got "
-                             f"{None if image is None else image.shape}")
+    def find(self, frame: Frame | np.ndarray, roi: tuple[float, float, float, float] | None = None) -> ReadResult:
+        """Every plate in a frame, best first, not yet read. ``roi``: the lane's region of
+        interest as fractions of the frame (x1, y1, x2, y2); None takes ``vision.roi``."""
+        image, index, when = _unpack(frame)
+        roi_box = self.config.roi_box(image.shape[1], image.shape[0], roi)
         t0 = time.perf_counter()
         vehicles = self.detector.detect(image) if self.detector else []
         t1 = time.perf_counter()
-        candidates = self._candidates(image, vehicles)[:self.config.max_candidates]
+        candidates = self._candidates(image, vehicles, roi_box)[:self.config.max_candidates]
         t2 = time.perf_counter()
-        plates = [p for p in (self._refine(image, cand, vehicles) for cand in candidates) if p]
-        plates = _distinct(plates)
+        plates = _distinct([p for p in (self._refine(image, cand, vehicles) for cand in candidates) if p])
         t3 = time.perf_counter()
-        if self.reader is not None:
-            views = [[p.rectified if s == 1 else rectify(image, scaled(p.quad, s)) for s in self.config.read_scales]
-                     for p in plates]
-            for plate, probs in zip(plates, self.reader.read_views(views)):
-                plate.reading = decode(probs, self.config.min_field_confidence)
-        t4 = time.perf_counter()
-        timing = {"detect": (t1 - t0) * 1e3, "find": (t2 - t1) * 1e3, "refine": (t3 - t2) * 1e3,
-                  "read": (t4 - t3) * 1e3, "total": (t4 - t0) * 1e3}
-        return ReadResult(plates, vehicles, {k: round(v, 1) for k, v in timing.items()})
+        timing = {"detect": (t1 - t0) * 1e3, "find": (t2 - t1) * 1e3, "refine": (t3 - t2) * 1e3}
+        return ReadResult(plates, vehicles, {k: round(v, 1) for k, v in timing.items()}, index, when)
+
+    def follow(self, frame: Frame | np.ndarray, box) -> PlateRead | None:
+        """The plate near ``box`` (x1, y1, x2, y2 image pixels: where a tracked plate is expected),
+        found with the refine pass alone, or None when no plate is there. One segmenter run
+        instead of a whole search: how a plate already tracked is followed frame to frame."""
+        image, _, _ = _unpack(frame)
+        return self._refine(image, _Candidate(tuple(float(v) for v in box), 1.0, None), [])
+
+    def read(self, plates: list[PlateRead]) -> list[PlateRead]:
+        """The plates with their fields read: the calibrated probabilities of every view
+        averaged (kept on each plate for fusing across frames) and decoded under the grammar."""
+        if self.reader is None or not plates:
+            return list(plates)
+        probs = self.reader.read_views([list(p.views) or [p.rectified] for p in plates])
+        return [replace(p, probs=pr, reading=decode(pr, self.config.min_field_confidence))
+                for p, pr in zip(plates, probs)]
+
+    def read_image(self, frame: Frame | np.ndarray, roi: tuple[float, float, float, float] | None = None) -> ReadResult:
+        """Find every plate in a frame and read it: ``read(find(frame).plates)``."""
+        found = self.find(frame, roi)
+        t0 = time.perf_counter()
+        plates = self.read(found.plates)
+        read_ms = (time.perf_counter() - t0) * 1e3
+        timing = {**found.timing_ms, "read": round(read_ms, 1)}
+        timing["total"] = round(sum(timing.values()), 1)
+        return replace(found, plates=plates, timing_ms=timing)
+
+
+def _unpack(frame: Frame | np.ndarray) -> tuple[np.ndarray, int | None, float | None]:
+    """The image of a frame (checked), its index and capture time."""
+    image, index, when = (frame.image, frame.index, frame.time) if isinstance(frame, Frame) else (frame, None, None)
+    if image is None or image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 8:
+        raise ImageError(f"expected an HxWx3 BGR image of at least 8x8 pixels, got "
+                         f"{None if image is None else image.shape}")
+    return image, index, when
 
 
 def _blob_at(mask: np.ndarray, point) -> np.ndarray | None:
