@@ -1,0 +1,81 @@
+"""``ReadEvent``: one vehicle's pass, as the tracker emits it and the store keeps it (DESIGN.md).
+
+A value with no behaviour: the lane loop (edge/stream) makes it, the store (edge/store) writes
+it, the gate (edge/gate) decides on it. It lives below all three so none imports another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge.plates.reading import READ_FIELDS, Reading
+
+DIRECTIONS = ("approaching", "leaving", "stationary", "unknown")
+# Why an event was emitted when it was: every field confident and stable; the vehicle left
+# (its track was lost); it stayed longer than the lane's time limit; the source ended.
+EMITTED = ("settled", "left", "time limit", "source ended")
+
+
+@dataclass(frozen=True, eq=False)
+class Evidence:
+    """The pictures kept with an event: the full frame and the rectified plate of its best sighting."""
+
+    frame: np.ndarray  # BGR
+    plate: np.ndarray  # BGR, the canonical 336 x 168 face-on plate
+    frame_index: int
+
+
+@dataclass(frozen=True, eq=False)
+class ReadEvent:
+    """One vehicle's pass: its fields fused over the frames it was read in, and decoded once."""
+
+    event_id: str  # unique (a UUID), kept by every copy of the event off the box, for de-duplication
+    lane: str
+    first_seen: float  # capture times, seconds since the epoch
+    last_seen: float
+    first_frame: int
+    last_frame: int
+    emitted_frame: int  # the frame whose processing emitted it
+    emitted: str  # one of EMITTED
+    frames_seen: int  # frames in which the plate was followed or found
+    frames_used: int  # frames whose reading went into the fused fields
+    reading: Reading  # the fused fields, decoded under the plate grammar
+    single_frame: Reading  # the single most confident frame's own reading, for comparison
+    vehicle: str | None  # car | bus | truck | motorbike, when the detector saw one
+    direction: str  # one of DIRECTIONS
+    quad: tuple[tuple[float, float], ...]  # the plate's corners in the evidence frame
+    evidence: Evidence | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str | None:
+        """The canonical plate when every field was read, else None."""
+        return self.reading.plate.format() if self.reading.plate else None
+
+    @property
+    def confidence(self) -> float:
+        return self.reading.confidence
+
+    def spelled(self, missing: str = "？") -> str:
+        """The fields in plate order as a person reads them (``品川 300 さ 12-34``), ``missing``
+        for one withheld."""
+        return " ".join(self.reading.fields[name].value or missing for name in READ_FIELDS[:4])
+
+    def to_dict(self) -> dict:
+        """JSON-ready, without the pictures (the store adds their paths)."""
+        r, s = self.reading, self.single_frame
+        return {
+            "event_id": self.event_id, "lane": self.lane, "first_seen": self.first_seen,
+            "last_seen": self.last_seen, "first_frame": self.first_frame, "last_frame": self.last_frame,
+            "emitted_frame": self.emitted_frame, "emitted": self.emitted, "frames_seen": self.frames_seen,
+            "frames_used": self.frames_used, "text": self.text,
+            **{name: r.fields[name].value for name in READ_FIELDS},
+            "number": r.number, "category": r.category, "valid": r.plate is not None,
+            "confidence": round(r.confidence, 4),
+            "fields": {name: r.fields[name].to_dict() for name in READ_FIELDS},
+            "single_frame": {"text": s.plate.format() if s.plate else None, "confidence": round(s.confidence, 4),
+                             "fields": {name: s.fields[name].to_dict() for name in READ_FIELDS}},
+            "vehicle": self.vehicle, "direction": self.direction,
+            "quad": [[round(x, 1), round(y, 1)] for x, y in self.quad],
+        }

@@ -1,0 +1,216 @@
+"""Tracks: the sightings of one vehicle's plate across frames, its fused reading, and its event.
+
+A track starts from a plate the full search found and is followed frame by frame. Each frame
+the plate is read in adds its field probabilities to the track; the fused reading is decoded
+again after each. A track emits exactly one ``ReadEvent``: early, when it has settled (every
+field confident and the fused text stable); otherwise when the vehicle has left (the track is
+lost) or stayed past the time limit. A lost track is remembered a little while, so a plate
+missed for a few frames and found again continues its track rather than making a second event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge.common.boxes import iou
+from edge.common.frame import Frame
+from edge.events import Evidence, ReadEvent
+from edge.plates.reading import Reading, decode
+from edge.stream.config import StreamConfig
+from edge.stream.vote import fuse, weight
+from edge.vision.pipeline import PlateRead
+
+
+@dataclass(frozen=True)
+class Sighting:
+    frame_index: int
+    time: float
+    box: tuple[float, float, float, float]
+    width: float
+
+
+@dataclass
+class Track:
+    """One vehicle's plate over the frames it was seen in (mutable: it grows frame by frame)."""
+
+    track_id: str
+    sightings: list[Sighting] = field(default_factory=list)
+    probs: list[dict[str, np.ndarray]] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    fused_texts: list[str | None] = field(default_factory=list)
+    fused: Reading | None = None
+    best: tuple[float, Reading, Evidence, tuple] | None = None  # (score, reading, evidence, quad)
+    vehicle: str | None = None
+    following: bool = True  # the last follow found the plate
+    emitted: bool = False
+    event_id: str | None = None
+    frames_seen: int = 0
+
+    @property
+    def first(self) -> Sighting:
+        return self.sightings[0]
+
+    @property
+    def last(self) -> Sighting:
+        return self.sightings[-1]
+
+    def predicted_box(self, frame_index: int) -> tuple[float, float, float, float]:
+        """Where the plate should be in frame ``frame_index``: the last box moved and grown at
+        the rate of the last two sightings."""
+        last = self.last
+        if len(self.sightings) < 2 or frame_index <= last.frame_index:
+            return last.box
+        prev = self.sightings[-2]
+        steps = max(1, last.frame_index - prev.frame_index)
+        ahead = min(frame_index - last.frame_index, 15) / steps
+        return tuple(float(b + (b - a) * ahead) for a, b in zip(prev.box, last.box))
+
+    def see(self, frame: Frame, plate: PlateRead) -> None:
+        self.sightings.append(Sighting(frame.index, frame.time, tuple(plate.bbox), plate.width))
+        if len(self.sightings) > 64:  # first and the recent ones are all a track needs
+            del self.sightings[1:-32]
+        self.frames_seen += 1
+        self.following = True
+        if plate.vehicle is not None and self.vehicle is None:
+            self.vehicle = plate.vehicle.label
+
+    def still(self, frame: Frame) -> None:
+        """Nothing moved where the plate is: it is still there, as in its last sighting."""
+        last = self.last
+        self.sightings.append(Sighting(frame.index, frame.time, last.box, last.width))
+        if len(self.sightings) > 64:
+            del self.sightings[1:-32]
+
+    def add_read(self, frame: Frame, plate: PlateRead, min_confidence: float) -> None:
+        """One frame's field probabilities into the track; the fused reading decoded again."""
+        w = weight(plate.width, plate.score)
+        self.probs.append(plate.probs)
+        self.weights.append(w)
+        self.fused = decode(fuse(self.probs, self.weights), min_confidence)
+        self.fused_texts.append(self.fused.plate.format() if self.fused.plate else None)
+        score = plate.reading.confidence * w
+        if self.best is None or score > self.best[0]:
+            quad = tuple((float(x), float(y)) for x, y in plate.quad)
+            self.best = (score, plate.reading, Evidence(frame.image, plate.rectified, frame.index), quad)
+
+    def settled(self, config: StreamConfig) -> bool:
+        """Every field confident and the fused text the same over the last ``settle_reads`` reads."""
+        n = config.settle_reads
+        if self.fused is None or self.fused.plate is None or len(self.fused_texts) < n:
+            return False
+        recent = self.fused_texts[-n:]
+        return (all(t == recent[0] for t in recent)
+                and all(f.confidence >= config.settle_confidence for f in self.fused.fields.values()))
+
+    def worth_an_event(self) -> bool:
+        """Read at least once, and the reading shows a plate (its region or serial given): a
+        shape that was never read as a plate is not a vehicle."""
+        return (self.fused is not None
+                and (self.fused.fields["region"].value is not None or self.fused.fields["serial"].value is not None))
+
+    def direction(self, ratio: float) -> str:
+        if len(self.sightings) < 3:
+            return "unknown"
+        widths = [s.width for s in self.sightings]
+        first, last = float(np.median(widths[:3])), float(np.median(widths[-3:]))
+        if last > first * ratio:
+            return "approaching"
+        if last < first / ratio:
+            return "leaving"
+        return "stationary"
+
+    def event(self, lane: str, frame_index: int, emitted: str, config: StreamConfig) -> ReadEvent:
+        _, single, evidence, quad = self.best
+        self.emitted = True
+        self.event_id = str(uuid.uuid4())
+        return ReadEvent(
+            event_id=self.event_id, lane=lane, first_seen=self.first.time, last_seen=self.last.time,
+            first_frame=self.first.frame_index, last_frame=self.last.frame_index, emitted_frame=frame_index,
+            emitted=emitted, frames_seen=self.frames_seen, frames_used=len(self.probs), reading=self.fused,
+            single_frame=single, vehicle=self.vehicle, direction=self.direction(config.approach_ratio),
+            quad=quad, evidence=evidence)
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A track that ended: its event id (None when it never emitted) and its last sighting."""
+
+    event_id: str | None
+    last_seen: float
+    last_frame: int
+    direction: str
+
+
+class Tracker:
+    """The lane's live tracks and the ones lost a moment ago."""
+
+    def __init__(self, lane: str, config: StreamConfig, min_confidence: float):
+        self.lane, self.config, self.min_confidence = lane, config, min_confidence
+        self.live: list[Track] = []
+        self.lost: list[Track] = []
+
+    def match(self, box, frame_index: int, tracks: list[Track]) -> Track | None:
+        """The track whose expected plate overlaps ``box`` most (at least ``match_iou``)."""
+        best, best_iou = None, self.config.match_iou
+        for t in tracks:
+            for candidate in (t.predicted_box(frame_index), t.last.box):
+                overlap = iou(candidate, box)
+                if overlap >= best_iou:
+                    best, best_iou = t, overlap
+        return best
+
+    def found(self, frame: Frame, plate: PlateRead) -> Track | None:
+        """A plate the full search found: a new track, or the lost track it continues; None when
+        a live track already follows it."""
+        if self.match(plate.bbox, frame.index, self.live) is not None:
+            return None
+        recent = [t for t in self.lost if frame.time - t.last.time <= self.config.rejoin_seconds]
+        track = self.match(plate.bbox, frame.index, recent)
+        if track is not None:
+            self.lost.remove(track)
+        else:
+            track = Track(track_id=str(uuid.uuid4()))
+        track.see(frame, plate)
+        self.live.append(track)
+        return track
+
+    def drop_duplicates(self) -> None:
+        """Two tracks that came to follow the same plate are one: the younger goes."""
+        kept: list[Track] = []
+        for t in sorted(self.live, key=lambda t: t.first.frame_index):
+            if all(iou(t.last.box, k.last.box) < 0.5 for k in kept):
+                kept.append(t)
+            elif not t.emitted:
+                twin = next(k for k in kept if iou(t.last.box, k.last.box) >= 0.5)
+                twin.probs += t.probs
+                twin.weights += t.weights
+        self.live = kept
+
+    def expire(self, frame: Frame) -> tuple[list[ReadEvent], list[Closed]]:
+        """Events of tracks that left or stayed too long, and the tracks that ended."""
+        events, closed = [], []
+        for t in list(self.live):
+            if frame.time - t.last.time > self.config.lost_after:
+                self.live.remove(t)
+                if not t.emitted and t.worth_an_event():
+                    events.append(t.event(self.lane, frame.index, "left", self.config))
+                closed.append(Closed(t.event_id, t.last.time, t.last.frame_index, t.direction(self.config.approach_ratio)))
+                self.lost.append(t)
+            elif (not t.emitted and frame.time - t.first.time > self.config.max_track_seconds
+                  and t.worth_an_event()):
+                events.append(t.event(self.lane, frame.index, "time limit", self.config))
+        self.lost = [t for t in self.lost if frame.time - t.last.time <= self.config.rejoin_seconds]
+        return events, closed
+
+    def finish(self, frame_index: int) -> tuple[list[ReadEvent], list[Closed]]:
+        """The source ended: every live track's event (if it has none yet) and its end."""
+        events, closed = [], []
+        for t in self.live:
+            if not t.emitted and t.worth_an_event():
+                events.append(t.event(self.lane, frame_index, "source ended", self.config))
+            closed.append(Closed(t.event_id, t.last.time, t.last.frame_index, t.direction(self.config.approach_ratio)))
+        self.live, self.lost = [], []
+        return events, closed
