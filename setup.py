@@ -25,6 +25,8 @@ setup(
         "tqdm>=4.60",
         "onnxruntime>=1.16",
         "onnx>=1.14",
+        "sqlite-utils>=3.35",
+        'tomli>=2.0; python_version < "3.11"',
     ],
     extras_require={
         # TensorRT and jetson-utils come from JetPack on the device and are never pip dependencies

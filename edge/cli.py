@@ -131,6 +131,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
             return 0
         if not args.out:
             raise UsageError("give OUT, the folder to write samples to (or --compare DIR)")
+        if args.kind == "clip":
+            return _synth_clip(args, Backgrounds(backgrounds_dir) if backgrounds_dir else None)
         summary = write_dataset(args.out, args.count, args.seed, args.kind, backgrounds_dir, args.workers,
                                 progress=not args.quiet)
         print(f"wrote {summary.count} {args.kind} to {summary.folder} in {summary.seconds:.1f} s "
@@ -140,6 +142,29 @@ def cmd_synth(args: argparse.Namespace) -> int:
         return 0
     except (SynthError, BackgroundError) as exc:
         raise UsageError(str(exc)) from exc
+
+
+def _synth_clip(args: argparse.Namespace, backgrounds) -> int:
+    from tqdm import tqdm
+
+    from edge.synth.clip import ClipError, write_clip
+
+    bar = None if args.quiet else tqdm(total=0, unit="frame", desc="clip")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        summary = write_clip(args.out, args.count, args.seed, backgrounds, progress if bar else None, args.wait)
+    except ClipError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        if bar:
+            bar.close()
+    print(f"wrote {Path(args.out) / summary['video']} ({summary['width']}x{summary['height']}, {summary['fps']} fps, "
+          f"{summary['frames']} frames, {summary['vehicles']} vehicles) and {Path(args.out) / 'vehicles.jsonl'}")
+    return 0
 
 
 def _vision_config(args: argparse.Namespace):
@@ -230,6 +255,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder")
+    if (folder / "vehicles.jsonl").exists():
+        return _eval_clip(args, folder)
+    if args.db:
+        raise UsageError(f"--db scores a run on a clip; {folder} has no vehicles.jsonl")
     labels_path = Path(args.labels) if args.labels else folder / "labels.csv"
     if not labels_path.exists() and not labels_path.is_absolute() and (folder / labels_path).exists():
         labels_path = folder / labels_path
@@ -244,6 +273,95 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(report.table())
     return 0
+
+
+def _eval_clip(args: argparse.Namespace, folder: Path) -> int:
+    from edge.clip_score import TruthError, read_truth, score_clip
+
+    if not args.db:
+        raise UsageError(f"{folder} is a clip: give --db, the database `anpr run {folder}/clip.mp4 --db PATH` wrote")
+    try:
+        truth, fps = read_truth(folder)
+    except TruthError as exc:
+        raise UsageError(str(exc)) from exc
+    score = score_clip(truth, _store_rows(args.db), fps)
+    print(json.dumps(score.to_dict(), ensure_ascii=False) if args.json else score.table())
+    return 0
+
+
+def _store_rows(db: str, since: float | None = None) -> list[dict]:
+    from edge.store.config import StoreConfig
+    from edge.store.db import EventStore, StoreError
+
+    if not Path(db).is_file():
+        raise UsageError(f"{db}: no such database")
+    try:
+        store = EventStore(StoreConfig(path=db))
+    except StoreError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        return store.rows(since)
+    finally:
+        store.close()
+
+
+def cmd_db_export(args: argparse.Namespace) -> int:
+    from edge.store.export import parse_since, write_export
+
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from exc
+    rows = _store_rows(args.db, since)
+    if args.out:
+        try:
+            with open(args.out, "w", encoding="utf-8", newline="") as f:
+                count = write_export(rows, args.format, f)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+        print(f"wrote {count} event(s) to {args.out}", file=sys.stderr)
+    else:
+        write_export(rows, args.format, sys.stdout)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from edge.common.errors import ConfigError
+    from edge.config import Config, load_config
+    from edge.daemon import Daemon
+    from edge.store.db import StoreError
+    from edge.stream.sources import SourceError, open_source
+    from edge.vision.manifest import ModelError
+
+    try:
+        config = load_config(args.config) if args.config else Config()
+        config = config.with_overrides(args.source, args.db)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    if not config.lane.source:
+        raise UsageError("give SOURCE (a camera URI, a video file or an image folder) or lane.source in --config")
+    report = lambda message: print(f"anpr run: {message}", file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        source = open_source(config.lane.source, report=report)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        daemon = Daemon(config, json_events=args.json)
+    except (ModelError, StoreError) as exc:
+        source.close()
+        raise UsageError(str(exc)) from exc
+    summary = daemon.run(source)
+    if not args.quiet:
+        s = summary.stats
+        print(f"anpr run: {summary.events} event(s), {summary.written} written to {config.store.path} "
+              f"(pictures in {daemon.store.evidence_root}); {s['frames_seen']} frames seen, "
+              f"{s['frames_analysed']} analysed, {s['frames_per_second']} frames/s; "
+              f"ms per frame: " + ", ".join(f"{k} {v}" for k, v in s["stage_ms_per_frame"].items()),
+              file=sys.stderr)
+        if args.stats:
+            print(json.dumps({"events": summary.events, "written": summary.written, "unsaved": summary.unsaved,
+                              "lane": s, "source": summary.source}), file=sys.stderr)
+    return 1 if summary.unsaved else 0
 
 
 def _add_vision_options(p: argparse.ArgumentParser) -> None:
@@ -300,8 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("out", nargs="?", metavar="OUT", help="folder to write (must not hold a dataset)")
     synth.add_argument("--count", type=_positive, default=100, help="how many samples (default 100)")
     synth.add_argument("--seed", type=_seed, default=0, help="random stream (default 0)")
-    synth.add_argument("--kind", choices=("plates", "scenes"), default="plates",
-                       help="plates: crops round one plate; scenes: whole camera frames (default plates)")
+    synth.add_argument("--kind", choices=("plates", "scenes", "clip"), default="plates",
+                       help="plates: crops round one plate; scenes: whole camera frames; clip: OUT/clip.mp4 "
+                            "(1280x720, 30 fps) of COUNT vehicles at a gate and OUT/vehicles.jsonl (default plates)")
+    synth.add_argument("--wait", type=float, metavar="SECONDS",
+                       help="clip: every vehicle stops at the barrier and waits this long")
     synth.add_argument("--sheet", metavar="PNG", help="also draw the first samples with their labels")
     synth.add_argument("--workers", type=_positive, help="processes (default: one per core)")
     synth.add_argument("--backgrounds", metavar="DIR",
@@ -330,7 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "error, time per image; per-field accuracy, exact match, commonest mistakes, grammar "
                     "checks, a reliability table of the confidences, and Tesseract and RapidOCR reading "
                     "the same plates.")
-    ev.add_argument("dir", metavar="DIR")
+    ev.add_argument("dir", metavar="DIR", help="a labelled folder, or a clip folder of `anpr synth --kind clip`")
+    ev.add_argument("--db", metavar="PATH", help="for a clip: the database `anpr run DIR/clip.mp4 --db PATH` wrote; "
+                                                 "scores events per vehicle, fused and single-frame reads, latency")
     ev.add_argument("--labels", metavar="CSV", help="labels file (default DIR/labels.csv; a relative name is "
                                                     "also looked for in DIR)")
     ev.add_argument("--json", action="store_true", help="the report as one JSON object")
@@ -338,6 +461,33 @@ def build_parser() -> argparse.ArgumentParser:
                     help="skip reading the plates again with Tesseract and RapidOCR (where installed)")
     _add_vision_options(ev)
     ev.set_defaults(func=cmd_eval)
+
+    run = commands.add_parser(
+        "run", help="the lane daemon: watch a camera (or a video, or a folder), one event per vehicle",
+        description="Watch SOURCE (csi://0, v4l2:///dev/video0, rtsp://..., http://... MJPEG, a video file or a "
+                    "folder of images), read every vehicle's plate, fuse it over the frames it is seen in and "
+                    "commit one event per vehicle to the SQLite database, with its pictures. Log-only: no gate "
+                    "is driven. Each event is printed as it is written. A file or folder ends the run at its end; "
+                    "SIGTERM or Ctrl-C finish the current frame, write every open vehicle and exit 0.")
+    run.add_argument("source", nargs="?", metavar="SOURCE", help="overrides lane.source of --config")
+    run.add_argument("--config", metavar="FILE.toml", help="the appliance's configuration (see boot/anpr.toml)")
+    run.add_argument("--db", metavar="PATH", help="the events database (overrides store.path; default anpr-events.db)")
+    run.add_argument("--json", action="store_true", help="print each event as one JSON object per line")
+    run.add_argument("--stats", action="store_true", help="at the end, the loop's and the source's counters as JSON")
+    run.add_argument("--quiet", action="store_true", help="no summary at the end")
+    run.set_defaults(func=cmd_run)
+
+    db = commands.add_parser("db", help="the events database")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+    export = db_commands.add_parser(
+        "export", help="events as CSV or JSON lines (a toll operator's billing import)",
+        description="Every event (or those first seen from --since), oldest first, with its fields, "
+                    "confidences, decision and picture paths; times in ISO 8601 with the box's UTC offset.")
+    export.add_argument("--db", required=True, metavar="PATH")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    export.add_argument("--since", metavar="TIME", help="2026-12-01, 2026-12-01T08:00+09:00, or back from now: 15m, 24h, 7d")
+    export.add_argument("--out", metavar="FILE", help="write there instead of standard output")
+    export.set_defaults(func=cmd_db_export)
     return parser
 
 
@@ -350,7 +500,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 1
     except UsageError as exc:
-        prog = f"anpr {args.command}" + (f" {args.plate_command}" if getattr(args, "plate_command", None) else "")
+        sub = getattr(args, "plate_command", None) or getattr(args, "db_command", None)
+        prog = f"anpr {args.command}" + (f" {sub}" if sub else "")
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
 

@@ -14,8 +14,9 @@ from edge.plates.reading import READ_FIELDS, Reading
 
 DIRECTIONS = ("approaching", "leaving", "stationary", "unknown")
 # Why an event was emitted when it was: every field confident and stable; the vehicle left
-# (its track was lost); it stayed longer than the lane's time limit; the source ended.
-EMITTED = ("settled", "left", "time limit", "source ended")
+# (its track was lost); it stayed longer than the lane's time limit; the source ended; the
+# daemon was told to stop (SIGTERM/SIGINT) while the vehicle was in view.
+EMITTED = ("settled", "left", "time limit", "source ended", "stopped")
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,3 +80,14 @@ class ReadEvent:
             "vehicle": self.vehicle, "direction": self.direction,
             "quad": [[round(x, 1), round(y, 1)] for x, y in self.quad],
         }
+
+
+@dataclass(frozen=True)
+class TrackEnded:
+    """A vehicle's track ended (it left, or the run stopped): its event's final last sighting
+    and direction. ``event_id`` is None when the track never made an event."""
+
+    event_id: str | None
+    last_seen: float
+    last_frame: int
+    direction: str

@@ -22,10 +22,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from edge.common.frame import Frame
-from edge.events import ReadEvent
+from edge.events import ReadEvent, TrackEnded
 from edge.stream.config import LaneConfig, StreamConfig
 from edge.stream.motion import MotionGate
-from edge.stream.tracker import Closed, Tracker
+from edge.stream.tracker import Tracker
 from edge.vision.pipeline import Pipeline, ReadResult
 
 STAGES = ("motion", "search", "follow", "read", "track")
@@ -57,7 +57,7 @@ class Step:
     """What one frame produced: events emitted, tracks that ended (to update their last sighting)."""
 
     events: list[ReadEvent]
-    closed: list[Closed]
+    closed: list[TrackEnded]
 
 
 class LaneLoop:

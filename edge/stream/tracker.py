@@ -17,10 +17,10 @@ import numpy as np
 
 from edge.common.boxes import iou
 from edge.common.frame import Frame
-from edge.events import Evidence, ReadEvent
-from edge.plates.reading import Reading, decode
+from edge.events import Evidence, ReadEvent, TrackEnded
+from edge.plates.reading import Reading
 from edge.stream.config import StreamConfig
-from edge.stream.vote import fuse, weight
+from edge.stream.vote import fused_reading, weight
 from edge.vision.pipeline import PlateRead
 
 
@@ -58,10 +58,13 @@ class Track:
         return self.sightings[-1]
 
     def predicted_box(self, frame_index: int) -> tuple[float, float, float, float]:
-        """Where the plate should be in frame ``frame_index``: the last box moved and grown at
-        the rate of the last two sightings."""
+        """Where the plate is in frame ``frame_index``: for a frame already passed (a search's
+        plates join some frames after their frame), the sighting nearest it; for a new frame,
+        the last box moved and grown at the rate of the last two sightings."""
         last = self.last
-        if len(self.sightings) < 2 or frame_index <= last.frame_index:
+        if frame_index < last.frame_index:
+            return min(self.sightings, key=lambda s: abs(s.frame_index - frame_index)).box
+        if len(self.sightings) < 2 or frame_index == last.frame_index:
             return last.box
         prev = self.sightings[-2]
         steps = max(1, last.frame_index - prev.frame_index)
@@ -89,7 +92,7 @@ class Track:
         w = weight(plate.width, plate.score)
         self.probs.append(plate.probs)
         self.weights.append(w)
-        self.fused = decode(fuse(self.probs, self.weights), min_confidence)
+        self.fused = fused_reading(self.probs, self.weights, min_confidence)
         self.fused_texts.append(self.fused.plate.format() if self.fused.plate else None)
         score = plate.reading.confidence * w
         if self.best is None or score > self.best[0]:
@@ -134,16 +137,6 @@ class Track:
             quad=quad, evidence=evidence)
 
 
-@dataclass(frozen=True)
-class Closed:
-    """A track that ended: its event id (None when it never emitted) and its last sighting."""
-
-    event_id: str | None
-    last_seen: float
-    last_frame: int
-    direction: str
-
-
 class Tracker:
     """The lane's live tracks and the ones lost a moment ago."""
 
@@ -156,7 +149,7 @@ class Tracker:
         """The track whose expected plate overlaps ``box`` most (at least ``match_iou``)."""
         best, best_iou = None, self.config.match_iou
         for t in tracks:
-            for candidate in (t.predicted_box(frame_index), t.last.box):
+            for candidate in {t.predicted_box(frame_index), t.last.box}:
                 overlap = iou(candidate, box)
                 if overlap >= best_iou:
                     best, best_iou = t, overlap
@@ -189,7 +182,7 @@ class Tracker:
                 twin.weights += t.weights
         self.live = kept
 
-    def expire(self, frame: Frame) -> tuple[list[ReadEvent], list[Closed]]:
+    def expire(self, frame: Frame) -> tuple[list[ReadEvent], list[TrackEnded]]:
         """Events of tracks that left or stayed too long, and the tracks that ended."""
         events, closed = [], []
         for t in list(self.live):
@@ -197,7 +190,7 @@ class Tracker:
                 self.live.remove(t)
                 if not t.emitted and t.worth_an_event():
                     events.append(t.event(self.lane, frame.index, "left", self.config))
-                closed.append(Closed(t.event_id, t.last.time, t.last.frame_index, t.direction(self.config.approach_ratio)))
+                closed.append(TrackEnded(t.event_id, t.last.time, t.last.frame_index, t.direction(self.config.approach_ratio)))
                 self.lost.append(t)
             elif (not t.emitted and frame.time - t.first.time > self.config.max_track_seconds
                   and t.worth_an_event()):
@@ -205,12 +198,12 @@ class Tracker:
         self.lost = [t for t in self.lost if frame.time - t.last.time <= self.config.rejoin_seconds]
         return events, closed
 
-    def finish(self, frame_index: int) -> tuple[list[ReadEvent], list[Closed]]:
+    def finish(self, frame_index: int) -> tuple[list[ReadEvent], list[TrackEnded]]:
         """The source ended: every live track's event (if it has none yet) and its end."""
         events, closed = [], []
         for t in self.live:
             if not t.emitted and t.worth_an_event():
                 events.append(t.event(self.lane, frame_index, "source ended", self.config))
-            closed.append(Closed(t.event_id, t.last.time, t.last.frame_index, t.direction(self.config.approach_ratio)))
+            closed.append(TrackEnded(t.event_id, t.last.time, t.last.frame_index, t.direction(self.config.approach_ratio)))
         self.live, self.lost = [], []
         return events, closed

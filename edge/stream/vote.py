@@ -1,11 +1,22 @@
 """Fusing one plate's field probabilities over the frames it was read in, then decoding once.
 
 Each frame's classifiers give calibrated probabilities per field (per place for the class
-number and serial). Fusing averages them, each frame weighted by how legible its plate was
-(its width in pixels, up to ``FULL_WEIGHT_WIDTH``, times the segmenter's plate score), and the
-grammar decodes the average once (edge/plates/reading.py). Averaging keeps a field's
-confidence honest when frames disagree, where a vote over decoded strings would not: one sharp
-frame that reads 8 outweighs three blurred ones that read 3 at low confidence.
+number and serial). Fusing pools them log-linearly: the weighted geometric mean of the frames'
+distributions, raised to the number of frames' worth of evidence (their weights summed, at most
+``MAX_EVIDENCE``), renormalised; the grammar then decodes the pooled probabilities once
+(edge/plates/reading.py). A frame's weight is how legible its plate was: its width in pixels up
+to ``FULL_WEIGHT_WIDTH``, times the segmenter's plate score. Frames that agree make a field
+sure faster than any one of them; one frame that disagrees pulls the field's confidence down
+instead of being outvoted, as it would be in a majority over decoded strings.
+
+Why the cap: frames of one pass share their blur, light and angle, so they are not
+independent; twenty agreeing frames must not claim twenty frames' certainty. Chosen on a
+deciding clip (`anpr synth --kind clip --count 20 --seed 8`) before the figures in the README
+were measured on another (seed 7): rule, most exact fused plates, then fewest fields given wrong
+at 0.95 or more, then the shortest time to the event, ties to the smaller cap. The weighted mean
+of probabilities read 20/20 there too, but settled late (median 0.78 s after the plate was
+readable, worst 6.8 s, against -0.4 s and 0.23 s pooled, i.e. before the 70 px mark the truth
+calls readable); caps of 2, 3 and 5 tied, so 2.
 """
 
 from __future__ import annotations
@@ -15,23 +26,33 @@ import numpy as np
 from edge.plates.reading import READ_FIELDS, Reading, decode
 
 FULL_WEIGHT_WIDTH = 160.0  # px: a plate this wide shows every stroke; wider adds nothing
+MAX_EVIDENCE = 2.0  # frames' worth: the most certainty a track's agreeing frames may claim
+FLOOR = 1e-4  # a frame's probability is never taken as below this: one bad frame cannot veto
 
 
 def weight(width: float, score: float) -> float:
-    """How much one frame's reading counts: its legibility."""
+    """How much one frame's reading counts: its legibility, from 0 to 1."""
     return float(min(width, FULL_WEIGHT_WIDTH) / FULL_WEIGHT_WIDTH * max(score, 0.05))
 
 
 def fuse(probs: list[dict[str, np.ndarray]], weights: list[float]) -> dict[str, np.ndarray]:
-    """The weighted mean of several frames' probabilities, field by field (place by place)."""
+    """Several frames' probabilities pooled, field by field (place by place)."""
     if not probs:
         raise ValueError("nothing to fuse")
     w = np.asarray(weights, np.float64)
-    w = w / w.sum() if w.sum() > 0 else np.full(len(probs), 1 / len(probs))
-    return {name: np.tensordot(w, np.stack([np.asarray(p[name], np.float64) for p in probs]), axes=1)
-            for name in READ_FIELDS}
+    total = float(w.sum())
+    if total <= 0:
+        w, total = np.full(len(probs), 1.0), float(len(probs))
+    evidence = min(total, MAX_EVIDENCE)
+    out = {}
+    for name in READ_FIELDS:
+        logp = np.log(np.clip(np.stack([np.asarray(p[name], np.float64) for p in probs]), FLOOR, 1.0))
+        pooled = np.tensordot(w / w.sum(), logp, axes=1) * evidence
+        e = np.exp(pooled - pooled.max(axis=-1, keepdims=True))
+        out[name] = e / e.sum(axis=-1, keepdims=True)
+    return out
 
 
 def fused_reading(probs: list[dict[str, np.ndarray]], weights: list[float], min_confidence: float) -> Reading:
-    """The fused probabilities decoded under the grammar."""
+    """The pooled probabilities decoded under the grammar."""
     return decode(fuse(probs, weights), min_confidence)

@@ -53,7 +53,8 @@ class Vehicle:
     start: int = 0  # the clip frame its pass begins
 
 
-def _path(rng: np.random.Generator, direction: str, behaviour: str) -> tuple[np.ndarray, np.ndarray]:
+def _path(rng: np.random.Generator, direction: str, behaviour: str,
+          wait_seconds: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Plate width and centre per frame. Width is focal / distance; the distance falls (or rises)
     at the vehicle's speed, easing into a stop and out of it for a vehicle that waits."""
     near = rng.uniform(190, 260)  # width at the barrier, where a car stops
@@ -61,7 +62,8 @@ def _path(rng: np.random.Generator, direction: str, behaviour: str) -> tuple[np.
     speed = (d_far - d_near) / (rng.uniform(2.2, 3.4) * FPS)  # per frame, far end to barrier
     if behaviour == "stops":
         approach = d_near + (d_far - d_near) * (1 - np.sin(np.linspace(0, np.pi / 2, int((d_far - d_near) / speed * 1.4))))
-        wait = np.full(int(rng.uniform(1.2, 3.5) * FPS), d_near)
+        waited = rng.uniform(1.2, 3.5)
+        wait = np.full(int((wait_seconds if wait_seconds is not None else waited) * FPS), d_near)
         leave = d_near - (d_near - d_exit) * (1 - np.cos(np.linspace(0, np.pi / 2, int(1.6 * FPS)))) ** 0.7
         distance = np.concatenate([approach, wait, leave])
     else:
@@ -75,19 +77,22 @@ def _path(rng: np.random.Generator, direction: str, behaviour: str) -> tuple[np.
     y0, y1 = rng.uniform(0.38, 0.48) * HEIGHT, rng.uniform(0.72, 0.82) * HEIGHT
     centres = np.stack([x0 + (x1 - x0) * t, y0 + (y1 - y0) * t], axis=1)
     if behaviour == "stops":  # an engine idling: the picture shakes by a fraction of a pixel
-        centres = centres + rng.normal(0, 0.25, centres.shape)
+        centres = centres + rng.choice([-0.3, 0.0, 0.3], centres.shape)
     return widths.astype(np.float64), centres
 
 
-def plan(count: int, seed: int) -> list[Vehicle]:
-    """The vehicles of clip ``seed``, one after another with a gap of empty lane between them."""
+def plan(count: int, seed: int, wait_seconds: float | None = None) -> list[Vehicle]:
+    """The vehicles of clip ``seed``, one after another with a gap of empty lane between them.
+    ``wait_seconds``: every vehicle approaches, stops and waits that long at the barrier."""
     vehicles, start = [], int(0.8 * FPS)
     for i in range(count):
         rng = np.random.default_rng([seed, i, 11])
         direction = "leaving" if rng.random() < 0.2 else "approaching"
         behaviour = "stops" if direction == "approaching" and rng.random() < 0.5 else "drives through"
+        if wait_seconds is not None:
+            direction, behaviour = "approaching", "stops"
         light = str(rng.choice(["day", "dusk", "night"], p=[0.6, 0.15, 0.25]))
-        widths, centres = _path(rng, direction, behaviour)
+        widths, centres = _path(rng, direction, behaviour, wait_seconds)
         plate = random_plate_text(rng, design_rate=0.05)
         vehicles.append(Vehicle(i, plate, direction, behaviour, light, widths, centres,
                                 float(rng.normal(0, 8)), start))
@@ -120,9 +125,19 @@ class _Drawn:
                                                                                     self.car_scale)
         self.focal = WIDTH * 1.2
         self.light_seed = [seed, vehicle.index, 14]
+        self._cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # a waiting vehicle's few poses
 
-    def draw(self, canvas: np.ndarray, width: float, centre, yaw: float, light: str) -> np.ndarray:
-        """The vehicle drawn onto ``canvas`` (float32) in ``light``; returns the plate corners."""
+    def draw(self, lane: np.ndarray, width: float, centre, yaw: float, light: str) -> tuple[np.ndarray, np.ndarray]:
+        """The lane with the vehicle drawn on it in ``light``, and the plate corners."""
+        key = (round(width, 2), round(float(centre[0]), 2), round(float(centre[1]), 2))
+        if key not in self._cache:
+            if len(self._cache) > 16:
+                self._cache.clear()
+            canvas = lane.copy()
+            self._cache[key] = (canvas, self._draw(canvas, width, centre, yaw, light))
+        return self._cache[key]
+
+    def _draw(self, canvas: np.ndarray, width: float, centre, yaw: float, light: str) -> np.ndarray:
         to_img = plane_homography(self.w_mm, self.h_mm, yaw, 4.0, 0.0, self.focal, width, tuple(centre))
         _warp_onto(canvas, None, self.car, self.car_alpha, None, to_img @ _canvas_to_plane(self.car_scale, self.origin))
         p = self.plate
@@ -157,8 +172,9 @@ def truth(vehicle: Vehicle, corners: list[np.ndarray]) -> dict:
 
 
 def write_clip(out: str | Path, count: int, seed: int, backgrounds: Backgrounds | None = None,
-               progress=None) -> dict:
-    """Write ``out/clip.mp4`` and ``out/vehicles.jsonl``; returns the clip's summary (also ``out/clip.json``)."""
+               progress=None, wait_seconds: float | None = None) -> dict:
+    """Write ``out/clip.mp4`` and ``out/vehicles.jsonl``; returns the clip's summary (also
+    ``out/clip.json``). ``wait_seconds``: every vehicle stops and waits that long."""
     if not isinstance(count, int) or count < 1:
         raise ClipError(f"--count {count}: a clip needs at least one vehicle")
     out = Path(out)
@@ -166,7 +182,9 @@ def write_clip(out: str | Path, count: int, seed: int, backgrounds: Backgrounds 
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ClipError(f"cannot make {out}: {exc.strerror or exc}") from exc
-    vehicles = plan(count, seed)
+    if wait_seconds is not None and not 0 <= wait_seconds <= 3600:
+        raise ClipError(f"--wait {wait_seconds}: expected 0 to 3600 seconds")
+    vehicles = plan(count, seed, wait_seconds)
     lane = _lane(backgrounds, seed)
     noise_rng = np.random.default_rng([seed, 15])
     noise = [noise_rng.normal(0, 2.5, lane.shape).astype(np.float32) for _ in range(NOISE_TILES)]
@@ -178,12 +196,13 @@ def write_clip(out: str | Path, count: int, seed: int, backgrounds: Backgrounds 
     lines, current, drawn, corners = [], 0, None, []
     try:
         for index in range(total):
-            canvas = lane.copy()
+            canvas = lane
             v = vehicles[current] if current < len(vehicles) else None
             if v is not None and v.start <= index < v.start + len(v.widths):
                 drawn = drawn or _Drawn(v, seed)
                 k = index - v.start
-                corners.append(drawn.draw(canvas, float(v.widths[k]), v.centres[k], v.yaw, v.light))
+                canvas, quad = drawn.draw(lane, float(v.widths[k]), v.centres[k], v.yaw, v.light)
+                corners.append(quad)
                 if k == len(v.widths) - 1:
                     lines.append(truth(v, corners))
                     current, drawn, corners = current + 1, None, []
@@ -197,6 +216,6 @@ def write_clip(out: str | Path, count: int, seed: int, backgrounds: Backgrounds 
         for line in lines:
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
     summary = {"video": "clip.mp4", "width": WIDTH, "height": HEIGHT, "fps": FPS, "frames": total,
-               "vehicles": len(lines), "seed": seed, "readable_width_px": READABLE_WIDTH}
+               "vehicles": len(lines), "seed": seed, "readable_width_px": READABLE_WIDTH, "wait_seconds": wait_seconds}
     (out / "clip.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary

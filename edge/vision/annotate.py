@@ -10,29 +10,19 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from edge.plates import FIELDS
 from edge.common.fonts import bundled_font, font_at
+from edge.plates import FIELDS
+from edge.plates.japanese import MISSING, describe
 
 PLATE_COLOUR = (0, 255, 0)
 VEHICLE_COLOUR = (255, 160, 0)
-COLOR_JA = {"white": "白", "green": "緑", "yellow": "黄", "black": "黒", "design-green": "図柄・緑縁",
-            "design-yellow": "図柄・黄縁"}
-CLASS_JA = {"registered": "登録車", "kei": "軽自動車"}
-USE_JA = {"private": "自家用", "commercial": "事業用", "rental": "レンタカー", "us_forces": "駐留軍"}
-MISSING = "？"
 
 
 def caption(plate) -> tuple[str, str] | None:
     """Two lines of Japanese for a read plate; None when its fields were not read."""
     if plate.reading is None:
         return None
-    first = plate.spelled(MISSING, FIELDS)
-    parts = [f"{COLOR_JA[plate.color]}ナンバー" if plate.color else f"色{MISSING}"]
-    if plate.category:
-        vehicle_class, use = plate.category.split("/")
-        parts.append(f"{CLASS_JA[vehicle_class]} {USE_JA[use]}")
-    parts.append(f"確度 {round(100 * plate.confidence)}%")
-    return first, "  ".join(parts)
+    return plate.spelled(MISSING, FIELDS), describe(plate.color, plate.category, plate.confidence)
 
 
 def draw(image: np.ndarray, result) -> np.ndarray:

@@ -1,0 +1,112 @@
+"""The lane daemon: frames from the lane's source, events from the lane loop, rows in the store.
+
+Wiring only. Log-only mode: every vehicle is recorded; no gate is driven (edge/gate comes next).
+SIGTERM and SIGINT finish the frame in hand, give every open track its event, write what is
+queued and exit 0. A file source ends the run at its end, also with exit 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, TextIO
+
+from edge.config import Config
+from edge.events import ReadEvent
+from edge.plates.japanese import MISSING, describe
+from edge.store.db import EventStore, Stored
+from edge.store.writer import EventWriter
+from edge.stream.lane import LaneLoop
+from edge.stream.sources import FrameSource, open_source
+from edge.vision.pipeline import Pipeline
+
+
+def event_line(event: ReadEvent, stored: Stored | None = None) -> str:
+    """One event as a person reads it: ``08:15:02  lane-1  品川 300 さ 12-34  白ナンバー ... 確度 97%``."""
+    r = event.reading
+    when = dt.datetime.fromtimestamp(event.first_seen).strftime("%Y-%m-%d %H:%M:%S")
+    parts = [when, event.lane, event.spelled(MISSING), describe(r.fields["color"].value, r.category, r.confidence)]
+    facts = [f"{event.frames_used} frame(s) fused", f"best single frame {round(100 * event.single_frame.confidence)}%",
+             event.direction, event.vehicle or "vehicle ?", event.emitted]
+    line = "  ".join(parts) + "  (" + ", ".join(facts) + ")"
+    if stored is not None and stored.evidence_note:
+        line += f"  [{stored.evidence_note}]"
+    return line
+
+
+@dataclass
+class RunSummary:
+    events: int
+    written: int
+    unsaved: int
+    stats: dict
+    source: dict
+
+
+class Daemon:
+    """One lane: ``run()`` until the source ends or a signal asks to stop."""
+
+    def __init__(self, config: Config, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+                 json_events: bool = False, pipeline: Pipeline | None = None):
+        self.config, self.out, self.err, self.json_events = config, out, err, json_events
+        self._print_lock = threading.Lock()
+        self.stop_requested = threading.Event()
+        self._source: FrameSource | None = None
+        self.pipeline = pipeline or Pipeline(config.vision)
+        self.store = EventStore(config.store, report=self.report)
+
+    def report(self, message: str) -> None:
+        with self._print_lock:
+            print(f"anpr run: {message}", file=self.err, flush=True)
+
+    def _stored(self, event: ReadEvent, stored: Stored) -> None:
+        with self._print_lock:
+            if self.json_events:
+                record = {**event.to_dict(), "row_id": stored.row_id, "frame_image": stored.frame_image,
+                          "plate_image": stored.plate_image, "evidence_note": stored.evidence_note}
+                print(json.dumps(record, ensure_ascii=False), file=self.out, flush=True)
+            else:
+                print(event_line(event, stored), file=self.out, flush=True)
+
+    def _on_signal(self, signum, _frame) -> None:
+        self.stop_requested.set()
+        if self._source is not None:
+            self._source.stop()  # a camera that gives no frame must not keep the daemon waiting
+        self.report(f"{signal.Signals(signum).name}: finishing the current frame, then stopping")
+
+    def run(self, source: FrameSource | None = None, on_frame: Callable[[int], None] | None = None) -> RunSummary:
+        """Run the lane until its source ends or ``stop_requested`` is set (by SIGTERM/SIGINT)."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
+        source = self._source = source or open_source(self.config.lane.source, report=self.report)
+        lane = LaneLoop(self.pipeline, self.config.lane, self.config.stream, parallel=True)
+        writer = EventWriter(self.store, self.report, self._stored)
+        emitted = 0
+        try:
+            for frame in source:
+                step = lane.step(frame)
+                for item in (*step.events, *step.closed):
+                    writer.put(item)
+                emitted += len(step.events)
+                if on_frame:
+                    on_frame(frame.index)
+                if self.stop_requested.is_set():
+                    break
+            end = lane.finish()
+            if self.stop_requested.is_set():
+                end = replace(end, events=[replace(e, emitted="stopped") for e in end.events])
+            for item in (*end.events, *end.closed):
+                writer.put(item)
+            emitted += len(end.events)
+        finally:
+            source.close()
+            lane.close()
+            unsaved = writer.close()
+            self.store.close()
+        return RunSummary(emitted, writer.written, len(unsaved), lane.stats.to_dict(), vars(source.stats))
