@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install models train train-segmenter train-reader baselines eval demo test test-slow fonts synth-compare clean
+.PHONY: install models train train-segmenter train-reader baselines eval demo test test-slow test-tools fonts synth-compare clean
 
 # The appliance on a CPU box: a virtual environment with the package and its runtime needs.
 install: $(VENV)/.installed
@@ -72,12 +72,17 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 # The main job on its embedded defaults: check the example allow-list an operator would import,
-# make a few synthetic scenes and find the plates in them, drawn into .demo/read/.
+# make a synthetic clip of vehicles arriving at a gate (real road frames from ../shared when
+# present) and run the lane daemon on it: one event per vehicle, printed as it is written to
+# .demo/events.db, with its pictures in .demo/events-evidence/.
+DEMO_VEHICLES ?= 6
 demo: install models
 	$(BIN)/anpr plate check --file boot/allowlist.example.txt
 	rm -rf .demo
-	$(BIN)/anpr synth .demo/scenes --count 8 --seed 1 --kind scenes --sheet .demo/sheet.png --quiet
-	$(BIN)/anpr read .demo/scenes/images/*.jpg --annotate .demo/read
+	$(BIN)/anpr synth .demo/clip --kind clip --count $(DEMO_VEHICLES) --seed 1
+	$(BIN)/anpr run .demo/clip/clip.mp4 --db .demo/events.db
+	$(BIN)/anpr eval .demo/clip --db .demo/events.db
+	@echo "events: .demo/events.db (anpr db export --db .demo/events.db), pictures: .demo/events-evidence/"
 
 # More Japanese fonts for synthetic plates (Debian); IPAex Gothic from PyPI is always there.
 fonts:
@@ -89,7 +94,16 @@ fonts:
 synth-compare: install
 	$(BIN)/anpr synth --compare ../shared/data/real-dev --picture synth-compare.png
 
-test: $(VENV)/.installed-dev models
+# Real servers the tests use, from Debian: GStreamer's RTSP server (and its Python bindings for
+# the system Python) with an H.264 encoder. Without them those tests skip, saying why.
+TEST_DEBS := gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly \
+             gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi
+test-tools:
+	@if dpkg -s $(TEST_DEBS) >/dev/null 2>&1; then echo "test tools present"; \
+	else (apt-get update -q && apt-get install -y -q --no-install-recommends $(TEST_DEBS)) >/dev/null \
+	  || echo "could not install $(TEST_DEBS) (needs root and the Debian mirror); the RTSP test will skip"; fi
+
+test: $(VENV)/.installed-dev models test-tools
 	$(BIN)/python -m pytest -q
 
 test-slow: $(VENV)/.installed-dev $(VENV)/.installed-train models

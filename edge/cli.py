@@ -342,7 +342,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("give SOURCE (a camera URI, a video file or an image folder) or lane.source in --config")
     report = lambda message: print(f"anpr run: {message}", file=sys.stderr, flush=True)  # noqa: E731
     try:
-        source = open_source(config.lane.source, report=report)
+        source = open_source(config.lane.source, report=report, realtime=args.realtime)
     except SourceError as exc:
         raise UsageError(str(exc)) from exc
     try:
@@ -355,7 +355,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         s = summary.stats
         print(f"anpr run: {summary.events} event(s), {summary.written} written to {config.store.path} "
               f"(pictures in {daemon.store.evidence_root}); {s['frames_seen']} frames seen, "
-              f"{s['frames_analysed']} analysed, {s['frames_per_second']} frames/s; "
+              f"{s['frames_analysed']} analysed, {s['frames_per_second']} frames/s "
+              f"(at the camera's pace: {s['frames_late']} frame(s) late, worst lag {s['camera_lag_max_ms']:.0f} ms); "
               f"ms per frame: " + ", ".join(f"{k} {v}" for k, v in s["stage_ms_per_frame"].items()),
               file=sys.stderr)
         if args.stats:
@@ -473,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", metavar="FILE.toml", help="the appliance's configuration (see boot/anpr.toml)")
     run.add_argument("--db", metavar="PATH", help="the events database (overrides store.path; default anpr-events.db)")
     run.add_argument("--json", action="store_true", help="print each event as one JSON object per line")
+    run.add_argument("--realtime", action="store_true",
+                     help="play a video file at its own frame rate, as a camera: frames the loop has no time "
+                          "for are dropped and counted (how to see whether it keeps up)")
     run.add_argument("--stats", action="store_true", help="at the end, the loop's and the source's counters as JSON")
     run.add_argument("--quiet", action="store_true", help="no summary at the end")
     run.set_defaults(func=cmd_run)

@@ -160,7 +160,10 @@ def test_a_missing_camera_is_reported_and_retried_with_growing_pauses(tmp_path):
     proc = _start_run("v4l2:///dev/video97", tmp_path / "e.db")
     time.sleep(4.5)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
     assert proc.returncode == 0, err
     tries = [line for line in err.splitlines() if "cannot open" in line]
     # 0.5 s, 1 s, 2 s...: a handful of tries in 4.5 s (models loading included), never a busy loop

@@ -98,6 +98,13 @@ def test_files_and_folders_give_every_frame_in_order(tmp_path):
     frames = list(source)
     assert [f.index for f in frames] == list(range(12))
     assert frames[5].time - frames[0].time == pytest.approx(5 / 25)
+    # the same file as a camera: at its own pace, and its end ends the source
+    started = time.monotonic()
+    paced = open_source(str(video), realtime=True)
+    assert isinstance(paced, LiveSource)
+    got = [f.index for f in paced]
+    assert time.monotonic() - started >= 11 / 25 - 0.05
+    assert got == sorted(got) and got[-1] == 11 and len(got) + paced.stats.dropped == 12
     folder = tmp_path / "images"
     folder.mkdir()
     for i in (2, 0, 1):

@@ -42,12 +42,34 @@ class LaneStats:
     reads: int = 0
     stage_ms: dict[str, float] = field(default_factory=lambda: {s: 0.0 for s in STAGES})
     started: float = field(default_factory=time.perf_counter)
+    # Would a camera giving these frames at their capture times have been kept up with? Each
+    # frame is taken when it arrives or when the one before is done, whichever is later; its
+    # lag is how long after its arrival it was done.
+    lag_max_ms: float = 0.0
+    frames_late: int = 0  # done more than one frame interval after arriving
+    _first_time: float | None = None
+    _busy_until: float = 0.0
+    _last_time: float | None = None
+
+    def timed_frame(self, capture_time: float, seconds: float) -> None:
+        if self._first_time is None:
+            self._first_time = capture_time
+        arrival = capture_time - self._first_time
+        interval = capture_time - self._last_time if self._last_time is not None else 0.0
+        self._last_time = capture_time
+        done = max(arrival, self._busy_until) + seconds
+        self._busy_until = done
+        lag = done - arrival
+        self.lag_max_ms = max(self.lag_max_ms, lag * 1e3)
+        self.frames_late += interval > 0 and lag > interval
 
     def to_dict(self) -> dict:
         wall = time.perf_counter() - self.started
         return {"frames_seen": self.frames_seen, "frames_analysed": self.frames_analysed,
                 "searches": self.searches, "follows": self.follows, "reads": self.reads,
                 "wall_s": round(wall, 2), "frames_per_second": round(self.frames_seen / wall, 1) if wall else None,
+                "frames_analysed_per_second": round(self.frames_analysed / wall, 1) if wall else None,
+                "camera_lag_max_ms": round(self.lag_max_ms, 1), "frames_late": self.frames_late,
                 "stage_ms_per_frame": {k: round(v / max(1, self.frames_seen), 2) for k, v in self.stage_ms.items()},
                 "stage_ms_total": {k: round(v, 1) for k, v in self.stage_ms.items()}}
 
@@ -79,6 +101,12 @@ class LaneLoop:
         return now
 
     def step(self, frame: Frame) -> Step:
+        started = time.perf_counter()
+        result = self._step(frame)
+        self.stats.timed_frame(frame.time, time.perf_counter() - started)
+        return result
+
+    def _step(self, frame: Frame) -> Step:
         c, stats = self.config, self.stats
         stats.frames_seen += 1
         self._last_index = frame.index

@@ -155,9 +155,11 @@ class LiveSource(FrameSource):
     live = True
 
     def __init__(self, name: str, opener: Callable[[], Callable[[], np.ndarray | None] | None],
-                 report: Callable[[str], None] = _report_default, stall_seconds: float = 5.0):
+                 report: Callable[[str], None] = _report_default, ends: bool = False):
         super().__init__()
-        self.name, self._opener, self.report, self.stall_seconds = name, opener, report, stall_seconds
+        self.name, self._opener, self.report = name, opener, report
+        self.ends = ends  # a file played at its own pace: its end ends the source instead of a reconnect
+        self._ended = threading.Event()
         self._lock = threading.Condition()
         self._latest: Frame | None = None
         self._stop = threading.Event()
@@ -202,6 +204,11 @@ class LiveSource(FrameSource):
                     self._lock.notify()
             if self._stop.is_set():
                 break
+            if self.ends:
+                self._ended.set()
+                with self._lock:
+                    self._lock.notify_all()
+                return
             self.stats.connected = False
             self.stats.reconnects += 1
             self.report(f"camera {self.name}: frames stopped; reconnecting in {pause:.1f} s")
@@ -215,6 +222,8 @@ class LiveSource(FrameSource):
         while not self._stop.is_set():
             with self._lock:
                 if self._latest is None:
+                    if self._ended.is_set():
+                        return
                     self._lock.wait(timeout=0.5)
                 frame, self._latest = self._latest, None
             if frame is not None:
@@ -228,9 +237,19 @@ class LiveSource(FrameSource):
         self._thread.join(timeout=5)
 
 
+NETWORK_TIMEOUT_MS = 5000  # a stream that sends nothing this long has dropped
+
+
 def _opencv_opener(target, backend: int) -> Callable[[], Callable[[], np.ndarray | None] | None]:
+    network = isinstance(target, str) and "://" in target
+    if network and target.startswith("rtsp"):
+        # TCP: a lost packet on UDP smears the frame it belonged to; gate cameras sit on long cables
+        os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, NETWORK_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+              NETWORK_TIMEOUT_MS] if network else []
+
     def open_():
-        cap = cv2.VideoCapture(target, backend)
+        cap = cv2.VideoCapture(target, backend, params)
         if not cap.isOpened():
             cap.release()
             return None
@@ -240,6 +259,29 @@ def _opencv_opener(target, backend: int) -> Callable[[], Callable[[], np.ndarray
             if not ok:
                 cap.release()
                 return None
+            return image
+        return read
+    return open_
+
+
+def _paced_file_opener(path: Path) -> Callable[[], Callable[[], np.ndarray | None] | None]:
+    """A video file played at its own frame rate, as a camera would give it."""
+    def open_():
+        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        if not cap.isOpened():
+            return None
+        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+        start, count = time.monotonic(), 0
+
+        def read():
+            nonlocal count
+            ok, image = cap.read()
+            if not ok:
+                cap.release()
+                return None
+            due = start + count / fps
+            count += 1
+            time.sleep(max(0.0, due - time.monotonic()))
             return image
         return read
     return open_
@@ -271,8 +313,11 @@ def _have_jetson_utils() -> bool:
     return True
 
 
-def open_source(uri: str, report: Callable[[str], None] = _report_default, folder_fps: float = 1.0) -> FrameSource:
-    """The frame source ``uri`` names (see the module's table), or SourceError saying why not."""
+def open_source(uri: str, report: Callable[[str], None] = _report_default, folder_fps: float = 1.0,
+                realtime: bool = False) -> FrameSource:
+    """The frame source ``uri`` names (see the module's table), or SourceError saying why not.
+    ``realtime``: a video file is played at its own frame rate as a live camera, newest frame
+    first, so what a loop too slow for the camera would drop is dropped (and counted)."""
     if not isinstance(uri, str) or not uri.strip():
         raise SourceError("no source given: a camera URI (csi://0, v4l2:///dev/video0, rtsp://...), a video or a folder")
     uri = uri.strip()
@@ -307,4 +352,8 @@ def open_source(uri: str, report: Callable[[str], None] = _report_default, folde
         raise SourceError(f"{path}: no such file or folder")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         raise SourceError(f"{path}: a single image; use `anpr read` for stills, or give the folder it is in")
-    return VideoFile(path, report)
+    video = VideoFile(path, report)  # opened here, so a file that is no video is refused now
+    if realtime:
+        video.close()
+        return LiveSource(str(path), _paced_file_opener(path), report, ends=True)
+    return video
