@@ -25,7 +25,7 @@ setup(
         "tqdm>=4.60",
         "onnxruntime>=1.16",
         "onnx>=1.14",
-        "sqlite-utils>=3.35",
+        "sqlite-utils>=4.0",
         'tomli>=2.0; python_version < "3.11"',
     ],
     extras_require={

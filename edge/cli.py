@@ -355,8 +355,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         s = summary.stats
         print(f"anpr run: {summary.events} event(s), {summary.written} written to {config.store.path} "
               f"(pictures in {daemon.store.evidence_root}); {s['frames_seen']} frames seen, "
-              f"{s['frames_analysed']} analysed, {s['frames_per_second']} frames/s "
-              f"(at the camera's pace: {s['frames_late']} frame(s) late, worst lag {s['camera_lag_max_ms']:.0f} ms); "
+              f"{s['frames_analysed']} analysed, {s['frames_per_second']} frames/s"
+              + (f" ({summary.source['dropped']} dropped for newer ones, {s['frames_late']} done more than a frame "
+                 f"late, worst lag {s['camera_lag_max_ms']:.0f} ms)" if source.live else "") + "; "
               f"ms per frame: " + ", ".join(f"{k} {v}" for k, v in s["stage_ms_per_frame"].items()),
               file=sys.stderr)
         if args.stats:

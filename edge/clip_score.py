@@ -72,6 +72,8 @@ class ClipScore:
             "withheld_fields": sum(v["withheld_fields"] for v in one),
             "latency_s_median": round(float(np.median(latencies)), 2) if latencies else None,
             "latency_s_max": round(float(np.max(latencies)), 2) if latencies else None,
+            "from_view_s_median": round(float(np.median([v["from_view_s"] for v in one])), 2) if one else None,
+            "direction_right": sum(v["event_direction"] == v["direction"] for v in one),
             "per_vehicle": self.per_vehicle,
         }
 
@@ -89,6 +91,8 @@ class ClipScore:
             ("fields withheld", d["withheld_fields"]),
             ("first readable frame to event, median s", d["latency_s_median"]),
             ("first readable frame to event, max s", d["latency_s_max"]),
+            ("plate first in view to event, median s", d["from_view_s_median"]),
+            ("direction right", d["direction_right"]),
         ]
         width = max(len(r[0]) for r in rows)
         lines = [f"{name:<{width}}  {value}" for name, value in rows]
@@ -129,15 +133,17 @@ def score_clip(truth: list[dict], rows: list[dict], fps: float) -> ClipScore:
         single_values = {name: single.get(name, {}).get("value") for name in READ_FIELDS}
         given = {name: (first[name], first[f"{name}_confidence"]) for name in READ_FIELDS} if first else {}
         wrong = [name for name, (value, _) in given.items() if value is not None and value != want[name]]
-        latency = None
+        latency = in_view = None
         if first is not None and v.get("first_readable_frame") is not None:
             latency = round((first["emitted_frame"] - v["first_readable_frame"]) / fps, 2)
+        if first is not None:
+            in_view = round((first["emitted_frame"] - v["first_frame"]) / fps, 2)
         per_vehicle.append({
             "vehicle": v["vehicle"], "truth": v["text"], "color": v["color"], "light": v.get("light", ""),
             "direction": v.get("direction", ""), "first_frame": v["first_frame"], "events": len(mine),
             "fused": first["text"] if first else None, "fused_exact": bool(first) and _fields_of(first) == want,
             "single": first["single_text"] if first else None, "single_exact": bool(first) and single_values == want,
-            "event_direction": first["direction"] if first else None, "latency_s": latency,
+            "event_direction": first["direction"] if first else None, "latency_s": latency, "from_view_s": in_view,
             "wrong_fields": len(wrong), "wrong_confident_fields": sum(given[n][1] >= 0.95 for n in wrong),
             "withheld_fields": sum(value is None for value, _ in given.values()),
         })

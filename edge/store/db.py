@@ -138,11 +138,11 @@ class EventStore:
             "evidence_note": note, "decision": decision, "decision_reason": reason, "created": time.time(),
         }
         try:
-            with self.conn:  # BEGIN ... COMMIT (or ROLLBACK)
-                self.conn.execute("BEGIN IMMEDIATE")
-                self.db["events"].insert(row)
-                row_id = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-                self.conn.execute("COMMIT")
+            # IMMEDIATE: take the write lock first, so a lock held elsewhere shows here, before any work
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.db["events"].insert(row)  # sqlite-utils >= 4 nests its own savepoint in our transaction
+            row_id = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            self.conn.execute("COMMIT")
         except sqlite3.IntegrityError:
             self._rollback()
             row_id = self.conn.execute("SELECT id FROM events WHERE event_id = ?", (event.event_id,)).fetchone()[0]
@@ -185,8 +185,7 @@ class EventStore:
         for row_id, frame_image, plate_image in old:
             pictures.remove(self.evidence_root, [frame_image, plate_image])
         if old:
-            with self.conn:
-                self.conn.execute("DELETE FROM events WHERE last_seen < ?", (cutoff,))
+            self.conn.execute("DELETE FROM events WHERE last_seen < ?", (cutoff,))
         removed["rows_by_age"] = len(old)
         budget = int(self.config.disk_budget_mb * 1024 * 1024)
         excess = self.used_bytes() - budget
@@ -201,7 +200,7 @@ class EventStore:
                     break
             for row_id, frame_image, plate_image in batch:
                 pictures.remove(self.evidence_root, [frame_image, plate_image])
-            with self.conn:
+            with self.db.atomic():
                 self.conn.executemany("UPDATE events SET frame_image = NULL, plate_image = NULL, evidence_bytes = 0, "
                                       "evidence_note = 'evidence removed: disk budget' WHERE id = ?",
                                       [(r[0],) for r in batch])
@@ -210,9 +209,8 @@ class EventStore:
             count = self.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
             if count == 0:
                 break
-            with self.conn:
-                self.conn.execute("DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY first_seen "
-                                  "LIMIT ?)", (max(1, count // 20),))
+            self.conn.execute("DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY first_seen, id "
+                              "LIMIT ?)", (max(1, count // 20),))
             removed["rows_by_budget"] += max(1, count // 20)
         return removed
 

@@ -177,7 +177,7 @@ class LaneLoop:
         t = self._timed("read", t)
         track.add_read(frame, plate, self.pipeline.config.min_field_confidence)
         if track.settled(self.config):
-            return [track.event(self.lane.name, frame.index, "settled", self.config)]
+            return [track.emit(self.lane.name, frame.index, "settled", self.config)]
         return []
 
     def _join(self, found: ReadResult, searched: Frame) -> list[ReadEvent]:

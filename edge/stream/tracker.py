@@ -71,10 +71,13 @@ class Track:
         ahead = min(frame_index - last.frame_index, 15) / steps
         return tuple(float(b + (b - a) * ahead) for a, b in zip(prev.box, last.box))
 
+    def _add(self, sighting: Sighting) -> None:
+        self.sightings.append(sighting)
+        if len(self.sightings) > 64:  # the first few and the recent ones are all a track needs
+            del self.sightings[3:-32]
+
     def see(self, frame: Frame, plate: PlateRead) -> None:
-        self.sightings.append(Sighting(frame.index, frame.time, tuple(plate.bbox), plate.width))
-        if len(self.sightings) > 64:  # first and the recent ones are all a track needs
-            del self.sightings[1:-32]
+        self._add(Sighting(frame.index, frame.time, tuple(plate.bbox), plate.width))
         self.frames_seen += 1
         self.following = True
         if plate.vehicle is not None and self.vehicle is None:
@@ -83,9 +86,7 @@ class Track:
     def still(self, frame: Frame) -> None:
         """Nothing moved where the plate is: it is still there, as in its last sighting."""
         last = self.last
-        self.sightings.append(Sighting(frame.index, frame.time, last.box, last.width))
-        if len(self.sightings) > 64:
-            del self.sightings[1:-32]
+        self._add(Sighting(frame.index, frame.time, last.box, last.width))
 
     def add_read(self, frame: Frame, plate: PlateRead, min_confidence: float) -> None:
         """One frame's field probabilities into the track; the fused reading decoded again."""
@@ -125,7 +126,8 @@ class Track:
             return "leaving"
         return "stationary"
 
-    def event(self, lane: str, frame_index: int, emitted: str, config: StreamConfig) -> ReadEvent:
+    def emit(self, lane: str, frame_index: int, emitted: str, config: StreamConfig) -> ReadEvent:
+        """The track's one event (it is marked emitted)."""
         _, single, evidence, quad = self.best
         self.emitted = True
         self.event_id = str(uuid.uuid4())
@@ -171,15 +173,12 @@ class Tracker:
         return track
 
     def drop_duplicates(self) -> None:
-        """Two tracks that came to follow the same plate are one: the younger goes."""
+        """Two tracks that came to follow the same plate are one: the one that already made its
+        event stays (so the plate makes no second one), else the older."""
         kept: list[Track] = []
-        for t in sorted(self.live, key=lambda t: t.first.frame_index):
+        for t in sorted(self.live, key=lambda t: (not t.emitted, t.first.frame_index)):
             if all(iou(t.last.box, k.last.box) < 0.5 for k in kept):
                 kept.append(t)
-            elif not t.emitted:
-                twin = next(k for k in kept if iou(t.last.box, k.last.box) >= 0.5)
-                twin.probs += t.probs
-                twin.weights += t.weights
         self.live = kept
 
     def expire(self, frame: Frame) -> tuple[list[ReadEvent], list[TrackEnded]]:
@@ -189,12 +188,12 @@ class Tracker:
             if frame.time - t.last.time > self.config.lost_after:
                 self.live.remove(t)
                 if not t.emitted and t.worth_an_event():
-                    events.append(t.event(self.lane, frame.index, "left", self.config))
+                    events.append(t.emit(self.lane, frame.index, "left", self.config))
                 closed.append(TrackEnded(t.event_id, t.last.time, t.last.frame_index, t.direction(self.config.approach_ratio)))
                 self.lost.append(t)
             elif (not t.emitted and frame.time - t.first.time > self.config.max_track_seconds
                   and t.worth_an_event()):
-                events.append(t.event(self.lane, frame.index, "time limit", self.config))
+                events.append(t.emit(self.lane, frame.index, "time limit", self.config))
         self.lost = [t for t in self.lost if frame.time - t.last.time <= self.config.rejoin_seconds]
         return events, closed
 
@@ -203,7 +202,7 @@ class Tracker:
         events, closed = [], []
         for t in self.live:
             if not t.emitted and t.worth_an_event():
-                events.append(t.event(self.lane, frame_index, "source ended", self.config))
+                events.append(t.emit(self.lane, frame_index, "source ended", self.config))
             closed.append(TrackEnded(t.event_id, t.last.time, t.last.frame_index, t.direction(self.config.approach_ratio)))
         self.live, self.lost = [], []
         return events, closed
