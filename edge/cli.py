@@ -156,11 +156,12 @@ def _synth_clip(args: argparse.Namespace, backgrounds) -> int:
         bar.update(done - bar.n)
 
     try:
-        summary = write_clip(args.out, args.count, args.seed, backgrounds, progress if bar else None, args.wait)
+        summary = write_clip(args.out, args.count, args.seed, backgrounds,
+                             progress if bar is not None else None, args.wait)
     except ClipError as exc:
         raise UsageError(str(exc)) from exc
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     print(f"wrote {Path(args.out) / summary['video']} ({summary['width']}x{summary['height']}, {summary['fps']} fps, "
           f"{summary['frames']} frames, {summary['vehicles']} vehicles) and {Path(args.out) / 'vehicles.jsonl'}")

@@ -32,7 +32,8 @@ def event_line(event: ReadEvent, stored: Stored | None = None) -> str:
     when = dt.datetime.fromtimestamp(event.first_seen).strftime("%Y-%m-%d %H:%M:%S")
     parts = [when, event.lane, event.spelled(MISSING), describe(r.fields["color"].value, r.category, r.confidence)]
     facts = [f"{event.frames_used} frame(s) fused", f"best single frame {round(100 * event.single_frame.confidence)}%",
-             event.direction, event.vehicle or "vehicle ?", event.emitted]
+             event.direction if event.direction != "unknown" else "direction ?", event.vehicle or "vehicle class ?",
+             event.emitted]
     line = "  ".join(parts) + "  (" + ", ".join(facts) + ")"
     if stored is not None and stored.evidence_note:
         line += f"  [{stored.evidence_note}]"

@@ -131,11 +131,14 @@ class Track:
         _, single, evidence, quad = self.best
         self.emitted = True
         self.event_id = str(uuid.uuid4())
+        direction = self.direction(config.approach_ratio)
+        if emitted == "settled" and direction == "stationary":
+            direction = "unknown"  # too early to tell; the row gets it when the track ends
         return ReadEvent(
             event_id=self.event_id, lane=lane, first_seen=self.first.time, last_seen=self.last.time,
             first_frame=self.first.frame_index, last_frame=self.last.frame_index, emitted_frame=frame_index,
             emitted=emitted, frames_seen=self.frames_seen, frames_used=len(self.probs), reading=self.fused,
-            single_frame=single, vehicle=self.vehicle, direction=self.direction(config.approach_ratio),
+            single_frame=single, vehicle=self.vehicle, direction=direction,
             quad=quad, evidence=evidence)
 
 
