@@ -260,6 +260,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _eval_clip(args, folder)
     if args.db:
         raise UsageError(f"--db scores a run on a clip; {folder} has no vehicles.jsonl")
+    if args.report and Path(args.report).is_file():
+        raise UsageError(f"--report {args.report}: is a file; give a folder")
     labels_path = Path(args.labels) if args.labels else folder / "labels.csv"
     if not labels_path.exists() and not labels_path.is_absolute() and (folder / labels_path).exists():
         labels_path = folder / labels_path
@@ -273,6 +275,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         print(report.table())
+    if args.report:
+        from edge.eval_report import ReportError, write_report
+
+        try:
+            print(f"wrote {write_report(report, args.report)}", file=sys.stderr)
+        except ReportError as exc:
+            raise UsageError(str(exc)) from exc
     return 0
 
 
@@ -421,8 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("out", nargs="?", metavar="OUT", help="folder to write (must not hold a dataset)")
     synth.add_argument("--count", type=_positive, default=100, help="how many samples (default 100)")
     synth.add_argument("--seed", type=_seed, default=0, help="random stream (default 0)")
-    synth.add_argument("--kind", choices=("plates", "scenes", "clip"), default="plates",
-                       help="plates: crops round one plate; scenes: whole camera frames; clip: OUT/clip.mp4 "
+    synth.add_argument("--kind", choices=("plates", "scenes", "stress", "clip"), default="plates",
+                       help="plates: crops round one plate; scenes: whole camera frames; stress: scenes condition "
+                            "by condition for `anpr eval` (sample i is condition i mod 30); clip: OUT/clip.mp4 "
                             "(1280x720, 30 fps) of COUNT vehicles at a gate and OUT/vehicles.jsonl (default plates)")
     synth.add_argument("--wait", type=float, metavar="SECONDS",
                        help="clip: every vehicle stops at the barrier and waits this long")
@@ -460,6 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--labels", metavar="CSV", help="labels file (default DIR/labels.csv; a relative name is "
                                                     "also looked for in DIR)")
     ev.add_argument("--json", action="store_true", help="the report as one JSON object")
+    ev.add_argument("--report", metavar="DIR", help="also write the tables and the reliability diagram as pictures "
+                                                    "(conditions.png, reliability.png) and one page, DIR/index.html")
     ev.add_argument("--no-baselines", action="store_true",
                     help="skip reading the plates again with Tesseract and RapidOCR (where installed)")
     _add_vision_options(ev)

@@ -51,6 +51,7 @@ class LabelledPlate:
     color: str
     readable: str  # yes | partial | no
     pasted: bool
+    condition: str = ""  # a stress suite's condition (optional column ``condition``)
 
     @property
     def counts_for_recall(self) -> bool:
@@ -101,7 +102,7 @@ def _plate(path: Path, line: int, row: dict) -> LabelledPlate:
     if row["pasted"] not in ("yes", "no"):
         fail("pasted", "must be yes or no")
     return LabelledPlate(row["file"], index, box, row["region"], row["class_number"], row["kana"], row["serial"],
-                         row["color"], row["readable"], row["pasted"] == "yes")
+                         row["color"], row["readable"], row["pasted"] == "yes", (row.get("condition") or "").strip())
 
 
 def match(predicted: list[list[float]], labelled: list[LabelledPlate]) -> list[tuple[int, int, float]]:
@@ -142,6 +143,20 @@ class ImageResult:
 
 
 @dataclass
+class ConditionScore:
+    """Finding and reading the readable plates of one condition of a stress suite."""
+
+    plates: int = 0
+    found: int = 0
+    reading: FieldTally = field(default_factory=FieldTally)
+
+    def to_dict(self) -> dict:
+        return {"plates": self.plates, "recall": rounded(self.found / self.plates if self.plates else None),
+                "exact_match": rounded(self.reading.exact_match),
+                **{name: rounded(self.reading.accuracy(name)) for name in READ_FIELDS}}
+
+
+@dataclass
 class Report:
     folder: str
     images: int
@@ -164,6 +179,7 @@ class Report:
     reliability: Reliability = field(default_factory=Reliability)
     plates_output: int = 0
     invalid: list[str] = field(default_factory=list)  # "file: problem" for grammar-invalid outputs
+    conditions: dict[str, ConditionScore] = field(default_factory=dict)  # a stress suite's, in label order
 
     @property
     def recall(self) -> float | None:
@@ -190,6 +206,7 @@ class Report:
             "calibration_error": self.reliability.calibration_error(),
             "plates_output": self.plates_output, "grammar_invalid_outputs": len(self.invalid),
             "grammar_invalid": self.invalid,
+            "conditions": {name: c.to_dict() for name, c in self.conditions.items()},
             "per_image": [{"file": r.file, "found": r.found, "missed": r.missed, "false_plates": r.false_plates,
                            "error": r.error, "timing_ms": r.timing_ms} for r in self.per_image],
         }
@@ -225,6 +242,27 @@ class Report:
             lines.append("unreadable images: " + "; ".join(failed))
         if self.reading.plates:
             lines += ["", self.reading_table()]
+        if self.conditions:
+            lines += ["", self.condition_table()]
+        return "\n".join(lines)
+
+    CONDITION_COLUMNS = ("plates", "recall", "exact_match", *READ_FIELDS)
+
+    def condition_rows(self) -> list[list[str]]:
+        """The stress suite condition by condition: header, then one row each."""
+        def fmt(v):
+            return "n/a" if v is None else str(v) if isinstance(v, int) else f"{v:.2f}"
+        rows = [["condition", *(c.replace("_", " ") for c in self.CONDITION_COLUMNS)]]
+        for name, c in self.conditions.items():
+            d = c.to_dict()
+            rows.append([name, *(fmt(d[k]) for k in self.CONDITION_COLUMNS)])
+        return rows
+
+    def condition_table(self) -> str:
+        rows = self.condition_rows()
+        widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+        lines = ["by condition (readable plates of each; recall at IoU >= 0.5, fields over all of them):"]
+        lines += ["  " + "  ".join(f"{v:<{widths[k]}}" for k, v in enumerate(r)).rstrip() for r in rows]
         return "\n".join(lines)
 
     def reading_table(self) -> str:
@@ -280,6 +318,7 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
     tallies: dict[str, FieldTally | str] = {k: v if isinstance(v, str) else FieldTally(fields=READ_FIELDS[:4])
                                             for k, v in (baselines or {}).items()}
     plates_output, invalid = 0, []
+    conditions: dict[str, ConditionScore] = {}
     results: list[ImageResult] = []
     totals, stages = [], {}
     found_r = total_r = found_all = total_all = false = misplaced = 0
@@ -317,11 +356,15 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
             if not label.counts_for_recall:
                 continue
             plate = by_label.get(j)
-            if plate is not None and plate.reading is not None:
-                reading.add(label.fields, {f: getattr(plate, f) for f in READ_FIELDS})
+            read = {f: getattr(plate, f) for f in READ_FIELDS} if plate is not None and plate.reading else None
+            reading.add(label.fields, read)
+            if read is not None:
                 reading.timed(result.timing_ms.get("read", 0.0) / 1e3 / len(result.plates))
-            else:
-                reading.add(label.fields, None)
+            if label.condition:
+                score = conditions.setdefault(label.condition, ConditionScore())
+                score.plates += 1
+                score.found += plate is not None
+                score.reading.add(label.fields, read)
             for name, engine in engines.items():
                 tally = tallies[name]
                 if plate is None:
@@ -352,5 +395,14 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
         time_ms_mean=float(np.mean(totals)) if totals else 0.0,
         time_ms_p95=float(np.percentile(totals, 95)) if totals else 0.0,
         stage_ms_mean={k: round(float(np.mean(v)), 1) for k, v in stages.items()}, per_image=results, labels=labels,
-        reading=reading, baselines=tallies, reliability=reliability, plates_output=plates_output, invalid=invalid)
+        reading=reading, baselines=tallies, reliability=reliability, plates_output=plates_output, invalid=invalid,
+        conditions=dict(sorted(conditions.items(), key=lambda kv: _level_order(kv[0]))))
     return report
+
+
+def _level_order(name: str) -> tuple[int, str]:
+    """A stress suite's conditions in the suite's own order, others after them by name."""
+    from edge.synth.stress import LEVELS  # noqa: PLC0415 - the suite's order, only when there is one
+
+    names = [level.name for level in LEVELS]
+    return (names.index(name), "") if name in names else (len(names), name)

@@ -49,6 +49,10 @@ TOP_CLASS_NUMBERS, TOP_KANA = 40, 10
 # is not read as a Y on a plate the letters were never issued to.
 LETTER_CLASS_SHARE_TRAINED = 0.081
 LETTER_CLASS_SHARE_ROAD = 0.01
+# A plate seen without colour (an infrared or monochrome camera) has its colour given only where
+# the class number and kana leave one colour possible: the colour classifier's guess from grey
+# levels is not evidence (a yellow kei plate in grey read as white at 0.976 on real photos).
+UNSEEN_COLOR_CONFIDENCE = 0.99
 
 
 @lru_cache(maxsize=1)
@@ -186,13 +190,17 @@ def _agree_as(class_number: str, kana: str, color: str) -> bool:
     return True
 
 
-def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5) -> Reading:
+def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen: bool = True) -> Reading:
     """The reading the grammar allows that the classifiers find likeliest.
 
     ``probs``: ``region`` (R,), ``kana`` (K,), ``color`` (C,), ``class_number`` (3 x S) and
     ``serial`` (4 x 11), each row a probability distribution over ``vocabularies()``.
+    ``color_seen`` False (a frame without colour): the colour classifier is ignored, the colour
+    is given only when class number and kana imply it, and the plate is complete without it.
     """
     v = vocabularies()
+    if not color_seen:
+        probs = {**probs, "color": np.full(len(v["color"]), 1.0 / len(v["color"]))}
     classes, p_class = _string_posterior(np.asarray(probs["class_number"]), _class_number_table(),
                                          _class_number_prior())
     serials, p_serial = _string_posterior(np.asarray(probs["serial"]), _serial_table())
@@ -231,13 +239,17 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5) -> Reading
     best["serial"] = serials[si]
     fields["serial"] = FieldReading(serials[si], float(p_serial[si]))
 
-    fields = {name: fields[name] if fields[name].value is None or fields[name].confidence >= min_confidence
+    floor = {name: min_confidence for name in READ_FIELDS}
+    if not color_seen:
+        floor["color"] = max(min_confidence, UNSEEN_COLOR_CONFIDENCE)
+    fields = {name: fields[name] if fields[name].value is None or fields[name].confidence >= floor[name]
               else FieldReading(None, fields[name].confidence) for name in READ_FIELDS}
     plate = None
-    if all(f.value is not None for f in fields.values()):
+    printed = all(fields[name].value is not None for name in FIELDS)
+    if printed and (fields["color"].value is not None or not color_seen):
+        color = fields["color"].value
         plate = PlateText(fields["region"].value, fields["class_number"].value, fields["kana"].value,
-                          parse_serial(fields["serial"].value),
-                          Color(fields["color"].value))
+                          parse_serial(fields["serial"].value), Color(color) if color else None)
     return Reading(fields=fields, plate=plate, best=best)
 
 

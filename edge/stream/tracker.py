@@ -45,6 +45,7 @@ class Track:
     best: tuple[float, Reading, Evidence, tuple] | None = None  # (score, reading, evidence, quad)
     vehicle: str | None = None
     following: bool = True  # the last follow found the plate
+    color_seen: bool = False  # any frame read showed the plate in colour
     emitted: bool = False
     event_id: str | None = None
     frames_seen: int = 0
@@ -91,9 +92,13 @@ class Track:
     def add_read(self, frame: Frame, plate: PlateRead, min_confidence: float) -> None:
         """One frame's field probabilities into the track; the fused reading decoded again."""
         w = weight(plate.width, plate.score)
-        self.probs.append(plate.probs)
+        # a grey frame's colour guess is no evidence: it joins the pool flat, as "any colour"
+        probs = plate.probs if plate.color_seen else {**plate.probs, "color": np.full(len(plate.probs["color"]),
+                                                                                      1 / len(plate.probs["color"]))}
+        self.color_seen |= plate.color_seen
+        self.probs.append(probs)
         self.weights.append(w)
-        self.fused = fused_reading(self.probs, self.weights, min_confidence)
+        self.fused = fused_reading(self.probs, self.weights, min_confidence, self.color_seen)
         self.fused_texts.append(self.fused.plate.format() if self.fused.plate else None)
         score = plate.reading.confidence * w
         if self.best is None or score > self.best[0]:
@@ -101,13 +106,14 @@ class Track:
             self.best = (score, plate.reading, Evidence(frame.image, plate.rectified, frame.index), quad)
 
     def settled(self, config: StreamConfig) -> bool:
-        """Every field confident and the fused text the same over the last ``settle_reads`` reads."""
+        """Every field confident (the colour only if it could be seen) and the fused text the same
+        over the last ``settle_reads`` reads."""
         n = config.settle_reads
         if self.fused is None or self.fused.plate is None or len(self.fused_texts) < n:
             return False
         recent = self.fused_texts[-n:]
-        return (all(t == recent[0] for t in recent)
-                and all(f.confidence >= config.settle_confidence for f in self.fused.fields.values()))
+        fields = [f for name, f in self.fused.fields.items() if name != "color" or self.color_seen]
+        return all(t == recent[0] for t in recent) and all(f.confidence >= config.settle_confidence for f in fields)
 
     def worth_an_event(self) -> bool:
         """Read at least once, and the reading shows a plate (its region or serial given): a

@@ -53,6 +53,7 @@ def fuse(probs: list[dict[str, np.ndarray]], weights: list[float]) -> dict[str, 
     return out
 
 
-def fused_reading(probs: list[dict[str, np.ndarray]], weights: list[float], min_confidence: float) -> Reading:
-    """The pooled probabilities decoded under the grammar."""
-    return decode(fuse(probs, weights), min_confidence)
+def fused_reading(probs: list[dict[str, np.ndarray]], weights: list[float], min_confidence: float,
+                  color_seen: bool = True) -> Reading:
+    """The pooled probabilities decoded under the grammar (``color_seen``: see ``decode``)."""
+    return decode(fuse(probs, weights), min_confidence, color_seen)

@@ -34,6 +34,9 @@ from edge.synth.backgrounds import Backgrounds
 from edge.common.fonts import available_fonts, bundled_font
 from edge.synth.plate import LABEL_IDS
 from edge.synth.scene import KINDS, Sample, make_sample
+from edge.synth.stress import stress_sample
+
+DATASET_KINDS = (*KINDS, "stress")  # stress: scenes condition by condition (edge/synth/stress.py)
 
 FIELD_COLOURS = {"region": (0, 200, 255), "class_number": (255, 160, 0), "kana": (200, 0, 255), "serial": (0, 220, 0)}
 
@@ -64,12 +67,12 @@ def _init_worker(backgrounds_dir: str | None) -> None:
 
 def _make_and_write(job: tuple[int, int, str, str]) -> dict:
     seed, index, kind, folder = job
-    sample = make_sample(seed, index, kind, _worker_backgrounds)
+    sample = stress_sample(seed, index) if kind == "stress" else make_sample(seed, index, kind, _worker_backgrounds)
     return _write_sample(sample, Path(folder))
 
 
 def _write_sample(sample: Sample, folder: Path) -> dict:
-    ext = ".jpg" if sample.kind == "scenes" else ".png"
+    ext = ".png" if sample.kind == "plates" else ".jpg"
     image_path = folder / "images" / f"{sample.index:07d}{ext}"
     mask_path = folder / "masks" / f"{sample.index:07d}.png"
     params = [cv2.IMWRITE_JPEG_QUALITY, 95] if ext == ".jpg" else []
@@ -92,8 +95,8 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
                   backgrounds_dir: str | Path | None = None, workers: int | None = None,
                   progress: bool = True) -> DatasetSummary:
     """Make samples 0..count-1 of stream ``seed`` into ``folder`` (which must hold no dataset)."""
-    if kind not in KINDS:
-        raise SynthError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if kind not in DATASET_KINDS:
+        raise SynthError(f"--kind must be one of {', '.join(DATASET_KINDS)}, not {kind!r}")
     if count < 1:
         raise SynthError(f"--count must be at least 1, not {count}")
     folder = Path(folder)
@@ -157,7 +160,7 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
 
 
 EVAL_COLUMNS = ("file", "plate_index", "x1", "y1", "x2", "y2", "region", "class_number", "kana", "serial", "color",
-                "readable", "pasted", "source_repo", "source_path", "note")
+                "readable", "pasted", "source_repo", "source_path", "note", "condition")
 
 
 def eval_row(rec: dict) -> list | None:
@@ -178,7 +181,7 @@ def eval_row(rec: dict) -> list | None:
         fields = [p["region"], p["class_number"], p["kana"], p["serial"], p["color"]]
         readable = "partial" if rec["truncated"] else "yes"
     return [Path(rec["image"]).name, 0, *box, *fields, readable, "no", "synthetic", rec["image"],
-            ", ".join(f"{k} {v}" for k, v in rec["conditions"].items())]
+            ", ".join(f"{k} {v}" for k, v in rec["conditions"].items()), rec["conditions"].get("stress", "")]
 
 
 def _progress(total: int, desc: str, enabled: bool) -> tqdm:

@@ -11,7 +11,7 @@ image. The procedural car front is drawn in the same plane, so car and plate sha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -20,7 +20,9 @@ from edge.plates import PlateText
 from edge.synth import degrade
 from edge.synth.backgrounds import Backgrounds
 from edge.synth.distractors import random_distractor
-from edge.synth.plate import SPECIAL_KINDS, RenderedPlate, field_boxes, mask_box, render_plate, repaint_special
+from edge.synth.layout import PlateSize
+from edge.synth.plate import (SPECIAL_KINDS, RenderedPlate, field_boxes, mask_box, random_style, render_plate,
+                               repaint_special)
 from edge.synth.texts import random_plate_text
 
 KINDS = ("plates", "scenes")
@@ -126,8 +128,10 @@ def _warp_onto(image: np.ndarray, labels: np.ndarray | None, src: np.ndarray, al
     return None if box is None else [box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0]
 
 
-def _car_front(plate_w: float, plate_h: float, rng: np.random.Generator, px_per_mm: float):
-    """A vehicle's front or rear drawn round the plate, in plate-plane mm.
+def _car_front(plate_w: float, plate_h: float, rng: np.random.Generator, px_per_mm: float,
+               body_color: tuple[int, int, int] | None = None):
+    """A vehicle's front or rear drawn round the plate, in plate-plane mm; ``body_color`` (BGR)
+    instead of a drawn one.
 
     Returns (image, alpha, origin_mm, headlight centres in mm, lamp radius mm)."""
     car_w = rng.uniform(1480, 1900)
@@ -139,6 +143,7 @@ def _car_front(plate_w: float, plate_h: float, rng: np.random.Generator, px_per_
     img = np.zeros((H, W, 3), np.uint8)
     alpha = np.zeros((H, W), np.uint8)
     body = tuple(int(np.clip(c + rng.normal(0, 12), 0, 255)) for c in _CAR_COLOURS[int(rng.integers(len(_CAR_COLOURS)))])
+    body = body_color or body
     radius = int(180 * px_per_mm)
     cv2.rectangle(alpha, to_px(left, top + 150), to_px(left + car_w, bottom), 255, -1)
     cv2.rectangle(alpha, to_px(left + 120, top), to_px(left + car_w - 120, bottom), 255, -1)
@@ -168,6 +173,32 @@ def _car_front(plate_w: float, plate_h: float, rng: np.random.Generator, px_per_
     for cx in (left + 110, left + car_w - 110):
         cv2.rectangle(img, to_px(cx - 100, bottom - 240), to_px(cx + 100, bottom), (15, 15, 15), -1)
     return img, (alpha.astype(np.float32) / 255.0), origin, lamps, lamp_h
+
+
+def _large_rear(plate_w: float, plate_h: float, rng: np.random.Generator, px_per_mm: float,
+                body_color: tuple[int, int, int] | None = None):
+    """The flat rear of a bus or truck round a plate mounted low, in plate-plane mm: a tall box
+    body, a bumper bar, lamp clusters at the lower corners, door seams. Same returns as _car_front."""
+    width = rng.uniform(2200, 2500)
+    top, bottom = -rng.uniform(2000, 2600), plate_h + rng.uniform(250, 450)
+    left = plate_w / 2 - width / 2 + rng.uniform(-500, 500)  # plates sit off-centre on many trucks
+    origin = (left - 40, top - 40)
+    W, H = int((width + 80) * px_per_mm), int((bottom - top + 80) * px_per_mm)
+    to_px = lambda x, y: (int(round((x - origin[0]) * px_per_mm)), int(round((y - origin[1]) * px_per_mm)))  # noqa: E731
+    body = body_color or tuple(int(v) for v in rng.integers(60, 240, 3))
+    img = np.zeros((H, W, 3), np.uint8)
+    alpha = np.zeros((H, W), np.uint8)
+    cv2.rectangle(alpha, to_px(left, top), to_px(left + width, bottom), 255, -1)
+    cv2.rectangle(img, to_px(left, top), to_px(left + width, bottom), body, -1)
+    seam = tuple(int(c * 0.6) for c in body)
+    for x in (left + width / 2, left + 60, left + width - 60):
+        cv2.line(img, to_px(x, top + 80), to_px(x, -150), seam, max(1, int(12 * px_per_mm)))
+    cv2.rectangle(img, to_px(left, plate_h + 80), to_px(left + width, plate_h + 220), (25, 25, 25), -1)
+    lamps = []
+    for cx in (left + 180, left + width - 180):
+        lamps.append((cx, -60.0))
+        cv2.rectangle(img, to_px(cx - 120, -140), to_px(cx + 120, 20), (40, 40, 200), -1)
+    return img, alpha.astype(np.float32) / 255.0, origin, lamps, 160.0
 
 
 def _procedural_background(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
@@ -234,15 +265,34 @@ def _draw_distractors(canvas: np.ndarray, corners: np.ndarray, plate_width: floa
 LIGHTING = ("day", "dusk", "night", "infrared")
 
 
+@dataclass(frozen=True)
+class Overrides:
+    """What a stress suite fixes about a scene instead of drawing it (edge/synth/stress.py).
+    The random stream is drawn as without them, so everything else stays as it was."""
+
+    yaw: float | None = None  # degrees
+    frame_size: tuple[int, int] | None = None  # (width, height) of the procedural frame
+    body: str | None = None  # "same": the vehicle's body in the plate's own background colour
+    vehicle: str | None = None  # "large rear": a bus or truck rear with a large plate
+    glare: bool | None = None
+    dirt: float | None = None  # 0..1 on the plate
+
+    @property
+    def forces_vehicle(self) -> bool:
+        return self.body is not None or self.vehicle is not None or self.frame_size is not None
+
+
 def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgrounds | None = None,
                 plate: PlateText | None = None, width_px: float | None = None,
-                lighting: str | None = None) -> Sample:
+                lighting: str | None = None, overrides: Overrides | None = None) -> Sample:
     """Sample ``index`` of the stream ``seed``.
 
     ``plate`` fixes the text, ``width_px`` the plate's face-on width in pixels and ``lighting``
     the light (one of LIGHTING; real frames keep their own unless it is infrared) instead of
-    drawing them; the rest stays random.
+    drawing them; ``overrides`` fixes more (a drawn car or truck in a procedural frame); the
+    rest stays random.
     """
+    o = overrides or Overrides()
     if kind not in KINDS:
         raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
     if lighting is not None and lighting not in LIGHTING:
@@ -255,6 +305,8 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
 
     if kind == "scenes":
         source = rng.choice(["real", "car", "gate"], p=[0.45, 0.4, 0.15] if backgrounds else [0, 0.75, 0.25])
+        if o.forces_vehicle:
+            source = "car"
     else:
         source = rng.choice(["real", "car"], p=[0.3, 0.7] if backgrounds else [0, 1])
     conditions["source"] = str(source)
@@ -275,6 +327,7 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
         conditions["background"] = "real" if keep is None else "real, one European plate kept"
     elif kind == "scenes":
         w, h = [(1280, 720), (960, 540), (640, 480), (1024, 768)][int(rng.integers(4))]
+        w, h = o.frame_size or (w, h)
         canvas = _procedural_background(w, h, rng)
         low, high = (150, 400) if source == "gate" else (40, 300)
         plate_width = width_px or float(np.exp(rng.uniform(np.log(low), np.log(high))))
@@ -292,11 +345,17 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
         pitch, roll = float(rng.uniform(-25, 25)), float(rng.normal(0, 4))
     else:
         yaw, pitch, roll = float(rng.normal(0, 14)), float(rng.uniform(-15, 15)), float(rng.normal(0, 3))
-    yaw = float(np.clip(yaw, -45, 45))
+    yaw = float(np.clip(yaw, -45, 45)) if o.yaw is None else float(o.yaw)
     H_img, W_img = canvas.shape[:2]
     focal = W_img * rng.uniform(0.8, 1.6)
 
-    rendered: RenderedPlate = render_plate(plate, rng, px_per_mm=float(np.clip(1.5 * plate_width / 330, 0.35, 2.5)))
+    px_per_mm = float(np.clip(1.5 * plate_width / 330, 0.35, 2.5))
+    if o.vehicle == "large rear" or o.dirt is not None:
+        style = random_style(plate, rng, PlateSize.LARGE if o.vehicle == "large rear" else None)
+        style = replace(style, dirt=o.dirt if o.dirt is not None else style.dirt)
+        rendered: RenderedPlate = render_plate(plate, rng, px_per_mm, style)
+    else:
+        rendered = render_plate(plate, rng, px_per_mm=px_per_mm)
     special_rng = np.random.default_rng([seed, index, 8])  # its own stream: other samples stay as they were
     if kind == "scenes" and special_rng.random() < 0.06:
         conditions["special"] = str(special_rng.choice(SPECIAL_KINDS))
@@ -312,7 +371,9 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     lamp_radius = 0.0
     if source in ("car", "gate"):
         car_px_per_mm = float(np.clip((1.3 if kind == "scenes" else 0.8) * plate_width / 330, 0.05, 0.9))
-        car, car_alpha, origin, lamps, lamp_h = _car_front(w_mm, h_mm, rng, car_px_per_mm)
+        body = rendered.style.background if o.body == "same" else None
+        draw_vehicle = _large_rear if o.vehicle == "large rear" else _car_front
+        car, car_alpha, origin, lamps, lamp_h = draw_vehicle(w_mm, h_mm, rng, car_px_per_mm, body)
         car_h = plane_to_img @ _canvas_to_plane(car_px_per_mm, origin)
         vehicle_box = _warp_onto(canvas, None, car, car_alpha, None, car_h)
         lamps_img = [tuple(p) for p in _project(plane_to_img, np.float64(lamps))]
@@ -350,7 +411,7 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
         if infrared:
             canvas = degrade.lighting(canvas, "infrared", rng, labels > 0)
     conditions["lighting"] = light
-    if rng.random() < 0.12:
+    if (rng.random() < 0.12 or o.glare) and o.glare is not False:
         c = corners.mean(axis=0) + rng.normal(0, plate_width / 4, 2)
         canvas = degrade.glare(canvas, (float(c[0]), float(c[1])), plate_width * rng.uniform(0.2, 0.6), rng)
         conditions["glare"] = True

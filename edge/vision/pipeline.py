@@ -35,7 +35,7 @@ from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR
-from edge.vision.reader import FieldReader
+from edge.vision.reader import FieldReader, shows_color
 from edge.vision.segmenter import PlateSegmenter, Window, fit_window
 
 
@@ -54,6 +54,7 @@ class PlateRead:
     field_boxes: dict[str, list[int] | None]  # on the rectified image
     vehicle: Vehicle | None = None
     views: tuple[np.ndarray, ...] = ()  # the plate rectified at each of vision.read_scales, for reading
+    color_seen: bool = True  # False: a grey view (infrared or monochrome camera), colour not evidence
     probs: dict[str, np.ndarray] | None = None  # the field classifiers' calibrated probabilities, once read
     reading: Reading | None = None  # the decoded fields, once the field classifiers have run
 
@@ -112,7 +113,7 @@ class PlateRead:
         return {
             "text": self.text, "region": self.region, "class_number": self.class_number, "kana": self.kana,
             "serial": self.serial, "number": self.number, "color": self.color, "category": self.category,
-            "valid": self.valid, "confidence": self.confidence, "fields": fields,
+            "valid": self.valid, "confidence": self.confidence, "fields": fields, "color_seen": self.color_seen,
             "plate_score": round(self.score, 3),
             "quad": [[round(float(x), 1), round(float(y), 1)] for x, y in self.quad],
             "bbox": [round(v, 1) for v in self.bbox],
@@ -245,7 +246,8 @@ class Pipeline:
         boxes = {name: mask_box(m) for name, m in masks.items()}
         rectified = rectify(image, quad)
         views = tuple(rectified if s == 1 else rectify(image, scaled(quad, s)) for s in self.config.read_scales)
-        return PlateRead(quad=quad, score=score, rectified=rectified, field_boxes=boxes, vehicle=vehicle, views=views)
+        return PlateRead(quad=quad, score=score, rectified=rectified, field_boxes=boxes, vehicle=vehicle, views=views,
+                         color_seen=shows_color(rectified))
 
     def find(self, frame: Frame | np.ndarray, roi: tuple[float, float, float, float] | None = None) -> ReadResult:
         """Every plate in a frame, best first, not yet read. ``roi``: the lane's region of
@@ -275,7 +277,7 @@ class Pipeline:
         if self.reader is None or not plates:
             return list(plates)
         probs = self.reader.read_views([list(p.views) or [p.rectified] for p in plates])
-        return [replace(p, probs=pr, reading=decode(pr, self.config.min_field_confidence))
+        return [replace(p, probs=pr, reading=decode(pr, self.config.min_field_confidence, p.color_seen))
                 for p, pr in zip(plates, probs)]
 
     def read_image(self, frame: Frame | np.ndarray, roi: tuple[float, float, float, float] | None = None) -> ReadResult:

@@ -1,0 +1,69 @@
+"""The stress suite: scenes made condition by condition, so ``anpr eval`` can say where reading
+fails (plate against a body of its own colour, tiny and huge plates, steep angles, large
+frames, bus and truck rears, each plate colour, night and infrared, dirt and glare).
+
+Sample ``i`` of a stress set is condition ``LEVELS[i % len(LEVELS)]``; everything the level does
+not fix is drawn as for ordinary scenes (edge/synth/scene.py) in a drawn lane, on a drawn car or
+truck, so the levels differ only in what they name. Special plates (diplomatic, SDF) are out of
+the reader's scope and are redrawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from edge.plates import Color, PlateText
+from edge.synth.scene import Overrides, Sample, make_sample
+from edge.synth.texts import random_plate_text
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str  # "width 45 px": the condition and its value, as the report prints it
+    width_px: float | None = None
+    lighting: str | None = "day"
+    color: Color | None = None
+    overrides: Overrides = Overrides()
+    frame_share: float | None = None  # plate width as a share of the frame's width
+
+
+_MP = {"0.3 MP": (640, 480), "1 MP": (1280, 720), "2 MP": (1920, 1080), "4 MP": (2688, 1520), "8 MP": (3840, 2160)}
+
+LEVELS: tuple[Level, ...] = (
+    *(Level(f"width {w} px", width_px=float(w)) for w in (30, 45, 70, 120, 200, 400)),
+    *(Level(f"yaw {y}°", width_px=140.0, overrides=Overrides(yaw=float(y))) for y in (0, 20, 35, 50)),
+    *(Level(f"frame {name}", overrides=Overrides(frame_size=size, yaw=30.0), frame_share=0.14)
+      for name, size in _MP.items()),
+    Level("body same colour as plate", width_px=140.0, overrides=Overrides(body="same")),
+    Level("bus or truck rear", width_px=160.0, overrides=Overrides(vehicle="large rear")),
+    *(Level(f"plate {c.value}", width_px=140.0, color=c) for c in (Color.WHITE, Color.GREEN, Color.YELLOW, Color.BLACK)),
+    *(Level(f"light {light}", width_px=140.0, lighting=light) for light in ("dusk", "night", "infrared")),
+    Level("heavy dirt", width_px=140.0, overrides=Overrides(dirt=0.9, glare=False)),
+    Level("glare", width_px=140.0, overrides=Overrides(glare=True)),
+)
+
+
+def _plate_of(color: Color, rng: np.random.Generator) -> PlateText:
+    for _ in range(500):
+        plate = random_plate_text(rng, design_rate=0.0)
+        if plate.color is color:
+            return plate
+    raise RuntimeError(f"no {color.value} plate drawn in 500 tries")  # never, for the four colours
+
+
+def stress_sample(seed: int, index: int) -> Sample:
+    """Sample ``index`` of stress set ``seed``: condition ``LEVELS[index % len(LEVELS)]``."""
+    level = LEVELS[index % len(LEVELS)]
+    for attempt in range(20):
+        rng = np.random.default_rng([seed, index, attempt, 31])
+        plate = _plate_of(level.color, rng) if level.color else None
+        width = level.width_px
+        if level.frame_share is not None:
+            width = level.frame_share * level.overrides.frame_size[0]
+        sample = make_sample(seed, index + attempt * 1_000_003, "scenes", None, plate=plate, width_px=width,
+                             lighting=level.lighting, overrides=level.overrides)
+        if not sample.conditions.get("special") and not sample.record()["truncated"]:
+            break
+    return replace(sample, index=index, conditions={**sample.conditions, "stress": level.name}, kind="stress")
