@@ -432,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=_seed, default=0, help="random stream (default 0)")
     synth.add_argument("--kind", choices=("plates", "scenes", "stress", "clip"), default="plates",
                        help="plates: crops round one plate; scenes: whole camera frames; stress: scenes condition "
-                            "by condition for `anpr eval` (sample i is condition i mod 30); clip: OUT/clip.mp4 "
+                            "by condition for `anpr eval` (sample i is the i-th condition, round and round); clip: OUT/clip.mp4 "
                             "(1280x720, 30 fps) of COUNT vehicles at a gate and OUT/vehicles.jsonl (default plates)")
     synth.add_argument("--wait", type=float, metavar="SECONDS",
                        help="clip: every vehicle stops at the barrier and waits this long")

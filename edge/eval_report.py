@@ -24,16 +24,16 @@ def _conditions_png(report: Report, path: Path) -> bool:
     rows = report.condition_rows()
     if len(rows) < 2:
         return False
-    header, body = rows[0][2:], rows[1:]  # the rates: recall, exact match, each field
-    values = [[float("nan") if v == "n/a" else float(v) for v in r[2:]] for r in body]
+    header, body = rows[0][2:-2], rows[1:]  # the rates: recall, exact match, each field
+    values = [[float("nan") if v == "n/a" else float(v) for v in r[2:-2]] for r in body]
     fig, ax = plt.subplots(figsize=(1.1 * len(header) + 3.2, 0.32 * len(body) + 1.2))
     ax.imshow(values, cmap="RdYlGn", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(header)), header, rotation=30, ha="right")
-    ax.set_yticks(range(len(body)), [f"{r[0]} ({r[1]})" for r in body])
+    ax.set_yticks(range(len(body)), [f"{r[0]} ({r[1]}; {r[-2]} wrong, {r[-1]} withheld)" for r in body])
     for i, row in enumerate(values):
         for j, v in enumerate(row):
             ax.text(j, i, "n/a" if v != v else f"{v:.2f}", ha="center", va="center", fontsize=8)
-    ax.set_title("by condition (plates in brackets)")
+    ax.set_title("by condition (plates; fields given wrong, withheld)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -151,9 +151,11 @@ class ConditionScore:
     reading: FieldTally = field(default_factory=FieldTally)
 
     def to_dict(self) -> dict:
+        t = self.reading
+        wrong = sum(c for (_, _, read), c in t.mistakes.items() if read not in ("not found", "null"))
         return {"plates": self.plates, "recall": rounded(self.found / self.plates if self.plates else None),
-                "exact_match": rounded(self.reading.exact_match),
-                **{name: rounded(self.reading.accuracy(name)) for name in READ_FIELDS}}
+                "exact_match": rounded(t.exact_match), **{name: rounded(t.accuracy(name)) for name in READ_FIELDS},
+                "fields_wrong": wrong, "fields_withheld": sum(t.withheld.values())}
 
 
 @dataclass
@@ -246,7 +248,7 @@ class Report:
             lines += ["", self.condition_table()]
         return "\n".join(lines)
 
-    CONDITION_COLUMNS = ("plates", "recall", "exact_match", *READ_FIELDS)
+    CONDITION_COLUMNS = ("plates", "recall", "exact_match", *READ_FIELDS, "fields_wrong", "fields_withheld")
 
     def condition_rows(self) -> list[list[str]]:
         """The stress suite condition by condition: header, then one row each."""

@@ -61,7 +61,9 @@ def grammar_problems(plate: dict) -> list[str]:
             PlateText(region or "品川", class_number, kana, parse_serial(serial) if serial else 1, Color(color))
         except PlateTextError as exc:
             problems.append(str(exc))
-    if plate.get("valid") and any(plate.get(k) is None for k in READ_FIELDS):
+    # a plate seen without colour (infrared, monochrome) is complete without it
+    needed = READ_FIELDS if plate.get("color_seen", True) else READ_FIELDS[:4]
+    if plate.get("valid") and any(plate.get(k) is None for k in needed):
         problems.append("marked valid with a field missing")
     return problems
 

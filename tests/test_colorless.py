@@ -48,3 +48,11 @@ def test_grey_views_are_told_from_colour_ones():
         assert p.color is None or p.fields["color"]["confidence"] >= 0.99
         assert p.to_dict()["color_seen"] is False
     assert all(p.color_seen for p in pipeline.read_image(colour).plates)
+
+
+def test_a_plate_without_colour_is_valid_only_when_colour_could_not_be_seen():
+    from edge.field_score import grammar_problems
+
+    plate = {"region": "品川", "class_number": "300", "kana": "さ", "serial": "12-34", "color": None, "valid": True}
+    assert grammar_problems({**plate, "color_seen": False}) == []
+    assert grammar_problems({**plate, "color_seen": True}) == ["marked valid with a field missing"]

@@ -1,0 +1,48 @@
+"""The stress suite: scenes condition by condition, scored by `anpr eval` per condition, with pictures."""
+
+import csv
+import json
+
+import cv2
+import pytest
+
+from edge.synth.stress import LEVELS, stress_sample
+from tests.conftest import anpr
+
+
+def test_each_sample_is_its_condition():
+    names = [level.name for level in LEVELS]
+    assert len(set(names)) == len(names)
+    for i, level in enumerate(LEVELS):
+        s = stress_sample(9, i)
+        c = s.conditions
+        assert c["stress"] == level.name and not c.get("special") and not s.record()["truncated"]
+        if level.width_px:
+            assert c["plate_width_px"] == pytest.approx(level.width_px)
+        if level.overrides.yaw is not None:
+            assert c["yaw"] == pytest.approx(level.overrides.yaw)
+        if level.overrides.frame_size:
+            assert s.image.shape[1::-1] == level.overrides.frame_size
+        if level.color:
+            assert s.plate.color is level.color
+        if level.lighting != "day":
+            assert c["lighting"] == level.lighting
+    assert stress_sample(9, 3).image.tobytes() == stress_sample(9, 3).image.tobytes()  # a pure function
+
+
+def test_anpr_eval_scores_a_stress_set_condition_by_condition_with_pictures(tmp_path):
+    out = tmp_path / "stress"
+    run = anpr("synth", str(out), "--kind", "stress", "--count", str(len(LEVELS)), "--seed", "4", "--quiet")
+    assert run.returncode == 0, run.stderr
+    with open(out / "labels.csv", encoding="utf-8") as f:
+        assert [r["condition"] for r in csv.DictReader(f)] == [level.name for level in LEVELS]
+    report = tmp_path / "report"
+    run = anpr("eval", str(out), "--no-baselines", "--json", "--report", str(report))
+    assert run.returncode == 0, run.stderr
+    conditions = json.loads(run.stdout)["conditions"]
+    assert list(conditions) == [level.name for level in LEVELS]
+    assert all(c["plates"] == 1 and 0 <= c["recall"] <= 1 for c in conditions.values())
+    for name in ("conditions.png", "reliability.png"):
+        assert cv2.imread(str(report / name)) is not None
+    page = (report / "index.html").read_text(encoding="utf-8")
+    assert 'src="conditions.png"' in page and "bus or truck rear" in page
