@@ -26,6 +26,7 @@ setup(
         "onnxruntime>=1.16",
         "onnx>=1.14",
         "sqlite-utils>=4.0",
+        "pyserial>=3.5",
         'tomli>=2.0; python_version < "3.11"',
     ],
     extras_require={

@@ -339,13 +339,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from edge.common.errors import ConfigError
     from edge.config import Config, load_config
     from edge.daemon import Daemon
+    from edge.gate.relays import RelayError
     from edge.store.db import StoreError
     from edge.stream.sources import SourceError, open_source
     from edge.vision.manifest import ModelError
 
     try:
         config = load_config(args.config) if args.config else Config()
-        config = config.with_overrides(args.source, args.db)
+        config = config.with_overrides(args.source, args.db, args.mode, args.relay)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     if not config.lane.source:
@@ -357,7 +358,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     try:
         daemon = Daemon(config, json_events=args.json)
-    except (ModelError, StoreError) as exc:
+    except (ModelError, StoreError, RelayError) as exc:
         source.close()
         raise UsageError(str(exc)) from exc
     summary = daemon.run(source)
@@ -374,6 +375,80 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(json.dumps({"events": summary.events, "written": summary.written, "unsaved": summary.unsaved,
                               "lane": s, "source": summary.source}), file=sys.stderr)
     return 1 if summary.unsaved else 0
+
+
+def _allow_store(args: argparse.Namespace):
+    from edge.common.errors import ConfigError
+    from edge.config import load_config
+    from edge.store.config import StoreConfig
+    from edge.store.db import EventStore, StoreError
+
+    try:
+        path = args.db or (load_config(args.config).store.path if args.config else StoreConfig().path)
+        return EventStore(StoreConfig(path=path))
+    except (ConfigError, StoreError) as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def cmd_allow(args: argparse.Namespace) -> int:
+    from edge.store.allowlist import AllowList, AllowListError, entry
+
+    store = _allow_store(args)
+    allow = AllowList(store)
+    try:
+        if args.allow_command == "add":
+            new = allow.add(entry(args.text, args.color, args.label or "", args.since, args.until, args.by or ""))
+            print(f"{'added' if new else 'updated'} {PlateText.parse(args.text, args.color).format()}"
+                  + (f" [{args.color}]" if args.color else ""))
+        elif args.allow_command == "remove":
+            gone = allow.remove(args.text, args.color)
+            if not gone:
+                raise UsageError(f"{args.text}: not on the allow-list")
+            print(f"removed {gone} entr{'y' if gone == 1 else 'ies'}")
+        elif args.allow_command == "list":
+            for e in allow.entries():
+                if args.json:
+                    print(json.dumps({"plate": e.plate.format(), "color": e.plate.color.value if e.plate.color else None,
+                                      "label": e.label, "valid_from": e.valid_from, "valid_until": e.valid_until,
+                                      "added_by": e.added_by}, ensure_ascii=False))
+                else:
+                    print(f"{e.plate.format():<22} {e.plate.color.value if e.plate.color else 'any colour':<12} "
+                          f"{e.label}")
+        elif args.allow_command == "import":
+            try:
+                data = Path(args.file).read_bytes().decode("utf-8-sig")
+            except OSError as exc:
+                raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
+            except UnicodeDecodeError as exc:
+                raise UsageError(f"{args.file} is not UTF-8 text (byte {exc.start})") from exc
+            print(f"imported {allow.import_csv(data, args.file)} plate(s) from {args.file}")
+        elif args.allow_command == "export":
+            text = allow.export_csv()
+            if args.out:
+                Path(args.out).write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+    except (AllowListError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_relay_test(args: argparse.Namespace) -> int:
+    from edge.common.errors import ConfigError
+    from edge.gate.config import GateConfig
+    from edge.gate.relays import RelayError, open_relay
+
+    try:
+        config = GateConfig(relay=args.driver, channel=args.channel, pulse_ms=args.ms, baudrate=args.baudrate)
+        relay = open_relay(config, lambda m: print(f"anpr relay: {m}", file=sys.stderr))
+    except (ConfigError, RelayError) as exc:
+        raise UsageError(str(exc)) from exc
+    outcome = relay.pulse()
+    relay.close()
+    print(f"{args.driver} channel {args.channel}: {outcome}")
+    return 0 if outcome.executed else 1
 
 
 def _add_vision_options(p: argparse.ArgumentParser) -> None:
@@ -488,12 +563,50 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", metavar="FILE.toml", help="the appliance's configuration (see boot/anpr.toml)")
     run.add_argument("--db", metavar="PATH", help="the events database (overrides store.path; default anpr-events.db)")
     run.add_argument("--json", action="store_true", help="print each event as one JSON object per line")
+    run.add_argument("--mode", choices=("log-only", "allow-list", "open-all"),
+                     help="the gate (overrides gate.mode; default log-only): allow-list opens for listed plates only")
+    run.add_argument("--relay", metavar="DRIVER",
+                     help="dry-run, lcus:/dev/ttyUSB0, modbus:PORT[@ADDRESS], ascii:PORT (overrides gate.relay)")
     run.add_argument("--realtime", action="store_true",
                      help="play a video file at its own frame rate, as a camera: frames the loop has no time "
                           "for are dropped and counted (how to see whether it keeps up)")
     run.add_argument("--stats", action="store_true", help="at the end, the loop's and the source's counters as JSON")
     run.add_argument("--quiet", action="store_true", help="no summary at the end")
     run.set_defaults(func=cmd_run)
+
+    allow = commands.add_parser("allow", help="the allow-list the gate opens for (in the events database)")
+    allow_commands = allow.add_subparsers(dest="allow_command", required=True, metavar="SUBCOMMAND")
+    for name, text in (("add", "add or update a plate"), ("remove", "remove a plate"), ("list", "the listed plates"),
+                       ("import", "plates from a CSV file, all or nothing"), ("export", "the list as CSV")):
+        sub = allow_commands.add_parser(name, help=text)
+        sub.add_argument("--db", metavar="PATH", help="the events database (default: --config's store.path, else "
+                                                      "anpr-events.db)")
+        sub.add_argument("--config", metavar="FILE.toml")
+        if name in ("add", "remove"):
+            sub.add_argument("text", metavar="TEXT", help="the plate as people write it, e.g. '品川 300 さ 12-34'")
+            sub.add_argument("--color", help="white, green, yellow, black, design-green, design-yellow (optional)")
+        if name == "add":
+            sub.add_argument("--label", help="who or what it is (shown on each event)")
+            sub.add_argument("--from", dest="since", metavar="DATE", help="valid from (2026-12-01, or an ISO time)")
+            sub.add_argument("--until", metavar="DATE", help="valid until (the whole day of a date)")
+            sub.add_argument("--by", help="who added it")
+        if name == "import":
+            sub.add_argument("file", metavar="FILE.csv", help="columns plate (required), color, label, valid_from, "
+                                                              "valid_until, added_by")
+        if name == "list":
+            sub.add_argument("--json", action="store_true")
+        if name == "export":
+            sub.add_argument("--out", metavar="FILE")
+        sub.set_defaults(func=cmd_allow)
+
+    relay = commands.add_parser("relay", help="the barrier relay")
+    relay_commands = relay.add_subparsers(dest="relay_command", required=True, metavar="SUBCOMMAND")
+    test = relay_commands.add_parser("test", help="pulse the relay once (for the installer)")
+    test.add_argument("driver", metavar="DRIVER:PORT", help="lcus:/dev/ttyUSB0, modbus:/dev/ttyUSB0@1, ascii:PORT, dry-run")
+    test.add_argument("--channel", type=_positive, default=1)
+    test.add_argument("--ms", type=_positive, default=800, help="pulse length (default 800)")
+    test.add_argument("--baudrate", type=int, default=9600)
+    test.set_defaults(func=cmd_relay_test)
 
     db = commands.add_parser("db", help="the events database")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
@@ -518,7 +631,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 1
     except UsageError as exc:
-        sub = getattr(args, "plate_command", None) or getattr(args, "db_command", None)
+        sub = next((getattr(args, k) for k in ("plate_command", "db_command", "allow_command", "relay_command")
+                    if getattr(args, k, None)), None)
         prog = f"anpr {args.command}" + (f" {sub}" if sub else "")
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2

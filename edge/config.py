@@ -7,6 +7,7 @@ allowed; every section and key is optional and takes its default.
 [vision]   # edge/vision/config.py: VisionConfig (models, backend, threads, thresholds)
 [stream]   # edge/stream/config.py: StreamConfig (motion, search cadence, settling, tracking)
 [store]    # edge/store/config.py:  StoreConfig  (database, evidence, retention)
+[gate]     # edge/gate/config.py:   GateConfig   (mode, relay, thresholds, tolerance, cooldowns)
 ```
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from edge.common.errors import ConfigError
 from edge.common.sections import section_from_dict
+from edge.gate.config import GateConfig
 from edge.store.config import StoreConfig
 from edge.stream.config import LaneConfig, StreamConfig
 from edge.vision.config import VisionConfig
@@ -36,10 +38,11 @@ class Config:
     vision: VisionConfig = field(default_factory=lambda: VisionConfig(threads=1))
     stream: StreamConfig = field(default_factory=StreamConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Config":
-        sections = {"lane": LaneConfig, "stream": StreamConfig, "store": StoreConfig}
+        sections = {"lane": LaneConfig, "stream": StreamConfig, "store": StoreConfig, "gate": GateConfig}
         unknown = sorted(set(data) - set(sections) - {"vision"})
         if unknown:
             raise ConfigError(f"unknown section(s) [{'], ['.join(unknown)}]; known: "
@@ -52,11 +55,13 @@ class Config:
         built["vision"] = VisionConfig.from_dict({"threads": 1, **vision})
         return cls(**built)
 
-    def with_overrides(self, source: str | None = None, db: str | None = None) -> "Config":
-        """The command line's ``SOURCE`` and ``--db`` over the file's."""
+    def with_overrides(self, source: str | None = None, db: str | None = None, mode: str | None = None,
+                       relay: str | None = None) -> "Config":
+        """The command line's ``SOURCE``, ``--db``, ``--mode`` and ``--relay`` over the file's."""
         lane = replace(self.lane, source=source) if source else self.lane
         store = replace(self.store, path=db) if db else self.store
-        return replace(self, lane=lane, store=store)
+        gate = replace(self.gate, **{k: v for k, v in (("mode", mode), ("relay", relay)) if v})
+        return replace(self, lane=lane, store=store, gate=gate)
 
 
 def load_config(path: str | Path) -> Config:

@@ -1,8 +1,10 @@
 """The lane daemon: frames from the lane's source, events from the lane loop, rows in the store.
 
-Wiring only. Log-only mode: every vehicle is recorded; no gate is driven (edge/gate comes next).
-SIGTERM and SIGINT finish the frame in hand, give every open track its event, write what is
-queued and exit 0. A file source ends the run at its end, also with exit 0.
+Wiring only. Every vehicle is recorded; the gate decides on each event before its row is
+written, and the relay pulses only after the row is committed (``gate.mode``: log-only,
+allow-list, open-all). SIGTERM and SIGINT finish the frame in hand, give every open track its
+event, write what is queued, release the relay and exit 0. A file source ends the run at its
+end, also with exit 0.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from typing import Callable, TextIO
 
 from edge.config import Config
 from edge.events import ReadEvent
+from edge.gate.controller import Gate
+from edge.gate.relays import open_relay
 from edge.plates.japanese import MISSING, describe
+from edge.store.allowlist import AllowList
 from edge.store.db import EventStore, Stored
 from edge.store.writer import EventWriter
 from edge.stream.lane import LaneLoop
@@ -26,7 +31,8 @@ from edge.stream.sources import FrameSource, open_source
 from edge.vision.pipeline import Pipeline
 
 
-def event_line(event: ReadEvent, stored: Stored | None = None) -> str:
+def event_line(event: ReadEvent, stored: Stored | None = None, decision: str | None = None,
+               relay: str | None = None) -> str:
     """One event as a person reads it: ``08:15:02  lane-1  品川 300 さ 12-34  白ナンバー ... 確度 97%``."""
     r = event.reading
     when = dt.datetime.fromtimestamp(event.first_seen).strftime("%Y-%m-%d %H:%M:%S")
@@ -35,6 +41,8 @@ def event_line(event: ReadEvent, stored: Stored | None = None) -> str:
              event.direction if event.direction != "unknown" else "direction ?", event.vehicle or "vehicle class ?",
              event.emitted]
     line = "  ".join(parts) + "  (" + ", ".join(facts) + ")"
+    if decision is not None:
+        line += f"  -> {decision}" + (f" [{relay}]" if relay else "")
     if stored is not None and stored.evidence_note:
         line += f"  [{stored.evidence_note}]"
     return line
@@ -60,19 +68,26 @@ class Daemon:
         self._source: FrameSource | None = None
         self.pipeline = pipeline or Pipeline(config.vision)
         self.store = EventStore(config.store, report=self.report)
+        self.gate = None
+        if config.gate.mode != "log-only":
+            self.gate = Gate(config.gate, open_relay(config.gate, self.report), AllowList(self.store).entries)
 
     def report(self, message: str) -> None:
         with self._print_lock:
             print(f"anpr run: {message}", file=self.err, flush=True)
 
-    def _stored(self, event: ReadEvent, stored: Stored) -> None:
+    def _stored(self, event: ReadEvent, stored: Stored, relay: str | None) -> None:
+        row = self.store.conn.execute("SELECT decision, decision_reason FROM events WHERE id = ?",
+                                      (stored.row_id,)).fetchone()
+        decision = None if self.gate is None else f"{row[0]}: {row[1]}"
         with self._print_lock:
             if self.json_events:
                 record = {**event.to_dict(), "row_id": stored.row_id, "frame_image": stored.frame_image,
-                          "plate_image": stored.plate_image, "evidence_note": stored.evidence_note}
+                          "plate_image": stored.plate_image, "evidence_note": stored.evidence_note,
+                          "decision": row[0], "decision_reason": row[1], "relay": relay}
                 print(json.dumps(record, ensure_ascii=False), file=self.out, flush=True)
             else:
-                print(event_line(event, stored), file=self.out, flush=True)
+                print(event_line(event, stored, decision, relay), file=self.out, flush=True)
 
     def _on_signal(self, signum, _frame) -> None:
         self.stop_requested.set()
@@ -87,7 +102,8 @@ class Daemon:
                 signal.signal(sig, self._on_signal)
         source = self._source = source or open_source(self.config.lane.source, report=self.report)
         lane = LaneLoop(self.pipeline, self.config.lane, self.config.stream, parallel=True)
-        writer = EventWriter(self.store, self.report, self._stored)
+        writer = EventWriter(self.store, self.report, self._stored,
+                             decide=self.gate.decide if self.gate else None, act=self.gate.act if self.gate else None)
         emitted = 0
         try:
             for frame in source:
@@ -109,5 +125,7 @@ class Daemon:
             source.close()
             lane.close()
             unsaved = writer.close()
+            if self.gate is not None:
+                self.gate.close()  # the relay released, whatever happened
             self.store.close()
         return RunSummary(emitted, writer.written, len(unsaved), lane.stats.to_dict(), vars(source.stats))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edge.plates import PlateText
 from edge.plates.reading import READ_FIELDS, Reading
 
 DIRECTIONS = ("approaching", "leaving", "stationary", "unknown")
@@ -48,6 +49,7 @@ class ReadEvent:
     direction: str  # one of DIRECTIONS
     quad: tuple[tuple[float, float], ...]  # the plate's corners in the evidence frame
     evidence: Evidence | None = field(default=None, repr=False)
+    color_seen: bool = True  # False: every frame was grey (infrared, monochrome): the colour was not seen
 
     @property
     def text(self) -> str | None:
@@ -77,7 +79,7 @@ class ReadEvent:
             "fields": {name: r.fields[name].to_dict() for name in READ_FIELDS},
             "single_frame": {"text": s.plate.format() if s.plate else None, "confidence": round(s.confidence, 4),
                              "fields": {name: s.fields[name].to_dict() for name in READ_FIELDS}},
-            "vehicle": self.vehicle, "direction": self.direction,
+            "vehicle": self.vehicle, "direction": self.direction, "color_seen": self.color_seen,
             "quad": [[round(x, 1), round(y, 1)] for x, y in self.quad],
         }
 
@@ -91,3 +93,17 @@ class TrackEnded:
     last_seen: float
     last_frame: int
     direction: str
+
+
+@dataclass(frozen=True)
+class ListedPlate:
+    """One allow-list entry: a plate (colour optional), who it is, and when it is valid."""
+
+    plate: PlateText
+    label: str = ""
+    valid_from: float | None = None  # seconds since the epoch; None: always
+    valid_until: float | None = None
+    added_by: str = ""
+
+    def valid_at(self, when: float) -> bool:
+        return (self.valid_from is None or self.valid_from <= when) and (self.valid_until is None or when <= self.valid_until)

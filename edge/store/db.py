@@ -117,7 +117,8 @@ class EventStore:
             return None, None, 0, note
         return names[0], names[1], size, None
 
-    def add(self, event: ReadEvent, decision: str = "log-only", reason: str | None = None) -> Stored:
+    def add(self, event: ReadEvent, decision: str = "log-only", reason: str | None = None,
+            listed_label: str | None = None) -> Stored:
         """Write the event's pictures, then commit its row. StoreBusy when the database stays
         locked (the caller keeps the event and tries again); StoreError for anything else."""
         frame_image, plate_image, size, note = self._write_pictures(event)
@@ -135,7 +136,8 @@ class EventStore:
             "single_fields": json.dumps(d["single_frame"]["fields"], ensure_ascii=False), "vehicle": event.vehicle,
             "direction": event.direction, "quad": json.dumps(d["quad"]),
             "frame_image": frame_image, "plate_image": plate_image, "evidence_bytes": size,
-            "evidence_note": note, "decision": decision, "decision_reason": reason, "created": time.time(),
+            "evidence_note": note, "decision": decision, "decision_reason": reason, "listed_label": listed_label,
+            "created": time.time(),
         }
         try:
             # IMMEDIATE: take the write lock first, so a lock held elsewhere shows here, before any work
@@ -157,6 +159,13 @@ class EventStore:
     def _rollback(self) -> None:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+
+    def set_relay(self, event_id: str, outcome: str) -> None:
+        """What the relay did after the event's row was committed."""
+        try:
+            self.conn.execute("UPDATE events SET relay = ? WHERE event_id = ?", (outcome, event_id))
+        except sqlite3.OperationalError as exc:
+            raise StoreBusy(f"{self.path}: cannot store the relay's outcome ({exc})") from exc
 
     def close_track(self, event_id: str, last_seen: float, last_frame: int, direction: str) -> None:
         """A track that emitted early has ended: its last sighting and direction on its row."""

@@ -40,7 +40,23 @@ ALTER TABLE events ADD COLUMN decision TEXT NOT NULL DEFAULT 'log-only';
 ALTER TABLE events ADD COLUMN decision_reason TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# Version 3: the allow-list, and what the relay did after a decision to open.
+_V3 = """
+CREATE TABLE allow_list (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL,           -- canonical, as PlateText.format() writes it
+    color TEXT NOT NULL DEFAULT '', -- '' for any colour
+    label TEXT NOT NULL DEFAULT '',
+    valid_from REAL, valid_until REAL,
+    added_by TEXT NOT NULL DEFAULT '',
+    added REAL NOT NULL,
+    UNIQUE (text, color)
+);
+ALTER TABLE events ADD COLUMN relay TEXT;
+ALTER TABLE events ADD COLUMN listed_label TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 VERSION = len(MIGRATIONS)
 
 

@@ -25,11 +25,20 @@ RETAIN_EVERY_SECONDS = 600.0
 
 
 class EventWriter:
-    """``put(event)`` / ``put(track_ended)`` from the loop; ``on_stored(event, stored)`` after each commit."""
+    """``put(event)`` / ``put(track_ended)`` from the loop.
+
+    For each event: ``decide(event) -> (decision, reason, listed label)`` (the gate's, before the row is
+    written, so the row carries it), the row committed, then ``act(event, stored) -> outcome``
+    (the relay, only after the commit; its outcome is stored on the row), then
+    ``on_stored(event, stored, outcome)``."""
 
     def __init__(self, store: EventStore, report: Callable[[str], None],
-                 on_stored: Callable[[ReadEvent, Stored], None] | None = None):
+                 on_stored: Callable[[ReadEvent, Stored, str | None], None] | None = None,
+                 decide: Callable[[ReadEvent], tuple[str, str | None, str | None]] | None = None,
+                 act: Callable[[ReadEvent, Stored], str | None] | None = None):
         self.store, self.report, self.on_stored = store, report, on_stored
+        self.decide, self.act = decide, act
+        self._decided: dict[str, tuple] = {}  # a decision is made once, even if the write is retried
         self._queue: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._last_retain = 0.0
@@ -50,10 +59,16 @@ class EventWriter:
         while True:
             try:
                 if isinstance(item, ReadEvent):
-                    stored = self.store.add(item)
+                    if item.event_id not in self._decided:
+                        self._decided[item.event_id] = self.decide(item) if self.decide else ("log-only", None)
+                    stored = self.store.add(item, *self._decided[item.event_id])
+                    del self._decided[item.event_id]
                     self.written += 1
+                    outcome = self.act(item, stored) if self.act else None
+                    if outcome is not None:
+                        self.store.set_relay(item.event_id, outcome)
                     if self.on_stored:
-                        self.on_stored(item, stored)
+                        self.on_stored(item, stored, outcome)
                 elif item.event_id is not None:
                     self.store.close_track(item.event_id, item.last_seen, item.last_frame, item.direction)
                 if self.failing_since is not None:

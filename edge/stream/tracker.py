@@ -145,7 +145,7 @@ class Track:
             first_frame=self.first.frame_index, last_frame=self.last.frame_index, emitted_frame=frame_index,
             emitted=emitted, frames_seen=self.frames_seen, frames_used=len(self.probs), reading=self.fused,
             single_frame=single, vehicle=self.vehicle, direction=direction,
-            quad=quad, evidence=evidence)
+            quad=quad, evidence=evidence, color_seen=self.color_seen)
 
 
 class Tracker:
