@@ -93,6 +93,8 @@ class Daemon:
         self.stop_requested.set()
         if self._source is not None:
             self._source.stop()  # a camera that gives no frame must not keep the daemon waiting
+        if self.gate is not None:
+            self.gate.relay.abort()  # a pulse in progress ends now: the relay is released
         self.report(f"{signal.Signals(signum).name}: finishing the current frame, then stopping")
 
     def run(self, source: FrameSource | None = None, on_frame: Callable[[int], None] | None = None) -> RunSummary:

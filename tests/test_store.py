@@ -161,7 +161,7 @@ def test_a_locked_database_delays_events_but_loses_none(tmp_path):
     store = EventStore(StoreConfig(path=str(path), busy_timeout_ms=100), report=said.append)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another process (a backup, an operator's query) holds the lock
-    writer = EventWriter(store, said.append, lambda e, s: written.append(e.event_id))
+    writer = EventWriter(store, said.append, lambda e, s, relay: written.append(e.event_id))
     events = [make_event(when=time.time() + i) for i in range(3)]
     for e in events:
         writer.put(e)

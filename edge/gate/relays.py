@@ -10,7 +10,7 @@ fire later, when the vehicle may be gone and another one at the barrier.
 
 from __future__ import annotations
 
-import time
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -63,6 +63,11 @@ class Relay:
         self.port_name, self.config, self.report = port, config, report
         self._port: serial.Serial | None = None
         self._gone_reported = False
+        self._abort = threading.Event()
+
+    def abort(self) -> None:
+        """End a pulse in progress now (SIGTERM): the relay is released at once."""
+        self._abort.set()
 
     # the bytes each driver sends; subclasses say
     def _switch(self, port: serial.Serial, on: bool) -> None:
@@ -111,6 +116,8 @@ class Relay:
 
     def pulse(self, ms: int | None = None) -> PulseOutcome:
         ms = self.config.pulse_ms if ms is None else ms
+        if self._abort.is_set():
+            return PulseOutcome(False, "not executed: shutting down")
         try:
             port = self._open()
         except (OSError, serial.SerialException) as exc:
@@ -118,16 +125,20 @@ class Relay:
             return PulseOutcome(False, f"not executed: {self.port_name} is gone ({exc})")
         try:
             self._switch(port, True)
-            time.sleep(ms / 1000)
         except (OSError, serial.SerialException, RelayError) as exc:
-            outcome = PulseOutcome(False, f"failed during the pulse: {exc}")
-        else:
-            outcome = PulseOutcome(True, f"pulsed {ms} ms")
+            try:  # a board that switched but did not answer must not stay on
+                self._switch(port, False)
+            except (OSError, serial.SerialException, RelayError):
+                pass
+            self._lost(exc)
+            return PulseOutcome(False, f"not executed: {self.port_name}: {exc}")
+        cut = self._abort.wait(ms / 1000)
+        outcome = PulseOutcome(True, "pulse cut short by shutdown" if cut else f"pulsed {ms} ms")
         try:
             self._switch(port, False)
         except (OSError, serial.SerialException, RelayError) as exc:
             self._lost(exc)
-            return PulseOutcome(outcome.executed, f"{outcome.detail}; RELEASE FAILED: {exc}")
+            return PulseOutcome(True, f"{outcome.detail}; RELEASE FAILED: {exc}")
         return outcome
 
     def close(self) -> None:
@@ -196,6 +207,8 @@ class DryRunRelay(Relay):
 
     def pulse(self, ms: int | None = None) -> PulseOutcome:
         ms = self.config.pulse_ms if ms is None else ms
+        if self._abort.is_set():
+            return PulseOutcome(False, "not executed: shutting down")
         self.report(f"relay (dry run): would pulse channel {self.config.channel} for {ms} ms")
         return PulseOutcome(True, f"dry run: {ms} ms")
 
