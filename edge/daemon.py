@@ -22,6 +22,7 @@ from edge.config import Config
 from edge.events import ReadEvent
 from edge.gate.controller import Gate
 from edge.gate.relays import open_relay
+from edge.notify import Notifier
 from edge.plates.japanese import MISSING, describe
 from edge.store.allowlist import AllowList
 from edge.store.db import EventStore, Stored
@@ -63,6 +64,7 @@ class Daemon:
     def __init__(self, config: Config, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
                  json_events: bool = False, pipeline: Pipeline | None = None):
         self.config, self.out, self.err, self.json_events = config, out, err, json_events
+        self.notifier = Notifier()
         self._print_lock = threading.Lock()
         self.stop_requested = threading.Event()
         self._source: FrameSource | None = None
@@ -107,12 +109,14 @@ class Daemon:
         writer = EventWriter(self.store, self.report, self._stored,
                              decide=self.gate.decide if self.gate else None, act=self.gate.act if self.gate else None)
         emitted = 0
+        self.notifier.ready(f"lane {self.config.lane.name}: watching {source.name}")
         try:
             for frame in source:
                 step = lane.step(frame)
                 for item in (*step.events, *step.closed):
                     writer.put(item)
                 emitted += len(step.events)
+                self.notifier.frame_done(f"{lane.stats.frames_seen} frames, {emitted} events")
                 if on_frame:
                     on_frame(frame.index)
                 if self.stop_requested.is_set():
@@ -124,6 +128,7 @@ class Daemon:
                 writer.put(item)
             emitted += len(end.events)
         finally:
+            self.notifier.stopping()
             source.close()
             lane.close()
             unsaved = writer.close()
