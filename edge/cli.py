@@ -451,6 +451,24 @@ def cmd_relay_test(args: argparse.Namespace) -> int:
     return 0 if outcome.executed else 1
 
 
+def cmd_gate_soak(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from edge.common.errors import ConfigError
+    from edge.config import Config, load_config
+    from edge.soak import soak
+
+    try:
+        gate = (load_config(args.config) if args.config else Config()).gate
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    bar = tqdm(total=args.vehicles, unit="vehicle", desc="soak", file=sys.stderr, disable=args.quiet)
+    report = soak(args.vehicles, args.listed, args.seed, args.workers, gate, progress=lambda: bar.update(1))
+    bar.close()
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.table())
+    return 1 if report.wrong_opens else 0
+
+
 def _add_vision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="auto", help="auto (TensorRT plan if built, else ONNX Runtime), "
                                                      "onnxruntime or tensorrt")
@@ -608,6 +626,21 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--baudrate", type=int, default=9600)
     test.set_defaults(func=cmd_relay_test)
 
+    gate = commands.add_parser("gate", help="the gate's safety figure")
+    gate_commands = gate.add_subparsers(dest="gate_command", required=True, metavar="SUBCOMMAND")
+    soak_cmd = gate_commands.add_parser(
+        "soak", help="many synthetic vehicles, most one character from a listed plate: wrong opens, listed opened",
+        description="Vehicles seen in three frames each (synthetic scenes, the full pipeline), fused as a track is, "
+                    "decided in allow-list mode with the --config's gate thresholds. Exit 1 on any wrong open.")
+    soak_cmd.add_argument("--vehicles", type=_positive, default=1000)
+    soak_cmd.add_argument("--listed", type=_positive, default=50, help="plates on the allow-list (default 50)")
+    soak_cmd.add_argument("--seed", type=_seed, default=0)
+    soak_cmd.add_argument("--workers", type=_positive, default=2)
+    soak_cmd.add_argument("--config", metavar="FILE.toml", help="its [gate] section (thresholds, tolerance)")
+    soak_cmd.add_argument("--json", action="store_true")
+    soak_cmd.add_argument("--quiet", action="store_true")
+    soak_cmd.set_defaults(func=cmd_gate_soak)
+
     db = commands.add_parser("db", help="the events database")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     export = db_commands.add_parser(
@@ -631,7 +664,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 1
     except UsageError as exc:
-        sub = next((getattr(args, k) for k in ("plate_command", "db_command", "allow_command", "relay_command")
+        sub = next((getattr(args, k) for k in ("plate_command", "db_command", "allow_command", "relay_command",
+                                               "gate_command")
                     if getattr(args, k, None)), None)
         prog = f"anpr {args.command}" + (f" {sub}" if sub else "")
         print(f"{prog}: {exc}", file=sys.stderr)

@@ -74,6 +74,9 @@ class ClipScore:
             "latency_s_max": round(float(np.max(latencies)), 2) if latencies else None,
             "from_view_s_median": round(float(np.median([v["from_view_s"] for v in one])), 2) if one else None,
             "direction_right": sum(v["event_direction"] == v["direction"] for v in one),
+            "pulses": sum(1 for v in one if v["relay"] and not v["relay"].startswith("not executed")),
+            "pulse_after_event_ms_median": _median([v["pulse_after_event_ms"] for v in one]),
+            "pulse_after_event_ms_max": _max([v["pulse_after_event_ms"] for v in one]),
             "per_vehicle": self.per_vehicle,
         }
 
@@ -93,6 +96,9 @@ class ClipScore:
             ("first readable frame to event, max s", d["latency_s_max"]),
             ("plate first in view to event, median s", d["from_view_s_median"]),
             ("direction right", d["direction_right"]),
+            ("relay pulses", d["pulses"]),
+            ("event to relay switched on, median / max ms",
+             f"{d['pulse_after_event_ms_median']} / {d['pulse_after_event_ms_max']}"),
         ]
         width = max(len(r[0]) for r in rows)
         lines = [f"{name:<{width}}  {value}" for name, value in rows]
@@ -145,6 +151,19 @@ def score_clip(truth: list[dict], rows: list[dict], fps: float) -> ClipScore:
             "single": first["single_text"] if first else None, "single_exact": bool(first) and single_values == want,
             "event_direction": first["direction"] if first else None, "latency_s": latency, "from_view_s": in_view,
             "wrong_fields": len(wrong), "wrong_confident_fields": sum(given[n][1] >= 0.95 for n in wrong),
+            "decision": first.get("decision") if first else None, "relay": first.get("relay") if first else None,
+            "pulse_after_event_ms": round((first["relay_at"] - first["emitted_at"]) * 1e3, 1)
+            if first and first.get("relay_at") and first.get("emitted_at") else None,
             "withheld_fields": sum(value is None for value, _ in given.values()),
         })
     return ClipScore(len(truth), len(rows), per_vehicle, unmatched, fps)
+
+
+def _median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(float(np.median(values)), 1) if values else None
+
+
+def _max(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(float(np.max(values)), 1) if values else None

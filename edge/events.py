@@ -50,6 +50,7 @@ class ReadEvent:
     quad: tuple[tuple[float, float], ...]  # the plate's corners in the evidence frame
     evidence: Evidence | None = field(default=None, repr=False)
     color_seen: bool = True  # False: every frame was grey (infrared, monochrome): the colour was not seen
+    emitted_at: float = 0.0  # wall clock when the lane loop emitted it (to time the gate behind it)
 
     @property
     def text(self) -> str | None:
@@ -80,6 +81,7 @@ class ReadEvent:
             "single_frame": {"text": s.plate.format() if s.plate else None, "confidence": round(s.confidence, 4),
                              "fields": {name: s.fields[name].to_dict() for name in READ_FIELDS}},
             "vehicle": self.vehicle, "direction": self.direction, "color_seen": self.color_seen,
+            "emitted_at": self.emitted_at,
             "quad": [[round(x, 1), round(y, 1)] for x, y in self.quad],
         }
 

@@ -137,6 +137,7 @@ class EventStore:
             "direction": event.direction, "quad": json.dumps(d["quad"]),
             "frame_image": frame_image, "plate_image": plate_image, "evidence_bytes": size,
             "evidence_note": note, "decision": decision, "decision_reason": reason, "listed_label": listed_label,
+            "emitted_at": event.emitted_at or None,
             "created": time.time(),
         }
         try:
@@ -160,10 +161,10 @@ class EventStore:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
-    def set_relay(self, event_id: str, outcome: str) -> None:
-        """What the relay did after the event's row was committed."""
+    def set_relay(self, event_id: str, outcome: str, at: float | None = None) -> None:
+        """What the relay did after the event's row was committed, and when it switched on."""
         try:
-            self.conn.execute("UPDATE events SET relay = ? WHERE event_id = ?", (outcome, event_id))
+            self.conn.execute("UPDATE events SET relay = ?, relay_at = ? WHERE event_id = ?", (outcome, at, event_id))
         except sqlite3.OperationalError as exc:
             raise StoreBusy(f"{self.path}: cannot store the relay's outcome ({exc})") from exc
 

@@ -53,7 +53,9 @@ CREATE TABLE allow_list (
     UNIQUE (text, color)
 );
 ALTER TABLE events ADD COLUMN relay TEXT;
+ALTER TABLE events ADD COLUMN relay_at REAL;   -- wall clock when the relay was switched on
 ALTER TABLE events ADD COLUMN listed_label TEXT;
+ALTER TABLE events ADD COLUMN emitted_at REAL; -- wall clock when the lane loop emitted the event
 """
 
 MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)

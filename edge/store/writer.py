@@ -64,9 +64,10 @@ class EventWriter:
                     stored = self.store.add(item, *self._decided[item.event_id])
                     del self._decided[item.event_id]
                     self.written += 1
+                    acted = time.time()
                     outcome = self.act(item, stored) if self.act else None
                     if outcome is not None:
-                        self.store.set_relay(item.event_id, outcome)
+                        self.store.set_relay(item.event_id, outcome, acted)
                     if self.on_stored:
                         self.on_stored(item, stored, outcome)
                 elif item.event_id is not None:

@@ -10,6 +10,7 @@ missed for a few frames and found again continues its track rather than making a
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -145,7 +146,7 @@ class Track:
             first_frame=self.first.frame_index, last_frame=self.last.frame_index, emitted_frame=frame_index,
             emitted=emitted, frames_seen=self.frames_seen, frames_used=len(self.probs), reading=self.fused,
             single_frame=single, vehicle=self.vehicle, direction=direction,
-            quad=quad, evidence=evidence, color_seen=self.color_seen)
+            quad=quad, evidence=evidence, color_seen=self.color_seen, emitted_at=time.time())
 
 
 class Tracker:
