@@ -173,8 +173,9 @@ def soak(vehicles: int = 1000, listed: int = 50, seed: int = 0, workers: int = 2
     started = time.perf_counter()
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ctx.Pool(workers, _init) as pool:
-        for index, reads in pool.imap_unordered(_read, [(seed, v) for v in fleet], chunksize=4):
+        for done, (index, reads) in enumerate(pool.imap_unordered(_read, [(seed, v) for v in fleet], chunksize=4)):
             v = fleet[index]
+            when = 100.0 * done  # one vehicle every 100 s, in the order they are decided: no cooldown applies
             is_listed = v.plate.format() in listed_keys
             report.listed_vehicles += is_listed
             report.not_listed += not is_listed
@@ -185,12 +186,12 @@ def soak(vehicles: int = 1000, listed: int = 50, seed: int = 0, workers: int = 2
             else:
                 seen = any(c for _, _, c in reads)
                 reading = fused_reading([r[0] for r in reads], [r[1] for r in reads], 0.5, seen)
-                event = ReadEvent(event_id=str(uuid.uuid4()), lane="soak", first_seen=0.0, last_seen=float(index),
+                event = ReadEvent(event_id=str(uuid.uuid4()), lane="soak", first_seen=when, last_seen=when,
                                   first_frame=0, last_frame=0, emitted_frame=0, emitted="left",
                                   frames_seen=len(reads), frames_used=len(reads), reading=reading,
                                   single_frame=reading, vehicle=None, direction="approaching", quad=(),
                                   color_seen=seen)
-                decision = policy.decide(event, allow, float(index))
+                decision = policy.decide(event, allow, when)
                 if decision.opens:
                     right = is_listed and decision.listed is not None and \
                         decision.listed.plate.format() == v.plate.format()
