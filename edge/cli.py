@@ -369,7 +369,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{s['frames_analysed']} analysed, {s['frames_per_second']} frames/s"
               + (f" ({summary.source['dropped']} dropped for newer ones, {s['frames_late']} done more than a frame "
                  f"late, worst lag {s['camera_lag_max_ms']:.0f} ms)" if source.live else "") + "; "
-              f"ms per frame: " + ", ".join(f"{k} {v}" for k, v in s["stage_ms_per_frame"].items()),
+              "ms per frame: " + ", ".join(f"{k} {v}" for k, v in s["stage_ms_per_frame"].items()),
               file=sys.stderr)
         if args.stats:
             print(json.dumps({"events": summary.events, "written": summary.written, "unsaved": summary.unsaved,

@@ -14,9 +14,8 @@ import json
 import signal
 import sys
 import threading
-import time
 from dataclasses import dataclass, replace
-from typing import Callable, TextIO
+from typing import TextIO
 
 from edge.config import Config
 from edge.events import ReadEvent
@@ -72,7 +71,12 @@ class Daemon:
         self.store = EventStore(config.store, report=self.report)
         self.gate = None
         if config.gate.mode != "log-only":
-            self.gate = Gate(config.gate, open_relay(config.gate, self.report), AllowList(self.store).entries)
+            try:
+                relay = open_relay(config.gate, self.report)
+            except Exception:
+                self.store.close()
+                raise
+            self.gate = Gate(config.gate, relay, AllowList(self.store).entries)
 
     def report(self, message: str) -> None:
         with self._print_lock:
@@ -99,7 +103,7 @@ class Daemon:
             self.gate.relay.abort()  # a pulse in progress ends now: the relay is released
         self.report(f"{signal.Signals(signum).name}: finishing the current frame, then stopping")
 
-    def run(self, source: FrameSource | None = None, on_frame: Callable[[int], None] | None = None) -> RunSummary:
+    def run(self, source: FrameSource | None = None) -> RunSummary:
         """Run the lane until its source ends or ``stop_requested`` is set (by SIGTERM/SIGINT)."""
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -117,8 +121,6 @@ class Daemon:
                     writer.put(item)
                 emitted += len(step.events)
                 self.notifier.frame_done(f"{lane.stats.frames_seen} frames, {emitted} events")
-                if on_frame:
-                    on_frame(frame.index)
                 if self.stop_requested.is_set():
                     break
             end = lane.finish()

@@ -1,7 +1,6 @@
 """Frame sources: live ones hand over the newest frame and retry a lost camera with growing
 pauses; files and folders give every frame in order."""
 
-import threading
 import time
 
 import cv2

@@ -8,7 +8,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -18,10 +17,10 @@ import pytest
 
 from edge.events import Evidence, ReadEvent
 from edge.plates.reading import READ_FIELDS, decode, plate_labels, vocabularies
-from edge.plates import Color, PlateText
+from edge.plates import PlateText
 from edge.store.config import StoreConfig
-from edge.store.db import EventStore, StoreBusy, StoreError, connect
-from edge.store.export import parse_since, write_export
+from edge.store.db import EventStore, StoreError, connect
+from edge.store.export import parse_since
 from edge.store.schema import MIGRATIONS, VERSION
 from edge.store.writer import EventWriter
 from tests.conftest import anpr
