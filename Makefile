@@ -73,14 +73,16 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 # The main job on its embedded defaults: check the example allow-list an operator would import,
 # make a synthetic clip of vehicles arriving at a gate (real road frames from ../shared when
-# present) and run the lane daemon on it: one event per vehicle, printed as it is written to
+# present), list every other vehicle, and run the lane daemon on it as a parking gate with a
+# dry-run relay: one event per vehicle, printed with its decision as it is written to
 # .demo/events.db, with its pictures in .demo/events-evidence/.
 DEMO_VEHICLES ?= 6
 demo: install models
 	$(BIN)/anpr plate check --file boot/allowlist.example.txt
 	rm -rf .demo
 	$(BIN)/anpr synth .demo/clip --kind clip --count $(DEMO_VEHICLES) --seed 1
-	$(BIN)/anpr run .demo/clip/clip.mp4 --db .demo/events.db
+	$(BIN)/anpr allow import .demo/clip/allowlist.csv --db .demo/events.db
+	$(BIN)/anpr run .demo/clip/clip.mp4 --db .demo/events.db --mode allow-list --relay dry-run
 	$(BIN)/anpr eval .demo/clip --db .demo/events.db
 	@echo "events: .demo/events.db (anpr db export --db .demo/events.db), pictures: .demo/events-evidence/"
 

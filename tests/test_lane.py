@@ -41,6 +41,9 @@ def test_clip_is_a_1280x720_30fps_video_with_its_truth(lane_clip):
         assert 0 <= v["first_frame"] <= v["first_readable_frame"] <= v["last_frame"] < frames
         assert v["direction"] in ("approaching", "leaving")
     assert [v["first_frame"] for v in truth] == sorted(v["first_frame"] for v in truth)
+    listed = (lane_clip / "allowlist.csv").read_text(encoding="utf-8").splitlines()
+    assert listed[0] == "plate,color,label" and [line.split(",")[0] for line in listed[1:]] == \
+        [truth[0]["text"], truth[2]["text"]]
 
 
 def test_each_vehicle_gives_exactly_one_event_with_its_plate(lane_clip, tmp_path):

@@ -3,7 +3,8 @@
 ``write_clip(out, count, seed)`` writes ``clip.mp4`` (1280x720, 30 fps) and ``vehicles.jsonl``:
 one line per vehicle with its plate, the frames its plate is wholly in view, the first frame it
 is readable (at least ``READABLE_WIDTH`` px wide and wholly in view), its direction and whether
-it stopped. One real road frame from ../shared (when present) is the lane for the whole clip,
+it stopped; and ``allowlist.csv``, every other vehicle's plate, for trying a gate
+(``anpr allow import``). One real road frame from ../shared (when present) is the lane for the whole clip,
 as a fixed camera's; each vehicle drives its own path in its own light (day, dusk or night).
 
 A vehicle is a rendered plate on a drawn car front, both in the plate's plane (edge/synth/scene.py);
@@ -14,6 +15,7 @@ wait and drive on; leaving vehicles show their rear plate and shrink into the di
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,6 +217,11 @@ def write_clip(out: str | Path, count: int, seed: int, backgrounds: Backgrounds 
     with (out / "vehicles.jsonl").open("w", encoding="utf-8") as f:
         for line in lines:
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    with (out / "allowlist.csv").open("w", encoding="utf-8", newline="") as f:  # every other vehicle, for a gate
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["plate", "color", "label"])
+        for line in lines[::2]:
+            writer.writerow([line["text"], line["color"], f"vehicle {line['vehicle']}"])
     summary = {"video": "clip.mp4", "width": WIDTH, "height": HEIGHT, "fps": FPS, "frames": total,
                "vehicles": len(lines), "seed": seed, "readable_width_px": READABLE_WIDTH, "wait_seconds": wait_seconds}
     (out / "clip.json").write_text(json.dumps(summary, indent=1) + "\n")
