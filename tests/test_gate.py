@@ -150,3 +150,45 @@ def test_relay_test_pulses_once(tmp_path):
     gone = anpr("relay", "test", f"lcus:{tmp_path / 'nothing'}")
     assert gone.returncode == 1 and "not executed" in gone.stdout
     os.close(pty.master)
+
+
+def test_a_relay_unplugged_mid_run_is_not_executed_and_works_when_back(lane_clip, tmp_path):
+    truth, _ = read_truth(lane_clip)
+    db = tmp_path / "events.db"
+    for v in truth:
+        assert anpr("allow", "add", v["text"], "--db", str(db)).returncode == 0
+    link = str(tmp_path / "ttyRELAY")
+    first = Pty(link)
+    reader = Reader(first)
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", str(lane_clip / "clip.mp4"), "--realtime",
+                             "--db", str(db), "--mode", "allow-list", "--relay", f"lcus:{link}", "--config",
+                             str(_config(tmp_path, 100))], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    try:
+        deadline = time.time() + 120
+        while bytes.fromhex("A0 01 01 A2") not in reader.data and time.time() < deadline:
+            time.sleep(0.05)
+        assert bytes.fromhex("A0 01 01 A2") in reader.data, "no first pulse"
+        time.sleep(0.3)
+        reader.stop()
+        first.unplug()  # the USB relay pulled out
+        while len(lines) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        again = Pty(link)  # plugged back in: udev gives it the same name
+        back = Reader(again)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    sent_after = back.stop()
+    assert proc.returncode == 0, err
+    conn = sqlite3.connect(db)
+    relays = [r[0] for r in conn.execute("SELECT relay FROM events ORDER BY first_seen")]
+    conn.close()
+    assert relays[0] == "pulsed 100 ms"
+    assert relays[1].startswith("not executed"), relays
+    assert relays[2:] == ["pulsed 100 ms"] * (len(truth) - 2), relays
+    # the plug-in gets the later vehicles' pulses only: the decision made while it was gone was not queued
+    assert sent_after.count(bytes.fromhex("A0 01 01 A2")) == len(truth) - 2
+    assert "port gone" in err and "back" in err
