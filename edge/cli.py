@@ -149,7 +149,7 @@ def _synth_clip(args: argparse.Namespace, backgrounds) -> int:
 
     from edge.synth.clip import ClipError, write_clip
 
-    bar = None if args.quiet else tqdm(total=0, unit="frame", desc="clip")
+    bar = None if args.quiet else tqdm(total=0, unit="frame", desc="clip", disable=None)  # None: no bar off a terminal
 
     def progress(done: int, total: int) -> None:
         bar.total = total
@@ -462,7 +462,7 @@ def cmd_gate_soak(args: argparse.Namespace) -> int:
         gate = (load_config(args.config) if args.config else Config()).gate
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
-    bar = tqdm(total=args.vehicles, unit="vehicle", desc="soak", file=sys.stderr, disable=args.quiet)
+    bar = tqdm(total=args.vehicles, unit="vehicle", desc="soak", file=sys.stderr, disable=True if args.quiet else None)
     report = soak(args.vehicles, args.listed, args.seed, args.workers, gate, progress=lambda: bar.update(1))
     bar.close()
     print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.table())
