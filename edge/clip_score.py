@@ -57,7 +57,6 @@ class ClipScore:
         seen = [v for v in self.per_vehicle if v["first_frame"] is not None]
         counts = [v["events"] for v in seen]
         one = [v for v in seen if v["events"] >= 1]
-        latencies = [v["latency_s"] for v in one if v["latency_s"] is not None]
         return {
             "vehicles": len(seen), "events": self.events,
             "events_per_vehicle": round(sum(counts) / len(seen), 3) if seen else None,
@@ -70,13 +69,13 @@ class ClipScore:
             "wrong_fields": sum(v["wrong_fields"] for v in one),
             "wrong_fields_at_0_95": sum(v["wrong_confident_fields"] for v in one),
             "withheld_fields": sum(v["withheld_fields"] for v in one),
-            "latency_s_median": round(float(np.median(latencies)), 2) if latencies else None,
-            "latency_s_max": round(float(np.max(latencies)), 2) if latencies else None,
-            "from_view_s_median": round(float(np.median([v["from_view_s"] for v in one])), 2) if one else None,
+            "latency_s_median": _stat(np.median, [v["latency_s"] for v in one], 2),
+            "latency_s_max": _stat(np.max, [v["latency_s"] for v in one], 2),
+            "from_view_s_median": _stat(np.median, [v["from_view_s"] for v in one], 2),
             "direction_right": sum(v["event_direction"] == v["direction"] for v in one),
             "pulses": sum(1 for v in one if v["relay"] and not v["relay"].startswith("not executed")),
-            "pulse_after_event_ms_median": _median([v["pulse_after_event_ms"] for v in one]),
-            "pulse_after_event_ms_max": _max([v["pulse_after_event_ms"] for v in one]),
+            "pulse_after_event_ms_median": _stat(np.median, [v["pulse_after_event_ms"] for v in one], 1),
+            "pulse_after_event_ms_max": _stat(np.max, [v["pulse_after_event_ms"] for v in one], 1),
             "per_vehicle": self.per_vehicle,
         }
 
@@ -159,11 +158,7 @@ def score_clip(truth: list[dict], rows: list[dict], fps: float) -> ClipScore:
     return ClipScore(len(truth), len(rows), per_vehicle, unmatched, fps)
 
 
-def _median(values: list) -> float | None:
+def _stat(function, values: list, digits: int) -> float | None:
+    """``function`` (np.median, np.max) of the values given, rounded; None when there are none."""
     values = [v for v in values if v is not None]
-    return round(float(np.median(values)), 1) if values else None
-
-
-def _max(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return round(float(np.max(values)), 1) if values else None
+    return round(float(function(values)), digits) if values else None

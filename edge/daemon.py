@@ -83,14 +83,12 @@ class Daemon:
             print(f"anpr run: {message}", file=self.err, flush=True)
 
     def _stored(self, event: ReadEvent, stored: Stored, relay: str | None) -> None:
-        row = self.store.conn.execute("SELECT decision, decision_reason FROM events WHERE id = ?",
-                                      (stored.row_id,)).fetchone()
-        decision = None if self.gate is None else f"{row[0]}: {row[1]}"
+        decision = None if self.gate is None else f"{stored.decision}: {stored.decision_reason}"
         with self._print_lock:
             if self.json_events:
                 record = {**event.to_dict(), "row_id": stored.row_id, "frame_image": stored.frame_image,
                           "plate_image": stored.plate_image, "evidence_note": stored.evidence_note,
-                          "decision": row[0], "decision_reason": row[1], "relay": relay}
+                          "decision": stored.decision, "decision_reason": stored.decision_reason, "relay": relay}
                 print(json.dumps(record, ensure_ascii=False), file=self.out, flush=True)
             else:
                 print(event_line(event, stored, decision, relay), file=self.out, flush=True)

@@ -190,6 +190,13 @@ def _agree_as(class_number: str, kana: str, color: str) -> bool:
     return True
 
 
+def colorless(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``probs`` with the colour classifier's output replaced by "any colour": what a plate seen
+    without colour (infrared, monochrome) tells of its colour."""
+    n = len(vocabularies()["color"])
+    return {**probs, "color": np.full(n, 1.0 / n)}
+
+
 def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen: bool = True) -> Reading:
     """The reading the grammar allows that the classifiers find likeliest.
 
@@ -200,7 +207,7 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
     """
     v = vocabularies()
     if not color_seen:
-        probs = {**probs, "color": np.full(len(v["color"]), 1.0 / len(v["color"]))}
+        probs = colorless(probs)
     classes, p_class = _string_posterior(np.asarray(probs["class_number"]), _class_number_table(),
                                          _class_number_prior())
     serials, p_serial = _string_posterior(np.asarray(probs["serial"]), _serial_table())

@@ -40,6 +40,16 @@ class Stored:
     frame_image: str | None
     plate_image: str | None
     evidence_note: str | None
+    decision: str = "log-only"
+    decision_reason: str | None = None
+
+
+def _failed(path, exc: sqlite3.OperationalError, doing: str) -> StoreError:
+    """The store's error for a failed statement: StoreBusy when another process holds the lock
+    (the caller tries again), else StoreError saying what could not be done."""
+    if "locked" in str(exc) or "busy" in str(exc):
+        return StoreBusy(f"{path}: the database is locked by another process ({exc})")
+    return StoreError(f"{path}: cannot {doing} ({exc})")
 
 
 def connect(path: str | Path, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
@@ -54,9 +64,7 @@ def connect(path: str | Path, busy_timeout_ms: int = 5000) -> sqlite3.Connection
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise StoreBusy(f"{path}: the database is locked by another process ({exc})") from exc
-        raise StoreError(f"{path}: cannot open the database ({exc})") from exc
+        raise _failed(path, exc, "open the database") from exc
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not an SQLite database, or damaged ({exc})") from exc
     return conn
@@ -85,9 +93,7 @@ class EventStore:
             raise StoreError(str(exc)) from exc
         except sqlite3.OperationalError as exc:
             self.conn.close()
-            if "locked" in str(exc):
-                raise StoreBusy(f"{self.path}: the database is locked by another process ({exc})") from exc
-            raise StoreError(f"{self.path}: cannot set up the schema ({exc})") from exc
+            raise _failed(self.path, exc, "set up the schema") from exc
         self.db = sqlite_utils.Database(self.conn)
         self.evidence_root = Path(config.evidence_dir) if config.evidence_dir else \
             self.path.with_name(self.path.stem + "-evidence")
@@ -104,6 +110,9 @@ class EventStore:
             return None, None, 0, "no picture with this event"
         day = dt.datetime.fromtimestamp(event.first_seen).strftime("%Y-%m-%d")
         names = (f"{day}/{event.event_id}-frame.jpg", f"{day}/{event.event_id}-plate.jpg")
+        paths = [self.evidence_root / name for name in names]
+        if all(path.is_file() for path in paths):  # written by an attempt the locked database refused
+            return names[0], names[1], sum(path.stat().st_size for path in paths), None
         written, size = [], 0
         try:
             for name, image in zip(names, (event.evidence.frame, event.evidence.plate)):
@@ -151,11 +160,11 @@ class EventStore:
             row_id = self.conn.execute("SELECT id FROM events WHERE event_id = ?", (event.event_id,)).fetchone()[0]
         except sqlite3.OperationalError as exc:
             self._rollback()
-            pictures.remove(self.evidence_root, [frame_image, plate_image])
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreBusy(f"{self.path}: the database is locked by another process ({exc})") from exc
-            raise StoreError(f"{self.path}: cannot write the event ({exc})") from exc
-        return Stored(int(row_id), frame_image, plate_image, note)
+            error = _failed(self.path, exc, "write the event")
+            if not isinstance(error, StoreBusy):  # busy: the retry names the same pictures
+                pictures.remove(self.evidence_root, [frame_image, plate_image])
+            raise error from exc
+        return Stored(int(row_id), frame_image, plate_image, note, decision, reason)
 
     def _rollback(self) -> None:
         if self.conn.in_transaction:
@@ -166,7 +175,7 @@ class EventStore:
         try:
             self.conn.execute("UPDATE events SET relay = ?, relay_at = ? WHERE event_id = ?", (outcome, at, event_id))
         except sqlite3.OperationalError as exc:
-            raise StoreBusy(f"{self.path}: cannot store the relay's outcome ({exc})") from exc
+            raise _failed(self.path, exc, "store the relay's outcome") from exc
 
     def close_track(self, event_id: str, last_seen: float, last_frame: int, direction: str) -> None:
         """A track that emitted early has ended: its last sighting and direction on its row."""
@@ -174,7 +183,7 @@ class EventStore:
             self.conn.execute("UPDATE events SET last_seen = ?, last_frame = ?, direction = ? WHERE event_id = ?",
                               (last_seen, last_frame, direction, event_id))
         except sqlite3.OperationalError as exc:
-            raise StoreBusy(f"{self.path}: cannot update the event ({exc})") from exc
+            raise _failed(self.path, exc, "update the event") from exc
 
     # -- retention -----------------------------------------------------------------------------
 

@@ -94,6 +94,7 @@ class LaneLoop:
         self._pending: tuple[int, Future, Frame] | None = None  # (frame index its plates join at, the search, its frame)
         self._last_search = -10 ** 9
         self._last_index = -1
+        self._roi: tuple[tuple[int, int], tuple] | None = None  # (frame size, the lane's ROI in its pixels)
 
     def _timed(self, stage: str, t0: float) -> float:
         now = time.perf_counter()
@@ -111,7 +112,9 @@ class LaneLoop:
         stats.frames_seen += 1
         self._last_index = frame.index
         h, w = frame.image.shape[:2]
-        roi = self.pipeline.config.roi_box(w, h, self.lane.roi)
+        if self._roi is None or self._roi[0] != (w, h):
+            self._roi = ((w, h), self.pipeline.config.roi_box(w, h, self.lane.roi))
+        roi = self._roi[1]
         analysed = False
         events: list[ReadEvent] = []
 

@@ -21,7 +21,7 @@ from edge.common.frame import Frame
 from edge.events import Evidence, ReadEvent, TrackEnded
 from edge.plates.reading import Reading
 from edge.stream.config import StreamConfig
-from edge.stream.vote import fused_reading, weight
+from edge.stream.vote import Pool, weight
 from edge.vision.pipeline import PlateRead
 
 
@@ -39,8 +39,7 @@ class Track:
 
     track_id: str
     sightings: list[Sighting] = field(default_factory=list)
-    probs: list[dict[str, np.ndarray]] = field(default_factory=list)
-    weights: list[float] = field(default_factory=list)
+    pool: Pool = field(default_factory=Pool)  # the frames read, pooled (edge/stream/vote.py)
     fused_texts: list[str | None] = field(default_factory=list)
     fused: Reading | None = None
     best: tuple[float, Reading, Evidence, tuple] | None = None  # (score, reading, evidence, quad)
@@ -93,13 +92,9 @@ class Track:
     def add_read(self, frame: Frame, plate: PlateRead, min_confidence: float) -> None:
         """One frame's field probabilities into the track; the fused reading decoded again."""
         w = weight(plate.width, plate.score)
-        # a grey frame's colour guess is no evidence: it joins the pool flat, as "any colour"
-        probs = plate.probs if plate.color_seen else {**plate.probs, "color": np.full(len(plate.probs["color"]),
-                                                                                      1 / len(plate.probs["color"]))}
-        self.color_seen |= plate.color_seen
-        self.probs.append(probs)
-        self.weights.append(w)
-        self.fused = fused_reading(self.probs, self.weights, min_confidence, self.color_seen)
+        self.color_seen |= plate.color_seen  # a grey frame's colour probabilities are flat: they pool as "any colour"
+        self.pool.add(plate.probs, w)
+        self.fused = self.pool.reading(min_confidence, self.color_seen)
         self.fused_texts.append(self.fused.plate.format() if self.fused.plate else None)
         score = plate.reading.confidence * w
         if self.best is None or score > self.best[0]:
@@ -122,7 +117,9 @@ class Track:
         return (self.fused is not None
                 and (self.fused.fields["region"].value is not None or self.fused.fields["serial"].value is not None))
 
-    def direction(self, ratio: float) -> str:
+    def direction(self, ratio: float, ended: bool = True) -> str:
+        """approaching, leaving, stationary; or unknown with too few sightings, and, for a
+        track still going, rather than stationary (its row is brought up to date when it ends)."""
         if len(self.sightings) < 3:
             return "unknown"
         widths = [s.width for s in self.sightings]
@@ -131,20 +128,18 @@ class Track:
             return "approaching"
         if last < first / ratio:
             return "leaving"
-        return "stationary"
+        return "stationary" if ended else "unknown"
 
     def emit(self, lane: str, frame_index: int, emitted: str, config: StreamConfig) -> ReadEvent:
         """The track's one event (it is marked emitted)."""
         _, single, evidence, quad = self.best
         self.emitted = True
         self.event_id = str(uuid.uuid4())
-        direction = self.direction(config.approach_ratio)
-        if emitted == "settled" and direction == "stationary":
-            direction = "unknown"  # too early to tell; the row gets it when the track ends
+        direction = self.direction(config.approach_ratio, ended=emitted != "settled")
         return ReadEvent(
             event_id=self.event_id, lane=lane, first_seen=self.first.time, last_seen=self.last.time,
             first_frame=self.first.frame_index, last_frame=self.last.frame_index, emitted_frame=frame_index,
-            emitted=emitted, frames_seen=self.frames_seen, frames_used=len(self.probs), reading=self.fused,
+            emitted=emitted, frames_seen=self.frames_seen, frames_used=self.pool.count, reading=self.fused,
             single_frame=single, vehicle=self.vehicle, direction=direction,
             quad=quad, evidence=evidence, color_seen=self.color_seen, emitted_at=time.time())
 

@@ -35,25 +35,60 @@ def weight(width: float, score: float) -> float:
     return float(min(width, FULL_WEIGHT_WIDTH) / FULL_WEIGHT_WIDTH * max(score, 0.05))
 
 
+class Pool:
+    """A track's frames pooled as they come: the weighted sum of their log-probabilities and of
+    their weights, so adding a frame costs the same on the hundredth frame as on the first."""
+
+    def __init__(self):
+        self._log_sum: dict[str, np.ndarray] | None = None
+        self.total = 0.0  # the weights summed
+        self.count = 0  # frames added
+
+    def add(self, probs: dict[str, np.ndarray], weight: float) -> None:
+        logp = {name: np.log(np.clip(np.asarray(probs[name], np.float64), FLOOR, 1.0)) for name in READ_FIELDS}
+        if self._log_sum is None:
+            self._log_sum = {name: weight * v for name, v in logp.items()}
+        else:
+            for name, v in logp.items():
+                self._log_sum[name] += weight * v
+        self.total += weight
+        self.count += 1
+
+    def pooled(self) -> dict[str, np.ndarray]:
+        """The pooled probabilities, field by field (place by place)."""
+        if self._log_sum is None:
+            raise ValueError("nothing to fuse")
+        if self.total <= 0:  # no frame carried any weight: each counts as one
+            raise ValueError("the frames' weights sum to zero")
+        evidence = min(self.total, MAX_EVIDENCE)
+        out = {}
+        for name, log_sum in self._log_sum.items():
+            pooled = log_sum / self.total * evidence
+            e = np.exp(pooled - pooled.max(axis=-1, keepdims=True))
+            out[name] = e / e.sum(axis=-1, keepdims=True)
+        return out
+
+    def reading(self, min_confidence: float, color_seen: bool = True) -> Reading:
+        """The pooled probabilities decoded under the grammar (``color_seen``: see ``decode``)."""
+        return decode(self.pooled(), min_confidence, color_seen)
+
+
+def _pool(probs: list[dict[str, np.ndarray]], weights: list[float]) -> Pool:
+    w = np.asarray(weights, np.float64)
+    if len(w) and w.sum() <= 0:
+        w = np.ones(len(w))  # no weight at all: each frame counts as one
+    pool = Pool()
+    for p, weight in zip(probs, w):
+        pool.add(p, float(weight))
+    return pool
+
+
 def fuse(probs: list[dict[str, np.ndarray]], weights: list[float]) -> dict[str, np.ndarray]:
     """Several frames' probabilities pooled, field by field (place by place)."""
-    if not probs:
-        raise ValueError("nothing to fuse")
-    w = np.asarray(weights, np.float64)
-    total = float(w.sum())
-    if total <= 0:
-        w, total = np.full(len(probs), 1.0), float(len(probs))
-    evidence = min(total, MAX_EVIDENCE)
-    out = {}
-    for name in READ_FIELDS:
-        logp = np.log(np.clip(np.stack([np.asarray(p[name], np.float64) for p in probs]), FLOOR, 1.0))
-        pooled = np.tensordot(w / w.sum(), logp, axes=1) * evidence
-        e = np.exp(pooled - pooled.max(axis=-1, keepdims=True))
-        out[name] = e / e.sum(axis=-1, keepdims=True)
-    return out
+    return _pool(probs, weights).pooled()
 
 
 def fused_reading(probs: list[dict[str, np.ndarray]], weights: list[float], min_confidence: float,
                   color_seen: bool = True) -> Reading:
     """The pooled probabilities decoded under the grammar (``color_seen``: see ``decode``)."""
-    return decode(fuse(probs, weights), min_confidence, color_seen)
+    return _pool(probs, weights).reading(min_confidence, color_seen)

@@ -133,7 +133,7 @@ class _Drawn:
         """The lane with the vehicle drawn on it in ``light``, and the plate corners."""
         key = (round(width, 2), round(float(centre[0]), 2), round(float(centre[1]), 2))
         if key not in self._cache:
-            if len(self._cache) > 16:
+            if len(self._cache) >= 9:  # a waiting vehicle shakes between 9 poses; more is a moving one
                 self._cache.clear()
             canvas = lane.copy()
             self._cache[key] = (canvas, self._draw(canvas, width, centre, yaw, light))

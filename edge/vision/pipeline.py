@@ -20,7 +20,7 @@ is passed with each call. Values are immutable; reading a plate gives a new ``Pl
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -30,7 +30,7 @@ from edge.common.boxes import area, intersection, mask_box, nms
 from edge.common.errors import ImageError
 from edge.common.frame import Frame
 from edge.plates import FIELDS
-from edge.plates.reading import READ_FIELDS, Reading, decode
+from edge.plates.reading import READ_FIELDS, Reading, colorless, decode
 from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
@@ -53,8 +53,8 @@ class PlateRead:
     rectified: np.ndarray  # canonical face-on BGR image, CANONICAL_SIZE
     field_boxes: dict[str, list[int] | None]  # on the rectified image
     vehicle: Vehicle | None = None
-    views: tuple[np.ndarray, ...] = ()  # the plate rectified at each of vision.read_scales, for reading
-    color_seen: bool = True  # False: a grey view (infrared or monochrome camera), colour not evidence
+    source: np.ndarray | None = field(default=None, repr=False)  # the frame it was found in, for reading
+    color_seen: bool = True  # set when read; False: a grey plate (infrared or monochrome camera)
     probs: dict[str, np.ndarray] | None = None  # the field classifiers' calibrated probabilities, once read
     reading: Reading | None = None  # the decoded fields, once the field classifiers have run
 
@@ -244,10 +244,8 @@ class Pipeline:
         if sum(int(m.sum()) >= MIN_FIELD_PIXELS for m in masks.values()) < self.config.min_fields:
             return None  # lettering, but not laid out as a plate's fields
         boxes = {name: mask_box(m) for name, m in masks.items()}
-        rectified = rectify(image, quad)
-        views = tuple(rectified if s == 1 else rectify(image, scaled(quad, s)) for s in self.config.read_scales)
-        return PlateRead(quad=quad, score=score, rectified=rectified, field_boxes=boxes, vehicle=vehicle, views=views,
-                         color_seen=shows_color(rectified))
+        return PlateRead(quad=quad, score=score, rectified=rectify(image, quad), field_boxes=boxes, vehicle=vehicle,
+                         source=image)
 
     def find(self, frame: Frame | np.ndarray, roi: tuple[float, float, float, float] | None = None) -> ReadResult:
         """Every plate in a frame, best first, not yet read. ``roi``: the lane's region of
@@ -271,14 +269,27 @@ class Pipeline:
         image, _, _ = _unpack(frame)
         return self._refine(image, _Candidate(tuple(float(v) for v in box), 1.0, None), [])
 
+    def _views(self, plate: PlateRead) -> list[np.ndarray]:
+        """The plate rectified from its outline scaled by each of ``vision.read_scales``. Made
+        only for plates that are read: a plate that is only followed needs none of them."""
+        if plate.source is None:
+            return [plate.rectified]
+        return [plate.rectified if s == 1 else rectify(plate.source, scaled(plate.quad, s))
+                for s in self.config.read_scales]
+
     def read(self, plates: list[PlateRead]) -> list[PlateRead]:
         """The plates with their fields read: the calibrated probabilities of every view
-        averaged (kept on each plate for fusing across frames) and decoded under the grammar."""
+        averaged and decoded under the grammar. Each plate keeps its probabilities, for fusing
+        across frames; a grey plate's colour probabilities are kept flat, as no evidence."""
         if self.reader is None or not plates:
             return list(plates)
-        probs = self.reader.read_views([list(p.views) or [p.rectified] for p in plates])
-        return [replace(p, probs=pr, reading=decode(pr, self.config.min_field_confidence, p.color_seen))
-                for p, pr in zip(plates, probs)]
+        out = []
+        for p, probs in zip(plates, self.reader.read_views([self._views(p) for p in plates])):
+            seen = shows_color(p.rectified)
+            probs = probs if seen else colorless(probs)
+            out.append(replace(p, probs=probs, color_seen=seen,
+                               reading=decode(probs, self.config.min_field_confidence, seen)))
+        return out
 
     def read_image(self, frame: Frame | np.ndarray, roi: tuple[float, float, float, float] | None = None) -> ReadResult:
         """Find every plate in a frame and read it: ``read(find(frame).plates)``."""
