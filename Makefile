@@ -86,10 +86,14 @@ demo: install models
 	$(BIN)/anpr eval .demo/clip --db .demo/events.db
 	@echo "events: .demo/events.db (anpr db export --db .demo/events.db), pictures: .demo/events-evidence/"
 
-# More Japanese fonts for synthetic plates (Debian); IPAex Gothic from PyPI is always there.
+# More Japanese fonts for synthetic plates (Debian; the list is edge/common/fonts.py's
+# DEBIAN_FONT_PACKAGES); IPAex Gothic from PyPI is always there.
+JP_FONTS := fonts-ipafont-gothic fonts-ipafont-mincho fonts-ipaexfont-mincho fonts-takao-gothic fonts-vlgothic \
+            fonts-noto-cjk fonts-noto-cjk-extra fonts-mplus fonts-migmix fonts-motoya-l-cedar fonts-motoya-l-maruberi \
+            fonts-sawarabi-gothic fonts-sawarabi-mincho fonts-komatuna fonts-konatu fonts-horai-umefont
 fonts:
-	@if [ -f /usr/share/fonts/truetype/takao-gothic/TakaoGothic.ttf ]; then echo "Debian Japanese fonts present"; \
-	else apt-get install -y -q fonts-ipafont-gothic fonts-takao-gothic fonts-vlgothic fonts-noto-cjk \
+	@if dpkg -s $(JP_FONTS) >/dev/null 2>&1; then echo "Debian Japanese fonts present"; \
+	else apt-get install -y -q $(JP_FONTS) \
 	  || echo "could not install Debian fonts (needs root and the Debian mirror); IPAex Gothic alone is used"; fi
 
 # The realism check: real plate crops beside synthetic ones of the same text (needs ../shared).

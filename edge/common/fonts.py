@@ -1,7 +1,7 @@
 """Japanese fonts for the region names, kana and letters, and glyph masks cut from them.
 
 IPAex Gothic ships inside the PyPI package matplotlib-fontja (always installed); Debian's
-fonts-ipafont-gothic, fonts-takao-gothic, fonts-vlgothic and fonts-noto-cjk add variety where
+Japanese font packages (the Makefile's ``JP_FONTS``: 20 families, about 80 faces) add variety where
 present (``make fonts`` installs them; ``make train`` tries it first). Plates have no single font for region names, so
 rendering with several is closer to the road than rendering with one.
 """
@@ -16,14 +16,32 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-DEBIAN_FONT_GLOBS = (
-    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
-    "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
-    "/usr/share/fonts/truetype/takao-gothic/TakaoGothic.ttf",
-    "/usr/share/fonts/truetype/vlgothic/VL-Gothic-Regular.ttf",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Black.ttc",
-)
+# Debian's Japanese fonts (``make fonts`` installs the Makefile's JP_FONTS), family by family:
+# gothic, rounded and mincho faces at every weight they come in. Brush, handwriting, bitmap and
+# display fonts are left out: no plate is lettered like them. A plate's font is drawn family
+# first, so a family of nine weights is not nine times as common as a family of one.
+DEBIAN_FONT_FAMILIES = {
+    "ipa-gothic": "/usr/share/fonts/opentype/ipafont-gothic/ipag*.ttf",
+    "ipa-mincho": "/usr/share/fonts/opentype/ipafont-mincho/ipam*.ttf",
+    "ipaex-gothic": "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
+    "ipaex-mincho": "/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf",
+    "takao-gothic": "/usr/share/fonts/truetype/takao-gothic/Takao*Gothic.ttf",
+    "vl-gothic": "/usr/share/fonts/truetype/vlgothic/VL-*Gothic-Regular.ttf",
+    "noto-sans-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-*.ttc",
+    "noto-serif-cjk": "/usr/share/fonts/opentype/noto/NotoSerifCJK-*.ttc",
+    "mplus-1": "/usr/share/fonts/opentype/mplus/Mplus1-*.otf",
+    "mplus-2": "/usr/share/fonts/opentype/mplus/Mplus2-*.otf",
+    "migmix": "/usr/share/fonts/truetype/migmix/migmix-*.ttf",
+    "migu": "/usr/share/fonts/truetype/migmix/migu-*.ttf",
+    "motoya-cedar": "/usr/share/fonts/truetype/motoya-l-cedar/MTLc3m.ttf",
+    "motoya-maruberi": "/usr/share/fonts/truetype/motoya-l-maruberi/MTLmr3m.ttf",
+    "sawarabi-gothic": "/usr/share/fonts/truetype/sawarabi-gothic/sawarabi-gothic-*.ttf",
+    "sawarabi-mincho": "/usr/share/fonts/truetype/sawarabi-mincho/sawarabi-mincho-*.ttf",
+    "komatuna": "/usr/share/fonts/truetype/komatuna/komatuna*.ttf",
+    "konatu": "/usr/share/fonts/truetype/konatu/Konatu*.ttf",
+    "ume-gothic": "/usr/share/fonts/truetype/horai-umefont/ume-*g*.ttf",
+    "ume-mincho": "/usr/share/fonts/truetype/horai-umefont/ume-*m*.ttf",
+}
 GLYPH_PX = 96  # glyphs are cut at this em size and shrunk into their cells
 
 
@@ -44,10 +62,11 @@ def bundled_font() -> Path:
 
 
 @lru_cache(maxsize=1)
-def available_fonts() -> tuple[str, ...]:
-    """Paths of the Japanese fonts on this machine, the bundled one first.
+def _families() -> dict[str, str]:
+    """Font path -> family, for the fonts on this machine, the bundled one first.
 
-    ``ANPR_FONTS`` (paths separated by ':') replaces the list, for a fixed, reproducible set.
+    ``ANPR_FONTS`` (paths separated by ':') replaces the list, for a fixed, reproducible set;
+    each of its files is a family of its own.
     """
     override = os.environ.get("ANPR_FONTS")
     if override:
@@ -55,11 +74,37 @@ def available_fonts() -> tuple[str, ...]:
         missing = [p for p in paths if not Path(p).is_file()]
         if missing:
             raise NoFontError(f"ANPR_FONTS names missing files: {', '.join(missing)}")
-        return tuple(paths)
-    found = [str(bundled_font())]
-    for pattern in DEBIAN_FONT_GLOBS:
-        found += sorted(glob.glob(pattern))
-    return tuple(dict.fromkeys(found))
+        return {p: p for p in paths}
+    found = {str(bundled_font()): "ipaex-gothic"}
+    for family, pattern in DEBIAN_FONT_FAMILIES.items():
+        for path in sorted(glob.glob(pattern)):
+            if _drawable(path):
+                found.setdefault(path, family)
+    return found
+
+
+def _drawable(path: str) -> bool:
+    """Whether FreeType draws this font's kana and kanji (some faces' hinting programs fail:
+    "invalid opcode"); a font that cannot be drawn is left out, not fallen over later."""
+    try:
+        font = ImageFont.truetype(path, 32)
+        return all(font.getmask(c).getbbox() is not None for c in "あ品A")
+    except OSError:
+        return False
+
+
+def available_fonts() -> tuple[str, ...]:
+    """Paths of the Japanese fonts on this machine, the bundled one first."""
+    return tuple(_families())
+
+
+def pick_font(fonts: tuple[str, ...], rng: np.random.Generator) -> str:
+    """One of ``fonts``: a family drawn evenly among theirs, then one of its faces."""
+    families: dict[str, list[str]] = {}
+    for path in fonts:
+        families.setdefault(_families().get(path, path), []).append(path)
+    faces = list(families.values())[int(rng.integers(len(families)))]
+    return faces[int(rng.integers(len(faces)))]
 
 
 @lru_cache(maxsize=16)
@@ -97,4 +142,7 @@ def fonts_with(chars: str, fonts: tuple[str, ...] | None = None) -> tuple[str, .
 
 @lru_cache(maxsize=16384)
 def _has_glyph(font_path: str, char: str) -> bool:
-    return _font(font_path).getmask(char).getbbox() is not None
+    try:
+        return _font(font_path).getmask(char).getbbox() is not None
+    except OSError:  # a glyph FreeType cannot draw (a broken hinting program) is a missing one
+        return False

@@ -12,9 +12,10 @@ import cv2
 import numpy as np
 
 from edge.plates import FIELDS, Color, PlateText
-from edge.common.fonts import available_fonts, fonts_with, glyph_mask
+from edge.common.fonts import available_fonts, fonts_with, glyph_mask, pick_font
 from edge.synth.layout import Cell, PlateSize, bolt_centres, plate_cells
 from edge.synth.strokes import DIGITS, STROKE, DigitShape, digit_mask, random_digit_shape
+from edge.synth.lettering import Lettering, random_lettering
 from edge.common.boxes import mask_box
 
 LABEL_IDS = {"background": 0, "plate": 1, "region": 2, "class_number": 3, "kana": 4, "serial": 5}
@@ -40,6 +41,7 @@ class PlateStyle:
     kanji_weight: int  # extra stroke pixels at glyph size, to make a regular font heavy
     digit_stroke: float  # mm, 12 is the standard
     digit_shape: DigitShape  # the maker's departure from the standard drawing
+    lettering: Lettering  # the maker's departure from the font, for the glyphs taken from it
     font_digits: bool  # digits from the font, squeezed into their cells, instead of the monoline drawing
     jitter_mm: float  # per-character placement noise
     pattern: bool  # design plate (図柄入り) background
@@ -83,12 +85,13 @@ def random_style(plate: PlateText, rng: np.random.Generator, size: PlateSize | N
         frame = (colour, float(rng.uniform(0, 10)), float(rng.uniform(0, 12)), float(rng.uniform(0, 13.5)))
     return PlateStyle(
         size=size,
-        font=fonts[int(rng.integers(len(fonts)))],
+        font=pick_font(fonts, rng),
         background=tuple(int(np.clip(c + rng.normal(0, 6), 0, 255)) for c in background),
         ink=tuple(int(np.clip(c + rng.normal(0, 6), 0, 255)) for c in ink),
         kanji_weight=int(rng.integers(1, 5)),
         digit_stroke=float(rng.uniform(0.75, 1.1) * STROKE),
         digit_shape=random_digit_shape(rng),
+        lettering=random_lettering(rng),
         # Makers' lettering differs from the standard drawing; some font digits keep the
         # reader from learning one drawing instead of the digits.
         font_digits=bool(rng.random() < 0.2),
@@ -156,7 +159,8 @@ def _paste(dst: np.ndarray, mask: np.ndarray, x0: float, y0: float, w: float, h:
         np.maximum(region, resized[sy0:ey, sx0:ex], out=region)
 
 
-def _mark_mask(cell: Cell, style: PlateStyle, w: float, h: float) -> tuple[np.ndarray, float, float, float, float]:
+def _mark_mask(cell: Cell, style: PlateStyle, w: float, h: float, rng: np.random.Generator
+               ) -> tuple[np.ndarray, float, float, float, float]:
     """The coverage mask of one mark and where it goes inside its cell box (dx, dy, w, h) in px."""
     if cell.char == "・" or cell.char == "-":
         size = 64
@@ -169,7 +173,7 @@ def _mark_mask(cell: Cell, style: PlateStyle, w: float, h: float) -> tuple[np.nd
     if cell.char in DIGITS and not style.font_digits:
         stroke = style.digit_stroke * (1.0 if cell.field == "serial" else 0.95)
         return digit_mask(cell.char, max(2, int(w)), max(2, int(h)), stroke, style.digit_shape), 0.0, 0.0, w, h
-    glyph = glyph_mask(cell.char, style.font, style.kanji_weight)
+    glyph = style.lettering.distort(glyph_mask(cell.char, style.font, style.kanji_weight), rng)
     gh, gw = glyph.shape
     if cell.char in DIGITS:  # a font's digit, full height, widened towards the cell like plate lettering
         fit_w = min(w, h * gw / gh * 1.3)
@@ -223,7 +227,7 @@ def render_plate(plate: PlateText, rng: np.random.Generator, px_per_mm: float = 
     for cell in plate_cells(plate.region, plate.class_number, plate.kana, plate.serial, style.size):
         x0, y0, x1, y1 = cell.box
         jx, jy = shift[cell.field] + rng.normal(0, style.jitter_mm, 2)
-        mask, dx, dy, mw, mh = _mark_mask(cell, style, px(x1 - x0), px(y1 - y0))
+        mask, dx, dy, mw, mh = _mark_mask(cell, style, px(x1 - x0), px(y1 - y0), rng)
         field_ink = np.zeros_like(ink)
         _paste(field_ink, mask, ox + px(x0 + jx) + dx, oy + px(y0 + jy) + dy, mw, mh)
         labels[field_ink > 0.5] = LABEL_IDS[cell.field]
