@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install models train train-segmenter train-reader baselines eval demo test test-slow test-tools fonts synth-compare clean
+.PHONY: install models quantize engines bench train train-segmenter train-reader baselines eval demo test test-slow test-tools fonts synth-compare clean
 
 # The appliance on a CPU box: a virtual environment with the package and its runtime needs.
 install: $(VENV)/.installed
@@ -23,6 +23,27 @@ $(VENV)/.installed-train: $(VENV)/.installed
 models: engines/models/yolov3-tiny.onnx
 engines/models/yolov3-tiny.onnx: $(VENV)/.installed engines/yolo.py engines/darknet.py
 	$(BIN)/python -m engines.yolo
+
+# INT8: record each model's inputs from the FP32 pipeline on synthetic scenes (calibration/sets/),
+# then write NAME.int8.onnx + NAME.int8.json beside each model (ONNX Runtime static Q/DQ), each
+# refused when it costs more than 1 point of exact match or recall on engines/data/quant-check.
+# About 15 minutes on 2 cores. `vision.precision = "int8"` (or --precision int8) uses them.
+quantize: engines/data/quantized.stamp
+engines/data/quantized.stamp: $(VENV)/.installed engines/models/yolov3-tiny.onnx $(wildcard engines/models/read-*.onnx) engines/models/plate-seg.onnx edge/quantize.py
+	@[ -f calibration/sets/read-color.npz ] || $(BIN)/anpr engines calibrate --quiet
+	$(BIN)/anpr engines quantize
+	touch $@
+
+# On the Jetson (JetPack's TensorRT and pycuda): TensorRT plans of the models in the config's
+# precision, in vision.plans_dir (default engines/plans), named by TensorRT version and GPU.
+CONFIG ?= /etc/anpr/anpr.toml
+engines: install
+	$(BIN)/anpr engines build $(if $(wildcard $(CONFIG)),--config $(CONFIG),)
+
+# Speed and accuracy, FP32 and INT8 side by side in one run (a 10-vehicle 1280x720 clip and a
+# 150-scene labelled set are rendered into engines/data the first time).
+bench: install models quantize
+	$(BIN)/anpr bench
 
 # Retrain every committed model: the segmenter, then the field classifiers.
 train: train-segmenter train-reader

@@ -173,7 +173,8 @@ def _vision_config(args: argparse.Namespace):
     from edge.vision.config import VisionConfig
 
     try:
-        return VisionConfig(models_dir=args.models, backend=args.backend, vehicle_detector=not args.no_detector,
+        return VisionConfig(models_dir=args.models, backend=args.backend, precision=args.precision,
+                            vehicle_detector=not args.no_detector,
                             roi=tuple(args.roi) if args.roi else None)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
@@ -469,10 +470,151 @@ def cmd_gate_soak(args: argparse.Namespace) -> int:
     return 1 if report.wrong_opens else 0
 
 
+ENGINE_DATA = Path(__file__).resolve().parents[1] / "engines" / "data"
+DEFAULT_MODELS = ENGINE_DATA.parent / "models"
+# The labelled set the INT8 models are checked on and `anpr bench` scores: synthetic scenes of a
+# stream no training or deciding set uses.
+CHECK_SET = ("quant-check", 150, 61001)
+BENCH_CLIP = ("bench-clip", 10, 7)  # 10 vehicles at 1280x720, 30 fps
+
+
+def _synthetic(kind: str, spec: tuple[str, int, int]) -> Path:
+    """engines/data/NAME, rendered by `anpr synth` the first time it is needed."""
+    name, count, seed = spec
+    folder = ENGINE_DATA / name
+    done = folder / ("clip.json" if kind == "clip" else "meta.json")
+    if not done.exists():
+        print(f"rendering {folder} (anpr synth {folder} --kind {kind} --count {count} --seed {seed})", file=sys.stderr)
+        if main(["synth", str(folder), "--kind", kind, "--count", str(count), "--seed", str(seed), "--quiet"]):
+            raise UsageError(f"could not render {folder}")
+    return folder
+
+
+def _backgrounds():
+    from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
+
+    found = default_backgrounds_dir()
+    return Backgrounds(found) if found else None
+
+
+def cmd_engines_calibrate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from edge.quantize import record_calibration
+    from edge.vision.manifest import ModelError
+
+    bar = tqdm(total=args.scenes, unit="scene", desc="calibrate", file=sys.stderr, disable=True if args.quiet else None)
+    try:
+        written = record_calibration(args.scenes, Path(args.sets), Path(args.models) if args.models else
+                                     DEFAULT_MODELS, _backgrounds(), progress=lambda i, n: bar.update(1))
+    except ModelError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        bar.close()
+    for name, path in written.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def cmd_engines_quantize(args: argparse.Namespace) -> int:
+    from edge.quantize import MODELS, quantize_all
+    from edge.vision.manifest import ModelError
+
+    check_set = Path(args.check) if args.check else _synthetic("scenes", CHECK_SET)
+    try:
+        outcomes = quantize_all(check_set, Path(args.models) if args.models else DEFAULT_MODELS, Path(args.sets),
+                                tuple(args.only or MODELS))
+    except ModelError as exc:
+        raise UsageError(str(exc)) from exc
+    refused = [n for n, o in outcomes.items() if o.startswith("refused")]
+    if refused:
+        print(f"not written (kept in FP32 by vision.precision = \"int8\"): {', '.join(refused)}")
+    return 1 if len(refused) == len(outcomes) else 0
+
+
+def cmd_engines_build(args: argparse.Namespace) -> int:
+    import datetime
+
+    from edge.common.errors import ConfigError
+    from edge.config import Config, load_config
+    from edge.quantize import MODELS
+    from edge.vision import tensorrt
+    from edge.vision.calibration import DEFAULT_CALIBRATION_DIR, CalibrationBatches, CalibrationCache, CalibrationSet
+    from edge.vision.manifest import ModelError, model_file
+    from edge.vision.plans import DEFAULT_PLANS_DIR, ShapeLimits, build_plans, sha256_of, write_record
+
+    try:
+        vision = (load_config(args.config) if args.config else Config()).vision
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    device = tensorrt.device()
+    if device is None:
+        raise UsageError("TensorRT and a CUDA GPU are not here: `anpr engines build` runs on the Jetson "
+                         "(JetPack's python3-libnvinfer and pycuda: pip install '.[jetson]')")
+    models_dir = Path(vision.models_dir) if vision.models_dir else DEFAULT_MODELS
+    plans_dir = Path(vision.plans_dir) if vision.plans_dir else DEFAULT_PLANS_DIR
+    precision = args.precision or vision.precision
+    limits = ShapeLimits(max(vision.find_size, vision.vehicle_size, vision.refine_size), vision.refine_size)
+    try:
+        files = {name: model_file(models_dir, name, precision) for name in MODELS}
+        for name, plan, profiles, qdq in build_plans(files, plans_dir, limits, device.version, device.gpu):
+            batches = None
+            if precision == "int8" and not qdq:
+                stem = files[name].name[: -len(".onnx")]
+                batches = CalibrationBatches(CalibrationSet.load(DEFAULT_CALIBRATION_DIR / "sets" / f"{name}.npz"),
+                                             next(iter(profiles.values()))[1],
+                                             CalibrationCache.for_model(DEFAULT_CALIBRATION_DIR / "cache", stem,
+                                                                        sha256_of(files[name])))
+            print(f"{name}: building {plan.name} ({precision}{', from Q/DQ' if qdq else ''})", flush=True)
+            tensorrt.build_plan(files[name], plan, profiles, args.workspace_mb, precision == "int8", qdq, batches)
+            write_record(plan, files[name], profiles, precision, device.version, device.gpu,
+                         datetime.datetime.now().isoformat(timespec="seconds"))
+    except ModelError as exc:
+        raise UsageError(str(exc)) from exc
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import cv2
+    from tqdm import tqdm
+
+    from edge.bench import PHASES, bench, dumps, table
+    from edge.vision.manifest import ModelError
+
+    precisions = ("fp32", "int8") if args.precision == "both" else (args.precision,)
+    clip = _synthetic("clip", BENCH_CLIP)
+    labelled = None if args.no_accuracy else _synthetic("scenes", CHECK_SET)
+    # the still: the middle of the first vehicle's readable frames, a plate in view
+    vehicles = [json.loads(line) for line in (clip / "vehicles.jsonl").read_text(encoding="utf-8").splitlines()]
+    first = next(v for v in vehicles if v["first_readable_frame"] is not None)
+    at = (first["first_readable_frame"] + first["last_frame"]) // 2
+    video = cv2.VideoCapture(str(clip / "clip.mp4"))
+    video.set(cv2.CAP_PROP_POS_FRAMES, at)
+    ok, frame = video.read()
+    video.release()
+    if not ok:
+        raise UsageError(f"cannot read frame {at} of {clip / 'clip.mp4'}: delete {clip} to render it again")
+    still = clip / "still.png"
+    cv2.imwrite(str(still), frame)
+    bar = tqdm(total=len(precisions) * len(PHASES), unit="phase", desc="bench", file=sys.stderr,
+               disable=True if args.quiet else None)
+    try:
+        result = bench(precisions, clip / "clip.mp4", still, labelled, args.repeats, args.models, args.threads,
+                       progress=lambda what: (bar.set_postfix_str(what), bar.update(1)))
+    except ModelError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        bar.close()
+    print(dumps(result) if args.json else table(result))
+    return 0
+
+
 def _add_vision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="auto", help="auto (TensorRT plan if built, else ONNX Runtime), "
                                                      "onnxruntime or tensorrt")
     p.add_argument("--models", metavar="DIR", help="model folder (default engines/models)")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "int8"),
+                   help="fp32 (the models as trained) or int8 (their Q/DQ copies, `make quantize`)")
     p.add_argument("--no-detector", action="store_true",
                    help="skip the vehicle detector: look for plates on the whole frame (or --roi) only")
     p.add_argument("--roi", type=float, nargs=4, metavar=("X1", "Y1", "X2", "Y2"),
@@ -641,6 +783,39 @@ def build_parser() -> argparse.ArgumentParser:
     soak_cmd.add_argument("--quiet", action="store_true")
     soak_cmd.set_defaults(func=cmd_gate_soak)
 
+    engines = commands.add_parser("engines", help="INT8 models and TensorRT plans")
+    engines_commands = engines.add_subparsers(dest="engines_command", required=True, metavar="SUBCOMMAND")
+    calibrate = engines_commands.add_parser(
+        "calibrate", help="record each model's inputs from the FP32 pipeline on synthetic scenes (calibration/sets/)")
+    calibrate.add_argument("--scenes", type=_positive, default=120)
+    quantize = engines_commands.add_parser(
+        "quantize", help="write NAME.int8.onnx beside each model; refuse one that costs more than 1 point of "
+                         "exact match or recall on the check set")
+    quantize.add_argument("--check", metavar="DIR", help="labelled check set (default: engines/data/quant-check, "
+                                                         "rendered when missing)")
+    quantize.add_argument("--only", nargs="+", metavar="MODEL", help="these models only")
+    for sub in (calibrate, quantize):
+        sub.add_argument("--models", metavar="DIR", help="model folder (default engines/models)")
+        sub.add_argument("--sets", metavar="DIR", default=str(Path(__file__).resolve().parents[1] / "calibration" / "sets"))
+        sub.add_argument("--quiet", action="store_true")
+    calibrate.set_defaults(func=cmd_engines_calibrate)
+    quantize.set_defaults(func=cmd_engines_quantize)
+    build = engines_commands.add_parser("build", help="TensorRT plans for this device (on the Jetson)")
+    build.add_argument("--config", metavar="TOML", help="the appliance's config (its vision section)")
+    build.add_argument("--precision", choices=("fp32", "int8"), help="default: vision.precision")
+    build.add_argument("--workspace-mb", type=_positive, default=512)
+    build.set_defaults(func=cmd_engines_build)
+
+    bench_cmd = commands.add_parser("bench", help="speed of the pipeline and the lane loop, FP32 and INT8 side by side")
+    bench_cmd.add_argument("--precision", choices=("fp32", "int8", "both"), default="both")
+    bench_cmd.add_argument("--json", action="store_true", help="one JSON object, a section per precision")
+    bench_cmd.add_argument("--repeats", type=_positive, default=30, help="runs over the still frame")
+    bench_cmd.add_argument("--models", metavar="DIR", help="model folder (default engines/models)")
+    bench_cmd.add_argument("--threads", type=_positive, help="ONNX Runtime threads (default: up to 4)")
+    bench_cmd.add_argument("--no-accuracy", action="store_true", help="skip scoring the labelled set")
+    bench_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench_cmd.set_defaults(func=cmd_bench)
+
     db = commands.add_parser("db", help="the events database")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     export = db_commands.add_parser(
@@ -665,7 +840,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except UsageError as exc:
         sub = next((getattr(args, k) for k in ("plate_command", "db_command", "allow_command", "relay_command",
-                                               "gate_command")
+                                               "gate_command", "engines_command")
                     if getattr(args, k, None)), None)
         prog = f"anpr {args.command}" + (f" {sub}" if sub else "")
         print(f"{prog}: {exc}", file=sys.stderr)

@@ -1,9 +1,9 @@
 """Inference backends behind one small interface: ``load(path)`` then ``run(inputs) -> outputs``.
 
-``auto`` picks a TensorRT plan built for this device and TensorRT version when one exists
-(``engines/plans/NAME.<trt version>.plan``), else ONNX Runtime on the CPU. Pre- and
-post-processing live outside the backend (numpy), so every backend gives the same answers.
-TensorRT and pycuda are imported only inside TensorRTBackend.
+``auto`` picks a TensorRT plan built for this GPU and TensorRT version when one exists
+(edge/vision/plans.py names them), else ONNX Runtime on the CPU. Pre- and post-processing live
+outside the backend (numpy), so every backend gives the same answers. Every TensorRT and pycuda
+call is in edge/vision/tensorrt.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from edge.vision.manifest import ModelError
+from edge.vision.plans import DEFAULT_PLANS_DIR, find_plan
 
 BACKENDS = ("auto", "onnxruntime", "tensorrt")
 
@@ -46,73 +47,21 @@ class OnnxRuntimeBackend:
         return dict(zip(self.output_names, self.session.run(self.output_names, inputs)))
 
 
-class TensorRTBackend:
-    """A serialised TensorRT engine (8.5+ or 10.x), run with pycuda; shapes fixed at build time."""
-
-    def __init__(self, plan: Path):
-        import pycuda.autoinit  # noqa: F401  (creates the CUDA context)
-        import pycuda.driver as cuda
-        import tensorrt as trt
-
-        self._cuda, self._trt = cuda, trt
-        logger = trt.Logger(trt.Logger.WARNING)
-        self.runtime = trt.Runtime(logger)  # kept: the engine must not outlive its runtime
-        self.engine = self.runtime.deserialize_cuda_engine(Path(plan).read_bytes())
-        if self.engine is None:
-            raise ModelError(f"TensorRT cannot deserialise {plan}: rebuild it with `make engines` on this device")
-        if not hasattr(self.engine, "num_io_tensors"):  # the name-based API arrived in TensorRT 8.5
-            raise ModelError(f"TensorRT {trt.__version__} is too old: 8.5 or newer is needed")
-        self.context = self.engine.create_execution_context()
-        self.path = Path(plan)
-        self.stream = cuda.Stream()
-        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-        self.outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
-
-    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        cuda, trt = self._cuda, self._trt
-        buffers, results = [], {}
-        for name in self.inputs:
-            array = np.ascontiguousarray(inputs[name].astype(trt.nptype(self.engine.get_tensor_dtype(name))))
-            self.context.set_input_shape(name, array.shape)
-            device = cuda.mem_alloc(array.nbytes)
-            cuda.memcpy_htod_async(device, array, self.stream)
-            self.context.set_tensor_address(name, int(device))
-            buffers.append(device)
-        for name in self.outputs:
-            shape = tuple(self.context.get_tensor_shape(name))
-            host = cuda.pagelocked_empty(shape, trt.nptype(self.engine.get_tensor_dtype(name)))
-            device = cuda.mem_alloc(host.nbytes)
-            self.context.set_tensor_address(name, int(device))
-            buffers.append(device)
-            results[name] = (host, device)
-        if not self.context.execute_async_v3(self.stream.handle):
-            raise RuntimeError(f"TensorRT execution of {self.path} failed")
-        for host, device in results.values():
-            cuda.memcpy_dtoh_async(host, device, self.stream)
-        self.stream.synchronize()
-        return {name: np.array(host) for name, (host, _) in results.items()}
-
-
-def plan_path(onnx_path: Path) -> Path | None:
-    """The TensorRT plan built for this TensorRT version from ``onnx_path``, if TensorRT is here and it exists."""
-    try:
-        import tensorrt as trt
-    except ImportError:
-        return None
-    plan = onnx_path.parent.parent / "plans" / f"{onnx_path.stem}.trt{trt.__version__}.plan"
-    return plan if plan.exists() else None
-
-
-def load_backend(onnx_path: Path, kind: str = "auto", threads: int | None = None) -> Backend:
-    """A backend for the model at ``onnx_path`` (its plan when ``kind`` allows and one exists)."""
+def load_backend(onnx_path: Path, kind: str = "auto", threads: int | None = None,
+                 plans_dir: str | Path | None = None) -> Backend:
+    """A backend for the model at ``onnx_path``: its TensorRT plan for this TensorRT and GPU when
+    ``kind`` allows and one is built in ``plans_dir``, else ONNX Runtime on the CPU."""
     if kind not in BACKENDS:
         raise ModelError(f"backend {kind!r} is not one of {', '.join(BACKENDS)}")
     if kind in ("auto", "tensorrt"):
-        plan = plan_path(Path(onnx_path))
+        from edge.vision import tensorrt  # imports TensorRT itself only when it is installed
+
+        device = tensorrt.device()
+        plan = (find_plan(plans_dir or DEFAULT_PLANS_DIR, onnx_path, device.version, device.gpu)
+                if device is not None else None)
         if plan is not None:
-            return TensorRTBackend(plan)
+            return tensorrt.TensorRTBackend(plan)
         if kind == "tensorrt":
-            raise ModelError(f"no TensorRT plan for {onnx_path}: TensorRT is not installed or `make engines` "
-                             "has not been run on this device")
+            why = "TensorRT is not installed" if device is None else f"no plan is built for {device.gpu}"
+            raise ModelError(f"no TensorRT plan for {onnx_path}: {why}; run `make engines` on the device")
     return OnnxRuntimeBackend(Path(onnx_path), threads)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from edge.common.errors import ConfigError
 from edge.vision.backend import BACKENDS
 from edge.vision.geometry import ShapeLimits
+from edge.vision.manifest import PRECISIONS
 
 
 def check_roi(roi, key: str) -> None:
@@ -23,6 +24,10 @@ class VisionConfig:
 
     models_dir: str | None = None  # where NAME.onnx + NAME.json live; None: engines/models
     backend: str = "auto"  # auto | onnxruntime | tensorrt
+    # fp32: the models as trained; int8: their Q/DQ copies (`make quantize`), on the CPU and,
+    # built into TensorRT plans (`make engines`), on the Jetson
+    precision: str = "fp32"
+    plans_dir: str | None = None  # TensorRT plans (`anpr engines build`); None: engines/plans
     threads: int | None = None  # ONNX Runtime threads; None: up to 4
     vehicle_detector: bool = True
     whole_frame: str = "always"  # always | fallback (only when no vehicle is found)
@@ -55,6 +60,8 @@ class VisionConfig:
 
         if self.backend not in BACKENDS:
             bad("backend", " | ".join(BACKENDS))
+        if self.precision not in PRECISIONS:
+            bad("precision", " | ".join(PRECISIONS))
         if self.whole_frame not in ("always", "fallback"):
             bad("whole_frame", "always | fallback")
         if self.threads is not None and not (isinstance(self.threads, int) and self.threads >= 1):

@@ -71,9 +71,9 @@ class VehicleDetector:
     """Finds cars, buses, trucks and motorcycles (the manifest's ``vehicle_classes``)."""
 
     def __init__(self, model: str | Path = "yolov3-tiny", backend: str = "auto", score_threshold: float = 0.25,
-                 nms_threshold: float = 0.45, threads: int | None = None):
+                 nms_threshold: float = 0.45, threads: int | None = None, plans_dir: str | Path | None = None):
         self.manifest = load_manifest(model)
-        self.backend = load_backend(self.manifest.path, backend, threads)
+        self.backend = load_backend(self.manifest.path, backend, threads, plans_dir)
         wanted = self.manifest.data.get("vehicle_classes", [])
         unknown = [c for c in wanted if c not in self.manifest.classes]
         if not wanted or unknown:

@@ -13,6 +13,15 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "engines" / "models"
+PRECISIONS = ("fp32", "int8")
+
+
+def model_file(models_dir: str | Path, name: str, precision: str = "fp32") -> Path:
+    """Where model ``name`` lives in ``precision``: ``NAME.onnx`` (FP32, as trained) or
+    ``NAME.int8.onnx`` (its Q/DQ INT8 copy, written by ``anpr engines quantize``)."""
+    if precision not in PRECISIONS:
+        raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    return Path(models_dir) / (f"{name}.onnx" if precision == "fp32" else f"{name}.{precision}.onnx")
 
 
 class ModelError(RuntimeError):
@@ -51,7 +60,8 @@ def load_manifest(model: str | Path, models_dir: Path = DEFAULT_MODELS_DIR, chec
     if path.suffix != ".onnx":
         path = Path(models_dir) / f"{model}.onnx"
     meta = path.with_suffix(".json")
-    hint = "run `make models`" if path.stem == "yolov3-tiny" else "run `make train` or check out engines/models"
+    hint = ("run `make quantize`" if path.name.endswith(".int8.onnx") else "run `make models`"
+            if path.stem == "yolov3-tiny" else "run `make train` or check out engines/models")
     if not path.exists():
         raise ModelError(f"model {path} is missing: {hint}")
     if not meta.exists():

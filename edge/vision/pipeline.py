@@ -34,8 +34,8 @@ from edge.plates.reading import READ_FIELDS, Reading, colorless, decode
 from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
-from edge.vision.manifest import DEFAULT_MODELS_DIR
-from edge.vision.reader import FieldReader, shows_color
+from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
+from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
 from edge.vision.segmenter import PlateSegmenter, Window, fit_window
 
 
@@ -162,10 +162,24 @@ class Pipeline:
         self.config = config or VisionConfig()
         c = self.config
         models = Path(c.models_dir) if c.models_dir else DEFAULT_MODELS_DIR
-        self.detector = (VehicleDetector(models / "yolov3-tiny.onnx", c.backend, threads=c.threads)
-                         if c.vehicle_detector else None)
-        self.segmenter = PlateSegmenter(models / "plate-seg.onnx", c.backend, threads=c.threads)
-        self.reader = FieldReader(models, c.backend, threads=c.threads) if c.read_fields else None
+        self.detector = (VehicleDetector(model_file(models, "yolov3-tiny", c.precision), c.backend,
+                                         threads=c.threads, plans_dir=c.plans_dir) if c.vehicle_detector else None)
+        self.segmenter = PlateSegmenter(model_file(models, "plate-seg", c.precision), c.backend, threads=c.threads,
+                                        plans_dir=c.plans_dir)
+        self.reader = (FieldReader(models, c.backend, c.threads, c.precision, c.plans_dir)
+                       if c.read_fields else None)
+
+    def model_holders(self) -> dict[str, tuple[object, str]]:
+        """Model name -> (the component whose ``backend`` runs it, its input's name): where the
+        quantizer records calibration inputs or tries an INT8 model, and the benchmark times."""
+        out = {}
+        if self.detector is not None:
+            out["yolov3-tiny"] = (self.detector, self.detector.manifest.input["name"])
+        out["plate-seg"] = (self.segmenter, self.segmenter.manifest.input["name"])
+        if self.reader is not None:
+            for field, c in self.reader.classifiers.items():
+                out[MODEL_NAMES[field]] = (c, c.input)
+        return out
 
     # -- stage 2: candidates -------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import numpy as np
 from edge.plates.reading import PLACES, READ_FIELDS, vocabularies
 from edge.vision.backend import load_backend
 from edge.vision.fields import FIELD_CROPS, FieldCrop, cut, to_input
-from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest
+from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file
 
 # How much colour a plate must show to count as seen in colour: the mean spread between its
 # colour channels on a 48 x 24 copy (the averaging removes sensor noise). Measured here: real
@@ -38,9 +38,10 @@ MODEL_NAMES = {"region": "read-region", "class_number": "read-class-number", "ka
 class FieldClassifier:
     """One field's network, checked against this version's crops and plate vocabularies."""
 
-    def __init__(self, field: str, models_dir: Path, backend: str = "auto", threads: int | None = None):
+    def __init__(self, field: str, models_dir: Path, backend: str = "auto", threads: int | None = None,
+                 precision: str = "fp32", plans_dir: str | Path | None = None):
         self.field = field
-        self.manifest = load_manifest(MODEL_NAMES[field], models_dir)
+        self.manifest = load_manifest(model_file(models_dir, MODEL_NAMES[field], precision))
         data = self.manifest.data
         expected = list(vocabularies()[field])
         if self.manifest.classes != expected:
@@ -57,7 +58,7 @@ class FieldClassifier:
             raise ModelError(f"{self.manifest.path.name}: calibration temperature {self.temperature} is implausible")
         self.crop = crop
         self.input, self.output = data["input"]["name"], data["output"]["name"]
-        self.backend = load_backend(self.manifest.path, backend, threads)
+        self.backend = load_backend(self.manifest.path, backend, threads, plans_dir)
 
     def probabilities(self, rectified: list[np.ndarray]) -> np.ndarray:
         """N x places x classes calibrated probabilities for N rectified plates."""
@@ -70,9 +71,11 @@ class FieldClassifier:
 class FieldReader:
     """All five classifiers; ``read`` gives each plate's probabilities in the form ``decode`` takes."""
 
-    def __init__(self, models_dir: str | Path | None = None, backend: str = "auto", threads: int | None = None):
+    def __init__(self, models_dir: str | Path | None = None, backend: str = "auto", threads: int | None = None,
+                 precision: str = "fp32", plans_dir: str | Path | None = None):
         models = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
-        self.classifiers = {field: FieldClassifier(field, models, backend, threads) for field in READ_FIELDS}
+        self.classifiers = {field: FieldClassifier(field, models, backend, threads, precision, plans_dir)
+                            for field in READ_FIELDS}
 
     def read(self, rectified: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
         if not rectified:

@@ -79,14 +79,15 @@ class Segmentation:
 class PlateSegmenter:
     """Runs the plate-seg model (engines/models/plate-seg.onnx) on windows of an image."""
 
-    def __init__(self, model: str | Path = "plate-seg", backend: str = "auto", threads: int | None = None):
+    def __init__(self, model: str | Path = "plate-seg", backend: str = "auto", threads: int | None = None,
+                 plans_dir: str | Path | None = None):
         self.manifest = load_manifest(model)
         self.classes = self.manifest.classes
         missing = [c for c in ("background", "plate", *FIELDS) if c not in self.classes]
         if missing:
             raise ModelError(f"manifest of {self.manifest.path.name} lacks the classes {', '.join(missing)}")
         self.multiple = int(self.manifest.input.get("multiple_of", 32))
-        self.backend = load_backend(self.manifest.path, backend, threads)
+        self.backend = load_backend(self.manifest.path, backend, threads, plans_dir)
         self.output = self.manifest.data["output"]["name"]
 
     def segment(self, image_bgr: np.ndarray, window: Window) -> Segmentation:

@@ -1,0 +1,180 @@
+"""INT8 models: calibration sets recorded from the running pipeline, Q/DQ models written by ONNX
+Runtime's static quantization, each kept only if the pipeline still reads as well with it.
+
+``anpr engines calibrate``: the FP32 pipeline reads synthetic scenes (edge/synth, a stream of
+their own, never an eval set) and every model's inputs are kept as it was given them
+(``calibration/sets/NAME.npz``, edge/vision/calibration.py).
+
+``anpr engines quantize``: each of the seven models quantized from its set (Q/DQ, weights
+signed 8-bit symmetric per channel, activations unsigned 8-bit per tensor, min-max ranges),
+then checked: ``anpr eval`` on a labelled synthetic check set with that one model in INT8 and
+the rest in FP32. A model whose full-plate exact match or plate recall falls by more than
+``LIMIT_POINTS`` against FP32 is refused (not written) and the reason printed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.evaluate import evaluate, read_labels
+from edge.vision.backend import OnnxRuntimeBackend
+from edge.vision.calibration import DEFAULT_CALIBRATION_DIR, CalibrationSet
+from edge.vision.config import VisionConfig
+from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file
+from edge.vision.pipeline import Pipeline
+from edge.vision.reader import MODEL_NAMES
+
+MODELS = ("yolov3-tiny", "plate-seg", *MODEL_NAMES.values())
+LIMIT_POINTS = 1.0  # percentage points of exact match or recall an INT8 model may cost
+CALIBRATION_SEED = 71001  # the calibration scenes' stream: no eval or training set uses it
+MAX_SAMPLES = 256  # inputs kept per model, spread evenly over the recording
+# Nodes left in float, by op type or node name. The segmenter's head and its upsampling to the
+# input size: quantized, they cost 2 of 36 plates' exact match on a small check set (the plate's
+# outline moves by a pixel); kept in float, 1 of 36.
+KEEP_FLOAT = {"plate-seg": ("Resize", "/head/Conv")}
+
+
+class _Recording:
+    """A backend that keeps a copy of every input it runs, one sample per batch row."""
+
+    def __init__(self, backend, input_name: str):
+        self.backend, self.input_name, self.samples = backend, input_name, []
+        self.path = backend.path
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        x = inputs[self.input_name]
+        self.samples += [np.array(x[i:i + 1]) for i in range(x.shape[0])]
+        return self.backend.run(inputs)
+
+
+def record_calibration(scenes: int, out_dir: Path = DEFAULT_CALIBRATION_DIR / "sets",
+                       models_dir: Path = DEFAULT_MODELS_DIR, backgrounds=None, progress=None) -> dict[str, Path]:
+    """Run the FP32 pipeline over ``scenes`` synthetic scenes and write each model's inputs."""
+    from edge.synth.scene import make_sample
+
+    pipeline = Pipeline(VisionConfig(models_dir=str(models_dir), backend="onnxruntime"))
+    recorders = {}
+    for name, (component, input_name) in pipeline.model_holders().items():
+        recorders[name] = _Recording(component.backend, input_name)
+        component.backend = recorders[name]
+    for i in range(scenes):
+        pipeline.read_image(make_sample(CALIBRATION_SEED, i, "scenes", backgrounds).image)
+        if progress:
+            progress(i + 1, scenes)
+    written = {}
+    for name, rec in recorders.items():
+        if not rec.samples:
+            raise ModelError(f"calibration: {name} was never run on {scenes} scenes; record more scenes")
+        keep = np.unique(np.linspace(0, len(rec.samples) - 1, min(MAX_SAMPLES, len(rec.samples))).round().astype(int))
+        meta = {"recipe": f"anpr engines calibrate --scenes {scenes}: synthetic scenes, seed {CALIBRATION_SEED}, "
+                          "inputs as the FP32 pipeline gave them", "recorded": len(rec.samples)}
+        written[name] = CalibrationSet(name, rec.input_name, tuple(rec.samples[k] for k in keep), meta).save(
+            Path(out_dir) / f"{name}.npz")
+    return written
+
+
+def float_nodes(onnx_path: Path, keep: tuple[str, ...]) -> list[str]:
+    """Names of the nodes of the model that ``keep`` names by op type or by node name."""
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    return [n.name for n in graph.node if n.op_type in keep or n.name in keep]
+
+
+def quantize_model(fp32: Path, out: Path, calibration: CalibrationSet, keep: tuple[str, ...] = ()) -> Path:
+    """``fp32`` as a Q/DQ INT8 model at ``out`` (ONNX Runtime static quantization), the nodes
+    ``keep`` names (op types or node names) left in float."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    exclude = float_nodes(fp32, keep)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        try:
+            quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=False)
+        except Exception:  # shape inference fails on some graphs; the model itself still quantizes
+            shutil.copy(fp32, prepared)
+        quantize_static(str(prepared), str(out), calibration.ort_reader(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(exclude),
+                        extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
+    return out
+
+
+@dataclass(frozen=True)
+class Check:
+    """A pipeline's figures on the check set."""
+
+    exact: float
+    recall: float
+
+    def to_dict(self) -> dict:
+        return {"exact_match": round(self.exact, 4), "recall": round(self.recall, 4)}
+
+
+def check(pipeline: Pipeline, folder: Path) -> Check:
+    report = evaluate(pipeline, folder, read_labels(folder / "labels.csv"))
+    return Check(report.reading.exact_match or 0.0, report.recall or 0.0)
+
+
+def _manifest_for(fp32: Path, int8: Path, calibration: CalibrationSet, checks: dict) -> Path:
+    data = dict(load_manifest(fp32).data)
+    data.update({
+        "file": int8.name, "sha256": __import__("hashlib").sha256(int8.read_bytes()).hexdigest(),
+        "precision": "int8",
+        "quantization": {"format": "QDQ", "weights": "int8, symmetric, per channel",
+                         "activations": "uint8, asymmetric, per tensor, min-max ranges",
+                         "tool": "onnxruntime.quantization.quantize_static", "from": fp32.name,
+                         "from_sha256": load_manifest(fp32).data["sha256"],
+                         "kept_in_float": list(KEEP_FLOAT.get(fp32.name[: -len(".onnx")], ())),
+                         "calibration": {**calibration.meta, "samples": len(calibration.samples)}},
+        "accuracy_check": checks,
+    })
+    meta = int8.with_suffix(".json")
+    meta.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return meta
+
+
+def quantize_all(check_set: Path, models_dir: Path = DEFAULT_MODELS_DIR,
+                 sets_dir: Path = DEFAULT_CALIBRATION_DIR / "sets", models: tuple[str, ...] = MODELS,
+                 say=print) -> dict[str, str]:
+    """Quantize ``models``, each checked alone against FP32 on ``check_set``; name -> outcome."""
+    fp32_pipeline = Pipeline(VisionConfig(models_dir=str(models_dir), backend="onnxruntime"))
+    base = check(fp32_pipeline, check_set)
+    say(f"FP32 on {check_set}: exact match {base.exact:.3f}, recall {base.recall:.3f}")
+    outcomes = {}
+    for name in models:
+        fp32 = model_file(models_dir, name, "fp32")
+        int8 = model_file(models_dir, name, "int8")
+        calibration = CalibrationSet.load(Path(sets_dir) / f"{name}.npz")
+        with tempfile.TemporaryDirectory() as tmp:
+            candidate = quantize_model(fp32, Path(tmp) / int8.name, calibration, KEEP_FLOAT.get(name, ()))
+            component, _ = fp32_pipeline.model_holders()[name]
+            original = component.backend
+            component.backend = OnnxRuntimeBackend(candidate, fp32_pipeline.config.threads)
+            try:
+                mine = check(fp32_pipeline, check_set)
+            finally:
+                component.backend = original
+            drop_exact, drop_recall = 100 * (base.exact - mine.exact), 100 * (base.recall - mine.recall)
+            figures = (f"exact match {mine.exact:.3f} ({-drop_exact:+.1f} points), "
+                       f"recall {mine.recall:.3f} ({-drop_recall:+.1f} points)")
+            if max(drop_exact, drop_recall) > LIMIT_POINTS:
+                outcomes[name] = f"refused: {figures}, more than {LIMIT_POINTS:g} point below FP32"
+                for stale in (int8, int8.with_suffix(".json")):
+                    stale.unlink(missing_ok=True)
+            else:
+                shutil.copy(candidate, int8)
+                _manifest_for(fp32, int8, calibration, {
+                    "set": str(check_set), "limit_points": LIMIT_POINTS, "fp32": base.to_dict(),
+                    "int8_alone": mine.to_dict()})
+                outcomes[name] = f"written {int8.name}: {figures}"
+        say(f"{name}: {outcomes[name]}")
+    return outcomes

@@ -1,0 +1,163 @@
+"""INT8 and TensorRT without a GPU: plan names and records, profiles and buffers, calibration
+sets, batches and caches, the backend choice, and real ONNX Runtime quantization."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.common.errors import ConfigError
+from edge.vision.backend import OnnxRuntimeBackend, load_backend
+from edge.vision.calibration import CalibrationBatches, CalibrationCache, CalibrationSet
+from edge.vision.config import VisionConfig
+from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file
+from edge.vision.plans import (MAX_BATCH, ShapeLimits, batches, buffer_bytes, find_plan, fits, gpu_slug, has_qdq,
+                               plan_file, profiles_for, write_record)
+
+MODELS = DEFAULT_MODELS_DIR
+
+
+def test_model_files_by_precision_and_a_missing_int8_model_says_how_to_make_it(tmp_path):
+    assert model_file(MODELS, "plate-seg") == MODELS / "plate-seg.onnx"
+    assert model_file(MODELS, "plate-seg", "int8") == MODELS / "plate-seg.int8.onnx"
+    with pytest.raises(ModelError, match="precision 'fp16'"):
+        model_file(MODELS, "plate-seg", "fp16")
+    with pytest.raises(ModelError, match="make quantize"):
+        load_manifest(model_file(tmp_path, "read-kana", "int8"))
+    with pytest.raises(ConfigError, match="vision.precision"):
+        VisionConfig(precision="int4")
+
+
+def test_plan_names_carry_model_tensorrt_version_and_gpu():
+    plan = plan_file("/p", MODELS / "plate-seg.int8.onnx", "10.3.0", "NVIDIA Jetson Orin NX")
+    assert plan == Path("/p/plate-seg.int8.trt10.3.0.nvidia-jetson-orin-nx.plan")
+    assert plan_file("/p", MODELS / "plate-seg.onnx", "8.5.2", "Orin").name == "plate-seg.trt8.5.2.orin.plan"
+    with pytest.raises(ValueError):
+        gpu_slug("  ")
+
+
+def test_a_plan_is_found_only_for_its_own_model_file(tmp_path):
+    onnx_path = tmp_path / "read-kana.onnx"
+    shutil.copy(MODELS / "read-kana.onnx", onnx_path)
+    assert find_plan(tmp_path, onnx_path, "10.3.0", "Orin") is None
+    plan = plan_file(tmp_path, onnx_path, "10.3.0", "Orin")
+    plan.write_bytes(b"plan")
+    with pytest.raises(ModelError, match="no readable record"):
+        find_plan(tmp_path, onnx_path, "10.3.0", "Orin")
+    write_record(plan, onnx_path, {"input": ((1, 1, 40, 40),) * 3}, "fp32", "10.3.0", "Orin", "2026-12-02T00:00:00")
+    assert find_plan(tmp_path, onnx_path, "10.3.0", "Orin") == plan
+    assert find_plan(tmp_path, onnx_path, "10.4.0", "Orin") is None  # another TensorRT: not this plan
+    onnx_path.write_bytes(onnx_path.read_bytes() + b"\0")  # the model retrained since
+    with pytest.raises(ModelError, match="another read-kana.onnx"):
+        find_plan(tmp_path, onnx_path, "10.3.0", "Orin")
+
+
+def test_profiles_follow_the_manifests_and_the_vision_config():
+    seg = profiles_for(load_manifest("plate-seg"), ShapeLimits(largest_side=512, usual_side=256))
+    assert seg == {"image": ((1, 3, 64, 64), (1, 3, 256, 256), (1, 3, 512, 512))}
+    kana = profiles_for(load_manifest("read-kana"))
+    low, opt, high = kana["input"]
+    assert low[0] == 1 and high[0] == MAX_BATCH and low[1:] == high[1:] == (1, 40, 40)
+    assert fits((5, 1, 40, 40), kana["input"]) and not fits((MAX_BATCH + 1, 1, 40, 40), kana["input"])
+    assert not fits((1, 1, 40, 41), kana["input"])
+
+
+def test_buffers_are_sized_at_the_largest_shape_and_big_batches_split():
+    assert buffer_bytes((32, 1, 40, 96), np.float32) == 32 * 40 * 96 * 4
+    with pytest.raises(ValueError):
+        buffer_bytes((-1, 3), np.float32)
+    assert batches(70, 32) == [(0, 32), (32, 64), (64, 70)]
+    assert batches(0, 32) == []
+
+
+def test_without_tensorrt_auto_runs_onnx_runtime_and_tensorrt_says_why_not():
+    path = MODELS / "read-kana.onnx"
+    assert isinstance(load_backend(path, "auto"), OnnxRuntimeBackend)
+    with pytest.raises(ModelError, match="TensorRT is not installed.*make engines"):
+        load_backend(path, "tensorrt")
+
+
+def _set(n=10, shapes=((1, 1, 40, 40),)):
+    rng = np.random.default_rng(0)
+    samples = tuple(rng.normal(size=shapes[i % len(shapes)]).astype(np.float32) for i in range(n))
+    return CalibrationSet("read-kana", "input", samples, {"recipe": "test"})
+
+
+def test_a_calibration_set_survives_saving_and_a_damaged_one_says_so(tmp_path):
+    saved = _set().save(tmp_path / "read-kana.npz")
+    back = CalibrationSet.load(saved)
+    assert back.input_name == "input" and len(back.samples) == 10
+    assert all(np.array_equal(a, b) for a, b in zip(back.samples, _set().samples))
+    saved.write_bytes(saved.read_bytes()[:200])
+    with pytest.raises(ModelError, match="cannot be read"):
+        CalibrationSet.load(saved)
+    with pytest.raises(ModelError, match="anpr engines calibrate"):
+        CalibrationSet.load(tmp_path / "missing.npz")
+
+
+def test_calibration_batches_have_exactly_the_profile_shape_and_the_cache_is_per_model_file(tmp_path):
+    mixed = _set(11, shapes=((1, 3, 64, 64), (1, 3, 32, 64)))  # six of one size, five of the other
+    cache = CalibrationCache.for_model(tmp_path, "plate-seg", "ab" * 32)
+    feed = CalibrationBatches(mixed, (2, 3, 64, 64), cache)
+    got = list(feed)
+    assert len(got) == len(feed) == 3 and all(b.shape == (2, 3, 64, 64) and b.dtype == np.float32 for b in got)
+    assert list(feed)[0].tobytes() == got[0].tobytes()  # a second pass starts again
+    assert feed.nbytes == 2 * 3 * 64 * 64 * 4
+    assert cache.read() is None
+    cache.write(b"TRT-8601-EntropyCalibration2")
+    assert cache.read() == b"TRT-8601-EntropyCalibration2"
+    assert CalibrationCache.for_model(tmp_path, "plate-seg", "cd" * 32).read() is None
+
+
+def test_onnx_runtime_reader_yields_every_sample_once_per_pass():
+    reader = _set(3).ort_reader()
+    seen = [reader.get_next() for _ in range(4)]
+    assert [s is None for s in seen] == [False, False, False, True]
+    reader.rewind()
+    assert reader.get_next() is not None
+
+
+def test_a_field_classifier_quantized_for_real_reads_like_its_fp32_model(tmp_path):
+    from edge.quantize import quantize_model
+
+    fp32 = MODELS / "read-kana.onnx"
+    rng = np.random.default_rng(1)
+    samples = tuple(rng.normal(size=(1, 1, 40, 40)).astype(np.float32) for _ in range(16))
+    int8 = quantize_model(fp32, tmp_path / "read-kana.int8.onnx", CalibrationSet("read-kana", "input", samples, {}))
+    assert has_qdq(int8) and not has_qdq(fp32)
+    x = np.concatenate(samples[:8])
+    a = OnnxRuntimeBackend(fp32).run({"input": x})["logits"]
+    b = OnnxRuntimeBackend(int8).run({"input": x})["logits"]
+    assert b.shape == a.shape
+    assert (a.argmax(-1) == b.argmax(-1)).mean() >= 0.75
+
+
+@pytest.fixture(scope="module")
+def check_set(tmp_path_factory):
+    from edge.cli import main
+
+    folder = tmp_path_factory.mktemp("check") / "scenes"
+    assert main(["synth", str(folder), "--kind", "scenes", "--count", "6", "--seed", "61001", "--quiet"]) == 0
+    return folder
+
+
+def test_quantize_writes_a_checked_int8_model_and_refuses_one_that_reads_worse(tmp_path, check_set, monkeypatch):
+    import edge.quantize as quantize
+
+    models = tmp_path / "models"
+    shutil.copytree(MODELS, models, ignore=shutil.ignore_patterns("*.int8.*"))
+    sets = tmp_path / "sets"
+    quantize.record_calibration(3, sets, models)
+    assert {p.stem for p in sets.glob("*.npz")} >= {"plate-seg", "read-color", "read-kana"}
+    outcome = quantize.quantize_all(check_set, models, sets, ("read-color",), say=lambda m: None)
+    assert outcome["read-color"].startswith("written")
+    manifest = json.loads((models / "read-color.int8.json").read_text())
+    assert manifest["precision"] == "int8" and manifest["quantization"]["format"] == "QDQ"
+    assert manifest["accuracy_check"]["limit_points"] == 1.0
+    load_manifest(models / "read-color.int8.onnx")  # its sha256 matches
+    monkeypatch.setattr(quantize, "LIMIT_POINTS", -1.0)  # any model "reads worse" than this
+    outcome = quantize.quantize_all(check_set, models, sets, ("read-color",), say=lambda m: None)
+    assert outcome["read-color"].startswith("refused")
+    assert not (models / "read-color.int8.onnx").exists() and not (models / "read-color.int8.json").exists()
