@@ -32,8 +32,8 @@ setup(
     extras_require={
         # TensorRT and jetson-utils come from JetPack on the device and are never pip dependencies
         # (the PyPI package named jetson-utils is unrelated). JetPack's TensorRT bindings are built
-        # against numpy 1.x.
-        "jetson": ["numpy<2"],
+        # against numpy 1.x. pycuda: the explicit CUDA context and buffers of edge/vision/tensorrt.py.
+        "jetson": ["numpy<2", "pycuda>=2022.1"],
         # Training the segmentation and field-reader models on CPU (engines/, make train).
         "train": ["torch==2.13.0", "onnxscript>=0.1"],  # Debian fonts for more variety: see `make fonts`
         "dev": ["pytest>=7.4", "hypothesis>=6.100"],
