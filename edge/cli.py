@@ -528,7 +528,7 @@ def cmd_engines_quantize(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     refused = [n for n, o in outcomes.items() if o.startswith("refused")]
     if refused:
-        print(f"not written (kept in FP32 by vision.precision = \"int8\"): {', '.join(refused)}")
+        print(f"refused, so run in FP32 under vision.precision = \"int8\": {', '.join(refused)}")
     return 1 if len(refused) == len(outcomes) else 0
 
 

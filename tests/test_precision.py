@@ -160,4 +160,49 @@ def test_quantize_writes_a_checked_int8_model_and_refuses_one_that_reads_worse(t
     monkeypatch.setattr(quantize, "LIMIT_POINTS", -1.0)  # any model "reads worse" than this
     outcome = quantize.quantize_all(check_set, models, sets, ("read-color",), say=lambda m: None)
     assert outcome["read-color"].startswith("refused")
-    assert not (models / "read-color.int8.onnx").exists() and not (models / "read-color.int8.json").exists()
+    assert not (models / "read-color.int8.onnx").exists()
+    assert json.loads((models / "read-color.int8.json").read_text())["refused"].startswith("refused")
+    assert model_file(models, "read-color", "int8") == models / "read-color.onnx"  # runs in FP32
+    assert model_file(models, "read-kana", "int8") == models / "read-kana.int8.onnx"  # not made: asked for
+
+
+def test_bench_measures_the_still_the_lane_loop_and_the_labelled_set_in_a_process_of_its_own(lane_clip, check_set,
+                                                                                              tmp_path):
+    import cv2
+
+    from edge.bench import bench, table
+
+    video = cv2.VideoCapture(str(lane_clip / "clip.mp4"))
+    first = json.loads((lane_clip / "vehicles.jsonl").read_text().splitlines()[0])
+    video.set(cv2.CAP_PROP_POS_FRAMES, (first["first_readable_frame"] + first["last_frame"]) // 2)
+    ok, frame = video.read()
+    assert ok
+    still = tmp_path / "still.png"
+    cv2.imwrite(str(still), frame)
+    phases = []
+    result = bench(("fp32",), lane_clip / "clip.mp4", still, check_set, repeats=3, progress=phases.append)
+    assert phases == ["fp32 still", "fp32 lane", "fp32 accuracy"]
+    fp32 = result["fp32"]
+    assert fp32["full_pipeline_fps"] > 0 and fp32["lane_fps"] > 0
+    assert fp32["still"]["plates_read"] >= 1  # a plate is in view and read
+    assert set(fp32["still"]["stages"]) >= {"detect", "find", "refine", "read", "total"}
+    assert fp32["still"]["models"]["plate-seg"]["runs_per_frame"] >= 1
+    assert fp32["lane"]["frames"] == json.loads((lane_clip / "clip.json").read_text())["frames"]
+    assert fp32["lane"]["events"] >= 1
+    assert 0 <= fp32["accuracy"]["exact_match"] <= 1 and fp32["peak_memory_mib"] > 100
+    assert "| full pipeline, frames/s |" in table(result)
+
+
+def test_engines_build_without_tensorrt_and_int8_without_quantized_models_say_what_to_do(tmp_path):
+    from tests.conftest import anpr
+
+    run = anpr("engines", "build")
+    assert run.returncode == 2 and "TensorRT and a CUDA GPU are not here" in run.stderr
+    models = tmp_path / "models"
+    shutil.copytree(MODELS, models, ignore=shutil.ignore_patterns("*.int8.*"))
+    image = tmp_path / "frame.png"
+    import cv2
+
+    cv2.imwrite(str(image), np.full((120, 160, 3), 128, np.uint8))
+    run = anpr("read", str(image), "--models", str(models), "--precision", "int8")
+    assert run.returncode == 2 and "make quantize" in run.stderr

@@ -18,10 +18,23 @@ PRECISIONS = ("fp32", "int8")
 
 def model_file(models_dir: str | Path, name: str, precision: str = "fp32") -> Path:
     """Where model ``name`` lives in ``precision``: ``NAME.onnx`` (FP32, as trained) or
-    ``NAME.int8.onnx`` (its Q/DQ INT8 copy, written by ``anpr engines quantize``)."""
+    ``NAME.int8.onnx`` (its Q/DQ INT8 copy, written by ``anpr engines quantize``). A model whose
+    INT8 copy was refused (it read worse; ``NAME.int8.json`` says so) runs in FP32."""
     if precision not in PRECISIONS:
         raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-    return Path(models_dir) / (f"{name}.onnx" if precision == "fp32" else f"{name}.{precision}.onnx")
+    fp32 = Path(models_dir) / f"{name}.onnx"
+    if precision == "fp32":
+        return fp32
+    quantized = Path(models_dir) / f"{name}.{precision}.onnx"
+    record = quantized.with_suffix(".json")
+    if not quantized.exists() and record.exists():
+        try:
+            refused = bool(json.loads(record.read_text(encoding="utf-8")).get("refused"))
+        except (OSError, ValueError, AttributeError):
+            refused = False
+        if refused:
+            return fp32
+    return quantized
 
 
 class ModelError(RuntimeError):
