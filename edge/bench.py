@@ -77,7 +77,7 @@ def _still(frame_path: str, repeats: int) -> dict:
     t0 = time.perf_counter()
     for _ in range(repeats):
         result = pipeline.read_image(image)
-        plates = max(plates, sum(p.reading is not None and p.reading.text is not None for p in result.plates))
+        plates = max(plates, sum(p.text is not None for p in result.plates))
         for k, v in result.timing_ms.items():
             stages.setdefault(k, []).append(v)
     wall = time.perf_counter() - t0
@@ -119,7 +119,8 @@ def _accuracy(labelled: str) -> dict:
 
     folder = Path(labelled)
     report = evaluate(_STATE["pipeline"], folder, read_labels(folder / "labels.csv"))
-    return {"set": str(folder), "plates": report.reading.plates, "exact_match": report.reading.exact_match,
+    exact = report.reading.exact_match
+    return {"set": str(folder), "plates": report.reading.plates, "exact_match": None if exact is None else round(exact, 4),
             "recall": None if report.recall is None else round(report.recall, 4),
             "grammar_invalid": len(report.invalid)}
 
