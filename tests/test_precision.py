@@ -136,10 +136,11 @@ def test_a_field_classifier_quantized_for_real_reads_like_its_fp32_model(tmp_pat
 
 @pytest.fixture(scope="module")
 def check_set(tmp_path_factory):
-    from edge.cli import main
+    from tests.conftest import anpr
 
     folder = tmp_path_factory.mktemp("check") / "scenes"
-    assert main(["synth", str(folder), "--kind", "scenes", "--count", "6", "--seed", "61001", "--quiet"]) == 0
+    run = anpr("synth", str(folder), "--kind", "scenes", "--count", "6", "--seed", "61001", "--quiet")
+    assert run.returncode == 0, run.stderr
     return folder
 
 
