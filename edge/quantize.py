@@ -28,6 +28,7 @@ from edge.vision.calibration import DEFAULT_CALIBRATION_DIR, CalibrationSet
 from edge.vision.config import VisionConfig
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file
 from edge.vision.pipeline import Pipeline
+from edge.vision.plans import sha256_of
 from edge.vision.reader import MODEL_NAMES
 
 MODELS = ("yolov3-tiny", "plate-seg", *MODEL_NAMES.values())
@@ -130,7 +131,7 @@ def check(pipeline: Pipeline, folder: Path) -> Check:
 def _manifest_for(fp32: Path, int8: Path, calibration: CalibrationSet, checks: dict) -> Path:
     data = dict(load_manifest(fp32).data)
     data.update({
-        "file": int8.name, "sha256": __import__("hashlib").sha256(int8.read_bytes()).hexdigest(),
+        "file": int8.name, "sha256": sha256_of(int8),
         "precision": "int8",
         "quantization": {"format": "QDQ", "weights": "int8, symmetric, per channel",
                          "activations": "uint8, asymmetric, per tensor, min-max ranges",
