@@ -26,8 +26,8 @@ engines/models/yolov3-tiny.onnx: $(VENV)/.installed engines/yolo.py engines/dark
 
 # INT8: record each model's inputs from the FP32 pipeline on synthetic scenes (calibration/sets/),
 # then write NAME.int8.onnx + NAME.int8.json beside each model (ONNX Runtime static Q/DQ), each
-# refused when it costs more than 1 point of exact match or recall on engines/data/quant-check.
-# About 15 minutes on 2 cores. `vision.precision = "int8"` (or --precision int8) uses them.
+# refused (and run in FP32) when it is not faster or costs more than 1 point of exact match or
+# recall on engines/data/quant-check. About 7 minutes on 2 cores. `vision.precision = "int8"` (or --precision int8) uses them.
 quantize: engines/data/quantized.stamp
 engines/data/quantized.stamp: $(VENV)/.installed engines/models/yolov3-tiny.onnx $(wildcard engines/models/read-*.onnx) engines/models/plate-seg.onnx edge/quantize.py
 	@[ -f calibration/sets/read-color.npz ] || $(BIN)/anpr engines calibrate --quiet
