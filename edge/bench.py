@@ -48,6 +48,25 @@ class _Timed:
         return out
 
 
+def still_frame(clip_dir: Path, out: Path) -> Path:
+    """Write the bench's still: the frame of ``clip_dir/clip.mp4`` halfway between its first
+    vehicle's first readable frame and its last frame in view, a plate in view."""
+    import cv2
+
+    vehicles = [json.loads(line) for line in (clip_dir / "vehicles.jsonl").read_text(encoding="utf-8").splitlines()]
+    first = next((v for v in vehicles if v["first_readable_frame"] is not None), None)
+    if first is None:
+        raise ValueError(f"{clip_dir} has no vehicle with a readable plate")
+    at = (first["first_readable_frame"] + first["last_frame"]) // 2
+    video = cv2.VideoCapture(str(clip_dir / "clip.mp4"))
+    video.set(cv2.CAP_PROP_POS_FRAMES, at)
+    ok, frame = video.read()
+    video.release()
+    if not ok or not cv2.imwrite(str(out), frame):
+        raise ValueError(f"cannot read frame {at} of {clip_dir / 'clip.mp4'} or write {out}")
+    return out
+
+
 _STATE: dict = {}
 
 
@@ -115,14 +134,10 @@ def _lane(clip: str) -> dict:
 
 
 def _accuracy(labelled: str) -> dict:
-    from edge.evaluate import evaluate, read_labels
+    from edge.quantize import check
 
-    folder = Path(labelled)
-    report = evaluate(_STATE["pipeline"], folder, read_labels(folder / "labels.csv"))
-    exact = report.reading.exact_match
-    return {"set": str(folder), "plates": report.reading.plates, "exact_match": None if exact is None else round(exact, 4),
-            "recall": None if report.recall is None else round(report.recall, 4),
-            "grammar_invalid": len(report.invalid)}
+    scored = check(_STATE["pipeline"], Path(labelled))
+    return {"set": labelled, "plates": scored.plates, **scored.to_dict(), "grammar_invalid": scored.grammar_invalid}
 
 
 def _phase(name: str, *args) -> dict:

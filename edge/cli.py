@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from edge import __version__
+from edge.vision.manifest import PRECISIONS
 from edge.plates import Color, PlateText, PlateTextError, Problem
 
 
@@ -541,7 +542,7 @@ def cmd_engines_build(args: argparse.Namespace) -> int:
     from edge.vision import tensorrt
     from edge.vision.calibration import DEFAULT_CALIBRATION_DIR, CalibrationBatches, CalibrationCache, CalibrationSet
     from edge.vision.manifest import ModelError, model_file
-    from edge.vision.plans import DEFAULT_PLANS_DIR, ShapeLimits, build_plans, sha256_of, write_record
+    from edge.vision.plans import DEFAULT_PLANS_DIR, WindowSizes, build_plans, sha256_of, write_record
 
     try:
         vision = (load_config(args.config) if args.config else Config()).vision
@@ -554,7 +555,7 @@ def cmd_engines_build(args: argparse.Namespace) -> int:
     models_dir = Path(vision.models_dir) if vision.models_dir else DEFAULT_MODELS
     plans_dir = Path(vision.plans_dir) if vision.plans_dir else DEFAULT_PLANS_DIR
     precision = args.precision or vision.precision
-    limits = ShapeLimits(max(vision.find_size, vision.vehicle_size, vision.refine_size), vision.refine_size)
+    limits = WindowSizes.of(vision)
     try:
         files = {name: model_file(models_dir, name, precision) for name in MODELS}
         for name, plan, profiles, qdq in build_plans(files, plans_dir, limits, device.version, device.gpu):
@@ -575,27 +576,18 @@ def cmd_engines_build(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    import cv2
     from tqdm import tqdm
 
-    from edge.bench import PHASES, bench, dumps, table
+    from edge.bench import PHASES, bench, dumps, still_frame, table
     from edge.vision.manifest import ModelError
 
-    precisions = ("fp32", "int8") if args.precision == "both" else (args.precision,)
+    precisions = PRECISIONS if args.precision == "both" else (args.precision,)
     clip = _synthetic("clip", BENCH_CLIP)
     labelled = None if args.no_accuracy else _synthetic("scenes", CHECK_SET)
-    # the still: the middle of the first vehicle's readable frames, a plate in view
-    vehicles = [json.loads(line) for line in (clip / "vehicles.jsonl").read_text(encoding="utf-8").splitlines()]
-    first = next(v for v in vehicles if v["first_readable_frame"] is not None)
-    at = (first["first_readable_frame"] + first["last_frame"]) // 2
-    video = cv2.VideoCapture(str(clip / "clip.mp4"))
-    video.set(cv2.CAP_PROP_POS_FRAMES, at)
-    ok, frame = video.read()
-    video.release()
-    if not ok:
-        raise UsageError(f"cannot read frame {at} of {clip / 'clip.mp4'}: delete {clip} to render it again")
-    still = clip / "still.png"
-    cv2.imwrite(str(still), frame)
+    try:
+        still = still_frame(clip, clip / "still.png")
+    except ValueError as exc:
+        raise UsageError(f"{exc}: delete {clip} to render it again") from exc
     bar = tqdm(total=len(precisions) * len(PHASES), unit="phase", desc="bench", file=sys.stderr,
                disable=True if args.quiet else None)
     try:
@@ -613,7 +605,7 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="auto", help="auto (TensorRT plan if built, else ONNX Runtime), "
                                                      "onnxruntime or tensorrt")
     p.add_argument("--models", metavar="DIR", help="model folder (default engines/models)")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "int8"),
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help="fp32 (the models as trained) or int8 (their Q/DQ copies, `make quantize`)")
     p.add_argument("--no-detector", action="store_true",
                    help="skip the vehicle detector: look for plates on the whole frame (or --roi) only")
@@ -802,12 +794,12 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.set_defaults(func=cmd_engines_quantize)
     build = engines_commands.add_parser("build", help="TensorRT plans for this device (on the Jetson)")
     build.add_argument("--config", metavar="TOML", help="the appliance's config (its vision section)")
-    build.add_argument("--precision", choices=("fp32", "int8"), help="default: vision.precision")
+    build.add_argument("--precision", choices=PRECISIONS, help="default: vision.precision")
     build.add_argument("--workspace-mb", type=_positive, default=512)
     build.set_defaults(func=cmd_engines_build)
 
     bench_cmd = commands.add_parser("bench", help="speed of the pipeline and the lane loop, FP32 and INT8 side by side")
-    bench_cmd.add_argument("--precision", choices=("fp32", "int8", "both"), default="both")
+    bench_cmd.add_argument("--precision", choices=(*PRECISIONS, "both"), default="both")
     bench_cmd.add_argument("--json", action="store_true", help="one JSON object, a section per precision")
     bench_cmd.add_argument("--repeats", type=_positive, default=30, help="runs over the still frame")
     bench_cmd.add_argument("--models", metavar="DIR", help="model folder (default engines/models)")

@@ -136,10 +136,12 @@ def run_ms(backend, calibration: CalibrationSet, input_name: str) -> float:
 
 @dataclass(frozen=True)
 class Check:
-    """A pipeline's figures on the check set."""
+    """A pipeline's figures on a labelled set (``anpr eval``'s)."""
 
     exact: float
     recall: float
+    plates: int = 0
+    grammar_invalid: int = 0
 
     def to_dict(self) -> dict:
         return {"exact_match": round(self.exact, 4), "recall": round(self.recall, 4)}
@@ -147,7 +149,7 @@ class Check:
 
 def check(pipeline: Pipeline, folder: Path) -> Check:
     report = evaluate(pipeline, folder, read_labels(folder / "labels.csv"))
-    return Check(report.reading.exact_match or 0.0, report.recall or 0.0)
+    return Check(report.reading.exact_match or 0.0, report.recall or 0.0, report.reading.plates, len(report.invalid))
 
 
 def _manifest_for(fp32: Path, int8: Path, calibration: CalibrationSet, checks: dict) -> Path:

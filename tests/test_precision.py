@@ -13,7 +13,7 @@ from edge.vision.backend import OnnxRuntimeBackend, load_backend
 from edge.vision.calibration import CalibrationBatches, CalibrationCache, CalibrationSet
 from edge.vision.config import VisionConfig
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file
-from edge.vision.plans import (MAX_BATCH, ShapeLimits, batches, buffer_bytes, find_plan, fits, gpu_slug, has_qdq,
+from edge.vision.plans import (MAX_BATCH, WindowSizes, batches, buffer_bytes, find_plan, fits, gpu_slug, has_qdq,
                                plan_file, profiles_for, write_record)
 
 MODELS = DEFAULT_MODELS_DIR
@@ -55,7 +55,7 @@ def test_a_plan_is_found_only_for_its_own_model_file(tmp_path):
 
 
 def test_profiles_follow_the_manifests_and_the_vision_config():
-    seg = profiles_for(load_manifest("plate-seg"), ShapeLimits(largest_side=512, usual_side=256))
+    seg = profiles_for(load_manifest("plate-seg"), WindowSizes(largest_side=512, usual_side=256))
     assert seg == {"image": ((1, 3, 64, 64), (1, 3, 256, 256), (1, 3, 512, 512))}
     kana = profiles_for(load_manifest("read-kana"))
     low, opt, high = kana["input"]
@@ -176,17 +176,9 @@ def test_quantize_writes_a_checked_int8_model_and_refuses_one_that_reads_worse(t
 
 def test_bench_measures_the_still_the_lane_loop_and_the_labelled_set_in_a_process_of_its_own(lane_clip, check_set,
                                                                                               tmp_path):
-    import cv2
+    from edge.bench import bench, still_frame, table
 
-    from edge.bench import bench, table
-
-    video = cv2.VideoCapture(str(lane_clip / "clip.mp4"))
-    first = json.loads((lane_clip / "vehicles.jsonl").read_text().splitlines()[0])
-    video.set(cv2.CAP_PROP_POS_FRAMES, (first["first_readable_frame"] + first["last_frame"]) // 2)
-    ok, frame = video.read()
-    assert ok
-    still = tmp_path / "still.png"
-    cv2.imwrite(str(still), frame)
+    still = still_frame(lane_clip, tmp_path / "still.png")
     phases = []
     result = bench(("fp32",), lane_clip / "clip.mp4", still, check_set, repeats=3, progress=phases.append)
     assert phases == ["fp32 still", "fp32 lane", "fp32 accuracy"]

@@ -79,14 +79,19 @@ def write_record(plan: Path, onnx_path: Path, profiles: dict, precision: str, tr
 
 
 @dataclass(frozen=True)
-class ShapeLimits:
+class WindowSizes:
     """The window sizes the pipeline gives the segmenter (from the vision config)."""
 
     largest_side: int = 512  # max(find_size, vehicle_size, refine_size)
     usual_side: int = 256  # refine_size: the window nearly every plate is seen in
 
+    @classmethod
+    def of(cls, vision) -> "WindowSizes":
+        """The window sizes a VisionConfig gives the segmenter."""
+        return cls(max(vision.find_size, vision.vehicle_size, vision.refine_size), vision.refine_size)
 
-def profiles_for(manifest: Manifest, limits: ShapeLimits = ShapeLimits()) -> dict[str, tuple[tuple, tuple, tuple]]:
+
+def profiles_for(manifest: Manifest, limits: WindowSizes = WindowSizes()) -> dict[str, tuple[tuple, tuple, tuple]]:
     """The optimisation profile (min, opt, max shape) of the model's input, from its manifest:
     fixed dimensions stay, ``H`` and ``W`` run MIN_SIDE..largest_side, ``N`` runs 1..MAX_BATCH
     (the field classifiers' batches of views), or is 1 where H and W vary (the segmenter is given
@@ -136,7 +141,7 @@ def has_qdq(onnx_path: str | Path) -> bool:
     return any(node.op_type in ("QuantizeLinear", "DequantizeLinear") for node in graph.node)
 
 
-def build_plans(models: dict[str, Path], plans_dir: Path, limits: ShapeLimits, trt_version: str, gpu: str,
+def build_plans(models: dict[str, Path], plans_dir: Path, limits: WindowSizes, trt_version: str, gpu: str,
                 ) -> list[tuple[str, Path, dict, bool]]:
     """What ``anpr engines build`` builds: (name, plan path, profiles, from Q/DQ) per model file."""
     from edge.vision.manifest import load_manifest
