@@ -164,8 +164,12 @@ def test_a_relay_unplugged_mid_run_is_not_executed_and_works_when_back(lane_clip
                              "--db", str(db), "--mode", "allow-list", "--relay", f"lcus:{link}", "--config",
                              str(_config(tmp_path, 100))], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    lines = []
-    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    lines, errs = [], []
+    # both pipes read by threads of their own (communicate() would read stdout under the first one)
+    readers = [threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True),
+               threading.Thread(target=lambda: errs.append(proc.stderr.read()), daemon=True)]
+    for t in readers:
+        t.start()
     try:
         deadline = time.time() + 120
         while bytes.fromhex("A0 01 01 A2") not in reader.data and time.time() < deadline:
@@ -178,7 +182,10 @@ def test_a_relay_unplugged_mid_run_is_not_executed_and_works_when_back(lane_clip
             time.sleep(0.05)
         again = Pty(link)  # plugged back in: udev gives it the same name
         back = Reader(again)
-        _, err = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
+        for t in readers:
+            t.join(10)
+        err = "".join(errs)
     finally:
         proc.kill()
     sent_after = back.stop()
