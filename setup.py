@@ -15,7 +15,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["edge", "edge.*"]),
-    package_data={"edge.plates": ["data/*.json"]},
+    package_data={"edge.plates": ["data/*.json"], "edge.web": ["templates/*.html", "static/*"]},
     # README.md says why each dependency is there.
     install_requires=[
         "numpy>=1.24",
@@ -27,6 +27,10 @@ setup(
         "onnx>=1.14",
         "sqlite-utils>=4.0",
         "pyserial>=3.5",
+        "paho-mqtt>=2.0",
+        "Flask>=3.0",
+        "Flask-WTF>=1.2",
+        "waitress>=3.0",
         'tomli>=2.0; python_version < "3.11"',
     ],
     extras_require={
@@ -36,7 +40,7 @@ setup(
         "jetson": ["numpy<2", "pycuda>=2022.1"],
         # Training the segmentation and field-reader models on CPU (engines/, make train).
         "train": ["torch==2.13.0", "onnxscript>=0.1"],  # Debian fonts for more variety: see `make fonts`
-        "dev": ["pytest>=7.4", "hypothesis>=6.100"],
+        "dev": ["pytest>=7.4", "hypothesis>=6.100", "selenium>=4.15"],
     },
     entry_points={"console_scripts": ["anpr=edge.cli:main"]},
 )

@@ -437,6 +437,90 @@ def cmd_allow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace):
+    from edge.common.errors import ConfigError
+    from edge.config import Config, load_config
+
+    try:
+        config = load_config(args.config) if args.config else Config()
+        return config.with_overrides(db=getattr(args, "db", None))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    import waitress
+
+    from edge.store.db import StoreError
+    from edge.web.app import create_app
+    from edge.web.config import split_listen
+
+    config = _config(args)
+    if not config.web.password_hash:
+        raise UsageError("no password is set, and nothing is served without one: run `anpr web password`, put the "
+                         "line it prints into the [web] section of " + (args.config or "the config (--config FILE)"))
+    host, port = split_listen(args.listen or config.web.listen)
+    try:
+        app = create_app(config)
+    except (OSError, StoreError) as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"anpr web: the operator's page on http://{host if ':' not in host else f'[{host}]'}:{port}/ "
+          f"(events: {config.store.path})", file=sys.stderr, flush=True)
+    try:
+        waitress.serve(app, host=host, port=port, threads=4, ident="anpr", _quiet=True)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return 0
+
+
+def cmd_web_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from werkzeug.security import generate_password_hash
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("password for the operator's page: ")
+        if getpass.getpass("again: ") != first:
+            raise UsageError("the two passwords differ; nothing set")
+    else:
+        first = sys.stdin.readline().rstrip("\n")
+    if len(first) < 8:
+        raise UsageError("a password of at least 8 characters, please")
+    print("# put this line into the [web] section of the config (e.g. /etc/anpr/anpr.toml), then restart anpr-web")
+    print(f'password_hash = "{generate_password_hash(first)}"')
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    import time
+
+    from edge.publish.deliver import Publisher, open_sinks
+    from edge.store.db import EventStore, StoreError
+
+    config = _config(args)
+    if not config.sinks:
+        raise UsageError("neither [mqtt] host nor [webhook] url is set: nothing to deliver to")
+    report = lambda message: print(f"anpr publish: {message}", file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        EventStore(config.store, report).close()  # the schema (and its outbox) brought up to date
+        publisher = Publisher(config.store.path, open_sinks(config.mqtt, config.webhook, config.lane.name, report),
+                              report, config.store.busy_timeout_ms)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        if args.drain is not None:
+            done = publisher.drain(args.drain)
+            print(f"anpr publish: {publisher.delivered}; " + ("outbox empty" if done else
+                  f"messages still waiting after {args.drain} s"), file=sys.stderr)
+            return 0 if done else 1
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        publisher.close()
+
+
 def cmd_relay_test(args: argparse.Namespace) -> int:
     from edge.common.errors import ConfigError
     from edge.gate.config import GateConfig
@@ -808,6 +892,29 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
     bench_cmd.set_defaults(func=cmd_bench)
 
+    web = commands.add_parser(
+        "web", help="the operator's web page: live view, events, allow-list, health",
+        description="Serve the operator's page for the lane of --config (web.listen; log in with web.user and the "
+                    "password whose hash is web.password_hash). It reads the events database and what the daemon "
+                    "shares beside it, never the models.")
+    web.add_argument("--config", metavar="FILE.toml")
+    web.add_argument("--db", metavar="PATH", help="the events database (overrides store.path)")
+    web.add_argument("--listen", metavar="HOST:PORT", help="overrides web.listen")
+    web.set_defaults(func=cmd_web)
+    web_commands = web.add_subparsers(dest="web_command", metavar="SUBCOMMAND")
+    password = web_commands.add_parser("password", help="make the web.password_hash line for a new password")
+    password.set_defaults(func=cmd_web_password)
+
+    publish = commands.add_parser(
+        "publish", help="deliver the events waiting in the outbox to MQTT and the webhook",
+        description="The daemon delivers as it goes; this delivers what is waiting (after an outage, or when the "
+                    "daemon is not running) with the [mqtt] and [webhook] settings of --config.")
+    publish.add_argument("--config", metavar="FILE.toml", required=True)
+    publish.add_argument("--db", metavar="PATH", help="the events database (overrides store.path)")
+    publish.add_argument("--drain", type=float, metavar="SECONDS",
+                         help="stop when the outbox is empty (exit 0) or after SECONDS (exit 1)")
+    publish.set_defaults(func=cmd_publish)
+
     db = commands.add_parser("db", help="the events database")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     export = db_commands.add_parser(
@@ -832,7 +939,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except UsageError as exc:
         sub = next((getattr(args, k) for k in ("plate_command", "db_command", "allow_command", "relay_command",
-                                               "gate_command", "engines_command")
+                                               "gate_command", "engines_command", "web_command")
                     if getattr(args, k, None)), None)
         prog = f"anpr {args.command}" + (f" {sub}" if sub else "")
         print(f"{prog}: {exc}", file=sys.stderr)

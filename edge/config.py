@@ -8,6 +8,9 @@ allowed; every section and key is optional and takes its default.
 [stream]   # edge/stream/config.py: StreamConfig (motion, search cadence, settling, tracking)
 [store]    # edge/store/config.py:  StoreConfig  (database, evidence, retention)
 [gate]     # edge/gate/config.py:   GateConfig   (mode, relay, thresholds, tolerance, cooldowns)
+[mqtt]     # edge/publish/config.py: MqttConfig  (broker, topics, Home Assistant discovery)
+[webhook]  # edge/publish/config.py: WebhookConfig (URL, signing secret)
+[web]      # edge/web/config.py:    WebConfig    (listen address, login, sessions, live view)
 ```
 """
 
@@ -20,9 +23,11 @@ from pathlib import Path
 from edge.common.errors import ConfigError
 from edge.common.sections import section_from_dict
 from edge.gate.config import GateConfig
+from edge.publish.config import MqttConfig, WebhookConfig
 from edge.store.config import StoreConfig
 from edge.stream.config import LaneConfig, StreamConfig
 from edge.vision.config import VisionConfig
+from edge.web.config import WebConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,10 +44,14 @@ class Config:
     stream: StreamConfig = field(default_factory=StreamConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     gate: GateConfig = field(default_factory=GateConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Config":
-        sections = {"lane": LaneConfig, "stream": StreamConfig, "store": StoreConfig, "gate": GateConfig}
+        sections = {"lane": LaneConfig, "stream": StreamConfig, "store": StoreConfig, "gate": GateConfig,
+                    "mqtt": MqttConfig, "webhook": WebhookConfig, "web": WebConfig}
         unknown = sorted(set(data) - set(sections) - {"vision"})
         if unknown:
             raise ConfigError(f"unknown section(s) [{'], ['.join(unknown)}]; known: "
@@ -62,6 +71,11 @@ class Config:
         store = replace(self.store, path=db) if db else self.store
         gate = replace(self.gate, **{k: v for k, v in (("mode", mode), ("relay", relay)) if v})
         return replace(self, lane=lane, store=store, gate=gate)
+
+    @property
+    def sinks(self) -> tuple[str, ...]:
+        """Where events are delivered off the box (the outbox's sinks)."""
+        return tuple(name for name, on in (("mqtt", self.mqtt.enabled), ("webhook", self.webhook.enabled)) if on)
 
 
 def load_config(path: str | Path) -> Config:

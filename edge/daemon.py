@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, replace
 from typing import TextIO
 
@@ -23,10 +25,12 @@ from edge.gate.controller import Gate
 from edge.gate.relays import open_relay
 from edge.notify import Notifier
 from edge.plates.japanese import MISSING, describe
+from edge.publish.deliver import Publisher, open_sinks
 from edge.store.allowlist import AllowList
 from edge.store.db import EventStore, Stored
 from edge.store.writer import EventWriter
 from edge.stream.lane import LaneLoop
+from edge.stream.live import LiveView
 from edge.stream.sources import FrameSource, open_source
 from edge.vision.pipeline import Pipeline
 
@@ -46,6 +50,20 @@ def event_line(event: ReadEvent, stored: Stored | None = None, decision: str | N
     if stored is not None and stored.evidence_note:
         line += f"  [{stored.evidence_note}]"
     return line
+
+
+class _Rate:
+    """Frames seen and analysed per second since the last time asked (the live view's figure)."""
+
+    def __init__(self):
+        self.last = (time.monotonic(), 0, 0)
+
+    def __call__(self, seen: int, analysed: int) -> tuple[float, float]:
+        now = time.monotonic()
+        t0, seen0, analysed0 = self.last
+        self.last = (now, seen, analysed)
+        span = max(now - t0, 1e-6)
+        return round((seen - seen0) / span, 1), round((analysed - analysed0) / span, 1)
 
 
 @dataclass
@@ -68,21 +86,31 @@ class Daemon:
         self.stop_requested = threading.Event()
         self._source: FrameSource | None = None
         self.pipeline = pipeline or Pipeline(config.vision)
-        self.store = EventStore(config.store, report=self.report)
+        self.store = EventStore(config.store, report=self.report, sinks=config.sinks)
         self.gate = None
-        if config.gate.mode != "log-only":
-            try:
+        self.publisher: Publisher | None = None
+        self.started = time.time()
+        try:
+            if config.gate.mode != "log-only":
                 relay = open_relay(config.gate, self.report)
-            except Exception:
-                self.store.close()
-                raise
-            self.gate = Gate(config.gate, relay, AllowList(self.store).entries)
+                self.gate = Gate(config.gate, relay, AllowList(self.store).entries)
+            if config.sinks:
+                self.publisher = Publisher(config.store.path, open_sinks(config.mqtt, config.webhook, config.lane.name,
+                                                                         self.report), self.report,
+                                           config.store.busy_timeout_ms)
+        except Exception:
+            if self.gate is not None:
+                self.gate.close()
+            self.store.close()
+            raise
 
     def report(self, message: str) -> None:
         with self._print_lock:
             print(f"anpr run: {message}", file=self.err, flush=True)
 
     def _stored(self, event: ReadEvent, stored: Stored, relay: str | None) -> None:
+        if self.publisher is not None:
+            self.publisher.wake()
         decision = None if self.gate is None else f"{stored.decision}: {stored.decision_reason}"
         with self._print_lock:
             if self.json_events:
@@ -92,6 +120,19 @@ class Daemon:
                 print(json.dumps(record, ensure_ascii=False), file=self.out, flush=True)
             else:
                 print(event_line(event, stored, decision, relay), file=self.out, flush=True)
+
+    def state(self, source: FrameSource, lane: LaneLoop, rate: _Rate, emitted: int, running: bool) -> dict:
+        """What the operator's page shows of the running lane (edge/common/live.py)."""
+        seen, analysed = rate(lane.stats.frames_seen, lane.stats.frames_analysed)
+        relay = None
+        if self.gate is not None:
+            relay = {"driver": self.config.gate.relay, "connected": bool(self.gate.relay.connected)}
+        return {"running": running, "pid": os.getpid(), "lane": self.config.lane.name, "source": source.name,
+                "camera_connected": bool(source.stats.connected), "frames_seen": lane.stats.frames_seen,
+                "frames_analysed": lane.stats.frames_analysed, "frames_per_second": seen,
+                "frames_analysed_per_second": analysed, "events": emitted, "started": self.started,
+                "mode": self.config.gate.mode, "relay": relay, "precision": self.config.vision.precision,
+                "models": self.pipeline.models_in_use()}
 
     def _on_signal(self, signum, _frame) -> None:
         self.stop_requested.set()
@@ -110,6 +151,8 @@ class Daemon:
         lane = LaneLoop(self.pipeline, self.config.lane, self.config.stream, parallel=True)
         writer = EventWriter(self.store, self.report, self._stored,
                              decide=self.gate.decide if self.gate else None, act=self.gate.act if self.gate else None)
+        live = LiveView(self.config.store.path, self.config.web.live_interval_s, self.report)
+        rate = _Rate()
         emitted = 0
         self.notifier.ready(f"lane {self.config.lane.name}: watching {source.name}")
         try:
@@ -119,6 +162,10 @@ class Daemon:
                     writer.put(item)
                 emitted += len(step.events)
                 self.notifier.frame_done(f"{lane.stats.frames_seen} frames, {emitted} events")
+                if live.due():
+                    h, w = frame.image.shape[:2]
+                    live.offer(frame.image, lane.in_view(), self.state(source, lane, rate, emitted, running=True),
+                               self.config.vision.roi_box(w, h, self.config.lane.roi))
                 if self.stop_requested.is_set():
                     break
             end = lane.finish()
@@ -134,5 +181,9 @@ class Daemon:
             unsaved = writer.close()
             if self.gate is not None:
                 self.gate.close()  # the relay released, whatever happened
+            live.close(self.state(source, lane, rate, emitted, running=False))
+            if self.publisher is not None:
+                self.publisher.drain(self.config.store.busy_timeout_ms / 1000)  # what can go now; the rest waits
+                self.publisher.close()
             self.store.close()
         return RunSummary(emitted, writer.written, len(unsaved), lane.stats.to_dict(), vars(source.stats))

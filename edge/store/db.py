@@ -20,6 +20,7 @@ import sqlite_utils
 from edge.events import ReadEvent
 from edge.plates.reading import READ_FIELDS
 from edge.store import evidence as pictures
+from edge.store import outbox
 from edge.store.config import StoreConfig
 from edge.store.schema import SchemaError, migrate
 
@@ -75,10 +76,16 @@ def _iso(t: float | None) -> str | None:
 
 
 class EventStore:
-    """The lane's events: ``add``, ``close_track``, ``retain``, ``rows``."""
+    """The lane's events: ``add``, ``close_track``, ``retain``, ``rows``, ``search``.
 
-    def __init__(self, config: StoreConfig, report=None):
-        self.config = config
+    ``sinks`` (edge/store/outbox.SINKS) are where each event and relay outcome is also to be
+    delivered: their outbox rows are written in the same transaction as the event."""
+
+    def __init__(self, config: StoreConfig, report=None, sinks: tuple[str, ...] = ()):
+        unknown = set(sinks) - set(outbox.SINKS)
+        if unknown:
+            raise ValueError(f"unknown sink(s) {sorted(unknown)}; known: {', '.join(outbox.SINKS)}")
+        self.config, self.sinks = config, tuple(sinks)
         self.path = Path(config.path)
         self.report = report or (lambda message: None)
         try:
@@ -154,6 +161,7 @@ class EventStore:
             self.conn.execute("BEGIN IMMEDIATE")
             self.db["events"].insert(row)  # sqlite-utils >= 4 nests its own savepoint in our transaction
             row_id = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            outbox.queue(self.conn, self.sinks, event.event_id, "event", event_message(row))
             self.conn.execute("COMMIT")
         except sqlite3.IntegrityError:
             self._rollback()
@@ -171,10 +179,19 @@ class EventStore:
             self.conn.execute("ROLLBACK")
 
     def set_relay(self, event_id: str, outcome: str, at: float | None = None) -> None:
-        """What the relay did after the event's row was committed, and when it switched on."""
+        """What the relay did after the event's row was committed, and when it switched on; with
+        its outbox rows, in one transaction."""
         try:
-            self.conn.execute("UPDATE events SET relay = ?, relay_at = ? WHERE event_id = ?", (outcome, at, event_id))
+            self.conn.execute("BEGIN IMMEDIATE")
+            cursor = self.conn.execute("UPDATE events SET relay = ?, relay_at = ? WHERE event_id = ?",
+                                       (outcome, at, event_id))
+            if cursor.rowcount:
+                lane = self.conn.execute("SELECT lane FROM events WHERE event_id = ?", (event_id,)).fetchone()[0]
+                outbox.queue(self.conn, self.sinks, event_id, "relay",
+                             {"event_id": event_id, "lane": lane, "relay": outcome, "relay_at": _iso(at)})
+            self.conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
+            self._rollback()
             raise _failed(self.path, exc, "store the relay's outcome") from exc
 
     def close_track(self, event_id: str, last_seen: float, last_frame: int, direction: str) -> None:
@@ -240,10 +257,63 @@ class EventStore:
         where, args = ("first_seen >= ?", [since]) if since is not None else (None, None)
         return list(self.db["events"].rows_where(where, args, order_by="first_seen, id"))
 
+    def search(self, query: "EventQuery") -> list[dict]:
+        """The events ``query`` picks, newest first."""
+        where, args = query.where()
+        return list(self.db["events"].rows_where(where or None, args, order_by="first_seen DESC, id DESC",
+                                                  limit=query.limit, offset=query.offset))
+
+    def event(self, event_id: str) -> dict | None:
+        """One event's row, or None."""
+        return next(self.db["events"].rows_where("event_id = ?", [event_id]), None)
+
+    def last_event(self) -> dict | None:
+        return next(self.db["events"].rows_where(order_by="first_seen DESC, id DESC", limit=1), None)
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Which events to show: by plate (the canonical ``text``, or one field's printed value), by
+    time (``since`` inclusive, ``until`` exclusive, seconds since the epoch) and by decision."""
+
+    text: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()  # (column, value): a plate given only in part
+    since: float | None = None
+    until: float | None = None
+    decision: str | None = None
+    limit: int = 200
+    offset: int = 0
+
+    def where(self) -> tuple[str, list]:
+        clauses, args = [], []
+        if self.text is not None:
+            clauses.append("text = ?")
+            args.append(self.text)
+        for column, value in self.fields:
+            if column not in READ_FIELDS:
+                raise ValueError(f"{column}: not a field ({', '.join(READ_FIELDS)})")
+            clauses.append(f"{column} = ?")
+            args.append(value)
+        for clause, value in (("first_seen >= ?", self.since), ("first_seen < ?", self.until),
+                              ("decision = ?", self.decision)):
+            if value is not None:
+                clauses.append(clause)
+                args.append(value)
+        return " AND ".join(clauses), args
+
 
 EXPORT_COLUMNS = ("event_id", "lane", "first_seen", "last_seen", "text", *READ_FIELDS, "number", "category",
                   "valid", "confidence", *(f"{name}_confidence" for name in READ_FIELDS), "vehicle", "direction",
                   "frames_used", "decision", "decision_reason", "frame_image", "plate_image")
+
+
+def event_message(row: dict) -> dict:
+    """An event as it is delivered off the box (MQTT, webhook): the export's columns, with
+    ``event_id`` for de-duplication."""
+    return {**export_row(row), "emitted": row["emitted"]}
 
 
 def export_row(row: dict) -> dict:

@@ -58,7 +58,30 @@ ALTER TABLE events ADD COLUMN listed_label TEXT;
 ALTER TABLE events ADD COLUMN emitted_at REAL; -- wall clock when the lane loop emitted the event
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# Version 4: the outbox of messages still to deliver off the box (edge/publish), one row per
+# message and sink, written in the event's own transaction; a row goes when its sink has
+# acknowledged it, or with its event (retention), so the outbox is bounded as the events are.
+_V4 = """
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    sink TEXT NOT NULL,           -- mqtt | webhook
+    kind TEXT NOT NULL,           -- event | relay
+    payload TEXT NOT NULL,        -- JSON, exactly as delivered
+    created REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX outbox_due ON outbox (sink, next_try, id);
+CREATE INDEX outbox_event ON outbox (event_id);
+CREATE TRIGGER outbox_follows_events AFTER DELETE ON events
+BEGIN
+    DELETE FROM outbox WHERE event_id = OLD.event_id;
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 VERSION = len(MIGRATIONS)
 
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 from edge.common.frame import Frame
 from edge.events import ReadEvent, TrackEnded
+from edge.plates import FIELDS
+from edge.plates.japanese import MISSING
 from edge.stream.config import LaneConfig, StreamConfig
 from edge.stream.motion import MotionGate
 from edge.stream.tracker import Tracker
@@ -72,6 +74,16 @@ class LaneStats:
                 "camera_lag_max_ms": round(self.lag_max_ms, 1), "frames_late": self.frames_late,
                 "stage_ms_per_frame": {k: round(v / max(1, self.frames_seen), 2) for k, v in self.stage_ms.items()},
                 "stage_ms_total": {k: round(v, 1) for k, v in self.stage_ms.items()}}
+
+
+@dataclass(frozen=True)
+class PlateInView:
+    """A plate the lane is following now, as the operator's live view draws it."""
+
+    quad: tuple[tuple[float, float], ...]
+    text: str | None  # the fused reading so far, fields in plate order (？ for one withheld)
+    valid: bool  # every field read
+    emitted: bool  # its event is written
 
 
 @dataclass(frozen=True)
@@ -191,6 +203,18 @@ class LaneLoop:
             if track is not None and not track.emitted and plate.width >= self.config.min_read_width:
                 events += self._read(track, searched, plate)
         return events
+
+    def in_view(self) -> list[PlateInView]:
+        """The plates followed in the last frame, with their fused readings."""
+        out = []
+        for track in self.tracker.live:
+            last = track.last
+            quad = last.quad or ((last.box[0], last.box[1]), (last.box[2], last.box[1]),
+                                 (last.box[2], last.box[3]), (last.box[0], last.box[3]))
+            fused = track.fused
+            text = " ".join(fused.fields[name].value or MISSING for name in FIELDS) if fused else None
+            out.append(PlateInView(quad, text, bool(fused and fused.plate), track.emitted))
+        return out
 
     def finish(self) -> Step:
         """The source ended: the search in flight is dropped, every open track gives its event."""

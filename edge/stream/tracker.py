@@ -31,6 +31,7 @@ class Sighting:
     time: float
     box: tuple[float, float, float, float]
     width: float
+    quad: tuple[tuple[float, float], ...] | None = None  # the plate's corners, where it was found
 
 
 @dataclass
@@ -78,7 +79,8 @@ class Track:
             del self.sightings[3:-32]
 
     def see(self, frame: Frame, plate: PlateRead) -> None:
-        self._add(Sighting(frame.index, frame.time, tuple(plate.bbox), plate.width))
+        self._add(Sighting(frame.index, frame.time, tuple(plate.bbox), plate.width,
+                           tuple((float(x), float(y)) for x, y in plate.quad)))
         self.frames_seen += 1
         self.following = True
         if plate.vehicle is not None and self.vehicle is None:
@@ -87,7 +89,7 @@ class Track:
     def still(self, frame: Frame) -> None:
         """Nothing moved where the plate is: it is still there, as in its last sighting."""
         last = self.last
-        self._add(Sighting(frame.index, frame.time, last.box, last.width))
+        self._add(Sighting(frame.index, frame.time, last.box, last.width, last.quad))
 
     def add_read(self, frame: Frame, plate: PlateRead, min_confidence: float) -> None:
         """One frame's field probabilities into the track; the fused reading decoded again."""

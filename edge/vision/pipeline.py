@@ -181,6 +181,11 @@ class Pipeline:
                 out[MODEL_NAMES[field]] = (c, c.input)
         return out
 
+    def models_in_use(self) -> dict[str, dict]:
+        """Each model's file and the backend running it (FP32 or INT8, ONNX Runtime or TensorRT)."""
+        return {name: {"file": holder.manifest.path.name, "backend": type(holder.backend).__name__}
+                for name, (holder, _) in self.model_holders().items()}
+
     # -- stage 2: candidates -------------------------------------------------------------------
 
     def _search_regions(self, image: np.ndarray, vehicles: list[Vehicle],
