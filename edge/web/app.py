@@ -22,11 +22,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from flask import (Flask, Response, abort, flash, g, jsonify, redirect, render_template, request,
+from flask import (Flask, Response, abort, flash, g, jsonify, redirect, render_template, request, send_file,
                    send_from_directory, session, url_for)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash
 
+from edge.common.fonts import bundled_font
 from edge.common.live import live_paths
 from edge.config import Config
 from edge.gate.policy import ACTIONS
@@ -138,7 +139,7 @@ def create_app(config: Config) -> Flask:
 
     @app.before_request
     def require_login():
-        if request.endpoint in ("login", "static", "set_language"):
+        if request.endpoint in ("login", "static", "set_language", "font"):
             return None
         now = time.time()
         if not session.get("user") or now - session.get("seen", 0) > idle_seconds:
@@ -153,14 +154,21 @@ def create_app(config: Config) -> Flask:
             session["seen"] = now
         return None
 
+    @app.get("/font.ttf")
+    def font():
+        """The Japanese font the package ships (IPAex Gothic), so a device without one still shows kanji."""
+        return send_file(bundled_font(), mimetype="font/ttf", max_age=30 * 86400)
+
     @app.after_request
     def no_caching(response: Response) -> Response:
+        if request.endpoint in ("font", "static"):
+            return response
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self'; style-src 'self'; "
-                                                       "script-src 'self'; frame-ancestors 'none'")
+                                                       "font-src 'self'; script-src 'self'; frame-ancestors 'none'")
         return response
 
     @app.errorhandler(CSRFError)
