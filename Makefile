@@ -122,13 +122,14 @@ synth-compare: install
 	$(BIN)/anpr synth --compare ../shared/data/real-dev --picture synth-compare.png
 
 # Real servers the tests use, from Debian: GStreamer's RTSP server (and its Python bindings for
-# the system Python) with an H.264 encoder. Without them those tests skip, saying why.
+# the system Python) with an H.264 encoder, the Mosquitto MQTT broker, Chromium with its WebDriver
+# (the operator's page driven in a real browser). Without them those tests skip, saying why.
 TEST_DEBS := gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly \
-             gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi
+             gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi mosquitto chromium chromium-driver systemd
 test-tools:
 	@if dpkg -s $(TEST_DEBS) >/dev/null 2>&1; then echo "test tools present"; \
 	else (apt-get update -q && apt-get install -y -q --no-install-recommends $(TEST_DEBS)) >/dev/null \
-	  || echo "could not install $(TEST_DEBS) (needs root and the Debian mirror); the RTSP test will skip"; fi
+	  || echo "could not install $(TEST_DEBS) (needs root and the Debian mirror); the tests needing them will skip"; fi
 
 test: $(VENV)/.installed-dev models test-tools
 	$(BIN)/python -m pytest -q

@@ -37,7 +37,15 @@ chown -R anpr:anpr /var/lib/anpr
 install -m 0644 "$PREFIX/boot/99-anpr.rules" /etc/udev/rules.d/99-anpr.rules
 udevadm control --reload-rules && udevadm trigger || true
 install -m 0644 "$PREFIX/boot/anpr.service" /etc/systemd/system/anpr.service
-systemd-analyze verify /etc/systemd/system/anpr.service
+install -m 0644 "$PREFIX/boot/anpr-web.service" /etc/systemd/system/anpr-web.service
+systemd-analyze verify /etc/systemd/system/anpr.service /etc/systemd/system/anpr-web.service
 systemctl daemon-reload
 systemctl enable --now anpr.service
+if grep -Eq '^password_hash = ".+"' /etc/anpr/anpr.toml; then
+    systemctl enable --now anpr-web.service
+else
+    echo "the operator's page is not started: run '$PREFIX/.venv/bin/anpr web password', put the line it prints"
+    echo "into [web] of /etc/anpr/anpr.toml (and web.listen = this box's site-network address), then"
+    echo "systemctl enable --now anpr-web"
+fi
 echo "installed: systemctl status anpr; journalctl -u anpr -f; configuration in /etc/anpr/anpr.toml"

@@ -510,7 +510,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     try:
         if args.drain is not None:
             done = publisher.drain(args.drain)
-            print(f"anpr publish: {publisher.delivered}; " + ("outbox empty" if done else
+            print("anpr publish: delivered " + ", ".join(f"{n} to {sink}" for sink, n in publisher.delivered.items())
+                  + "; " + ("outbox empty" if done else
                   f"messages still waiting after {args.drain} s"), file=sys.stderr)
             return 0 if done else 1
         while True:

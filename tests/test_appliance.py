@@ -18,13 +18,17 @@ from edge.stream.sources import FrameSource
 from tests.conftest import REPO
 
 
-def test_the_unit_passes_systemd_analyze_verify(tmp_path):
+@pytest.mark.parametrize("name", ["anpr.service", "anpr-web.service"])
+def test_the_units_pass_systemd_analyze_verify(tmp_path, name):
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed (Debian's systemd package)")
-    unit = (REPO / "boot" / "anpr.service").read_text()
-    assert "Type=notify" in unit and "WatchdogSec=" in unit and "KillSignal=SIGTERM" in unit
+    unit = (REPO / "boot" / name).read_text()
+    if name == "anpr.service":
+        assert "Type=notify" in unit and "WatchdogSec=" in unit and "KillSignal=SIGTERM" in unit
+    else:
+        assert "anpr web --config" in unit and "Nice=" in unit
     anpr = shutil.which("anpr") or str(REPO / ".venv" / "bin" / "anpr")
-    local = tmp_path / "anpr.service"
+    local = tmp_path / name
     local.write_text(unit.replace("/opt/anpr/.venv/bin/anpr", anpr))  # as installed, where this checkout is
     run = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

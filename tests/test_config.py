@@ -15,6 +15,8 @@ def test_the_shipped_config_is_valid_and_holds_the_defaults():
     assert shipped.stream == default.stream and shipped.vision == default.vision
     assert replace(shipped.store, path=default.store.path) == default.store
     assert shipped.lane.source == "v4l2:///dev/video0"
+    assert (shipped.gate, shipped.mqtt, shipped.webhook, shipped.web) == \
+           (default.gate, default.mqtt, default.webhook, default.web)
 
 
 def test_command_line_source_and_db_override_the_file(tmp_path):
@@ -31,6 +33,11 @@ def test_command_line_source_and_db_override_the_file(tmp_path):
     ({"store": {"jpeg_quality": 101}}, "store.jpeg_quality"),
     ({"vision": {"threads": 0}}, "vision.threads"),
     ({"lane": []}, "lane: expected a table"),
+    ({"mqtt": {"port": 70000}}, "mqtt.port"),
+    ({"mqtt": {"topic_prefix": "anpr/#"}}, "mqtt.topic_prefix"),
+    ({"webhook": {"url": "ftp://x"}}, "webhook.url"),
+    ({"web": {"listen": "8080"}}, "web.listen"),
+    ({"web": {"session_minutes": 0}}, "web.session_minutes"),
 ])
 def test_bad_values_name_their_key(data, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):

@@ -51,7 +51,7 @@ class MqttSink:
         self.config, self.lane, self.report = config, lane, report
         self.base = f"{config.topic_prefix}/{lane_topic(lane)}"
         self._connected = threading.Event()
-        self._was_connected = False
+        self._closing = False
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=config.client_id or f"anpr-{_slug(lane)}",
                              protocol=mqtt.MQTTv311)
         if config.username:
@@ -79,10 +79,9 @@ class MqttSink:
                 client.publish(topic, json.dumps(payload, ensure_ascii=False), qos=1, retain=True)
         self._connected.set()
         self.report(f"MQTT broker {self.config.host}:{self.config.port}: connected")
-        self._was_connected = True
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._closing:
             self.report(f"MQTT broker {self.config.host}:{self.config.port}: connection lost ({reason_code}); "
                         "events wait in the outbox")
         self._connected.clear()
@@ -123,6 +122,7 @@ class MqttSink:
             self.client.publish(self.topic("state"), body, qos=1, retain=True)
 
     def close(self) -> None:
+        self._closing = True
         if self._connected.is_set():
             self.client.publish(self.topic("availability"), "offline", qos=1, retain=True).wait_for_publish(2)
         self.client.disconnect()
