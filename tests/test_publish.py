@@ -226,3 +226,32 @@ def test_the_webhook_is_tried_again_until_it_answers_and_each_post_is_signed(tmp
     assert ids == [e.event_id for e in events]  # in order, after two refusals
     assert all(h["X-Anpr-Event-Id"] == b["event_id"] and b["kind"] == "event" for h, b in _Hook.received)
     assert any("HTTP 503" in r for r in reports) and any("delivering again" in r for r in reports)
+
+
+def test_the_daemon_delivers_its_events_and_shares_its_live_view(tmp_path, lane_clip):
+    from edge.common.live import live_paths, read_state
+    from tests.conftest import anpr
+
+    broker = Mosquitto(tmp_path).start()
+    sub = Subscriber(broker.port, ["anpr/gate-2/#"])
+    config = tmp_path / "anpr.toml"
+    db = tmp_path / "events.db"
+    config.write_text(f'[lane]\nname = "gate-2"\n[store]\npath = "{db}"\n[mqtt]\nhost = "127.0.0.1"\n'
+                      f"port = {broker.port}\n", encoding="utf-8")
+    try:
+        run = anpr("run", str(lane_clip / "clip.mp4"), "--config", str(config), "--json", timeout=300)
+        assert run.returncode == 0, run.stderr
+        written = {json.loads(line)["event_id"] for line in run.stdout.splitlines()}
+        assert len(written) == 4
+        assert sub.wait_for(lambda: {json.loads(p)["event_id"] for p in sub.on("anpr/gate-2/event")} == written, 20)
+    finally:
+        sub.close()
+        broker.stop()
+    frame, state = live_paths(db)
+    import cv2
+    assert cv2.imread(str(frame)).shape[1] == 960  # the 1280-wide clip, shown at most 960 wide
+    shared = read_state(state)
+    assert shared["running"] is False and shared["lane"] == "gate-2" and shared["frames_seen"] > 100
+    assert set(shared["models"]) >= {"yolov3-tiny", "plate-seg", "read-region"}
+    store = sqlite3.connect(db)
+    assert store.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0

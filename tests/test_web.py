@@ -258,3 +258,21 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
         assert _wait(lambda: by_id("nav-events").text == "Events")
     finally:
         browser_site.close()
+
+
+def test_the_page_will_not_start_without_a_password_and_says_how_to_set_one(tmp_path):
+    from tests.conftest import anpr
+
+    config = tmp_path / "anpr.toml"
+    config.write_text(f'[store]\npath = "{tmp_path}/events.db"\n', encoding="utf-8")
+    run = anpr("web", "--config", str(config), timeout=60)
+    assert run.returncode == 2 and "anpr web password" in run.stderr
+    made = anpr("web", "password", input="short\n", timeout=60)
+    assert made.returncode == 2 and "at least 8" in made.stderr
+    made = anpr("web", "password", input=PASSWORD + "\n", timeout=60)
+    line = made.stdout.strip().splitlines()[-1]
+    assert made.returncode == 0 and line.startswith('password_hash = "scrypt:')
+    config.write_text(config.read_text() + "[web]\n" + line + "\nlisten = \"127.0.0.1:1\"\n", encoding="utf-8")
+    from edge.config import load_config
+    from werkzeug.security import check_password_hash
+    assert check_password_hash(load_config(config).web.password_hash, PASSWORD)
