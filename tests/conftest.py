@@ -15,6 +15,18 @@ def shared_dir() -> Path:
     return SHARED
 
 
+def wait_for(predicate, timeout: float = 10.0, every: float = 0.05) -> bool:
+    """Poll ``predicate`` until it is true (True) or ``timeout`` seconds have passed (its last value)."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return bool(predicate())
+
+
 def anpr(*args, timeout=600, **kwargs):
     """``anpr ARGS`` as a user runs it, in the checkout."""
     import subprocess

@@ -18,6 +18,7 @@ from edge.store import outbox
 from edge.store.config import StoreConfig
 from edge.store.db import EventStore, StoreBusy
 from tests.brokers import Mosquitto
+from tests.conftest import wait_for
 from tests.test_store import make_event
 
 
@@ -111,14 +112,6 @@ class Subscriber:
     def event_ids(self) -> list[str]:
         return [json.loads(p)["event_id"] for p in self.on("anpr/lane-1/event")]
 
-    def wait_for(self, predicate, timeout: float) -> bool:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.05)
-        return predicate()
-
     def close(self):
         self.client.disconnect()
         self.client.loop_stop()
@@ -127,7 +120,7 @@ class Subscriber:
 def test_every_event_arrives_once_after_the_broker_is_stopped_mid_run_and_started_again(tmp_path):
     broker = Mosquitto(tmp_path).start()
     sub = Subscriber(broker.port, ["anpr/lane-1/#", "homeassistant/#"])
-    assert sub.wait_for(lambda: sub.client.is_connected(), 10)
+    assert wait_for(lambda: sub.client.is_connected(), 10)
     store = _store(tmp_path, sinks=("mqtt",))
     reports: list[str] = []
     config = MqttConfig(host="127.0.0.1", port=broker.port, ack_timeout_s=2.0)
@@ -144,7 +137,7 @@ def test_every_event_arrives_once_after_the_broker_is_stopped_mid_run_and_starte
             store.add(event, "log")
             publisher.wake()
             time.sleep(0.05)
-        assert sub.wait_for(lambda: set(sub.event_ids()) == {e.event_id for e in events}, 60), \
+        assert wait_for(lambda: set(sub.event_ids()) == {e.event_id for e in events}, 60), \
             f"{len(set(sub.event_ids()))} of {len(events)} arrived; {reports}"
         assert publisher.drain(10)
     finally:
@@ -173,7 +166,7 @@ def test_the_lane_state_is_retained_for_a_subscriber_that_comes_later(tmp_path):
         publisher.wake()
         assert publisher.drain(10)
         late = Subscriber(broker.port, ["anpr/lane-1/state", "anpr/lane-1/availability"])
-        assert late.wait_for(lambda: late.on("anpr/lane-1/state") and late.on("anpr/lane-1/availability"), 10)
+        assert wait_for(lambda: late.on("anpr/lane-1/state") and late.on("anpr/lane-1/availability"), 10)
         state = json.loads(late.on("anpr/lane-1/state")[0])
         assert state["event_id"] == event.event_id and state["decision"] == "deny"
         assert late.on("anpr/lane-1/availability") == [b"online"]
@@ -243,7 +236,7 @@ def test_the_daemon_delivers_its_events_and_shares_its_live_view(tmp_path, lane_
         assert run.returncode == 0, run.stderr
         written = {json.loads(line)["event_id"] for line in run.stdout.splitlines()}
         assert len(written) == 4
-        assert sub.wait_for(lambda: {json.loads(p)["event_id"] for p in sub.on("anpr/gate-2/event")} == written, 20)
+        assert wait_for(lambda: {json.loads(p)["event_id"] for p in sub.on("anpr/gate-2/event")} == written, 20)
     finally:
         sub.close()
         broker.stop()

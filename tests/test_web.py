@@ -25,6 +25,7 @@ from edge.stream.lane import PlateInView
 from edge.stream.live import LiveView
 from edge.web.app import create_app
 from edge.web.config import WebConfig
+from tests.conftest import wait_for
 from tests.test_store import make_event
 
 PASSWORD = "gate-keeper-42"
@@ -189,18 +190,9 @@ def browser():
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    driver.implicitly_wait(2)
+    driver.implicitlywait_for(2)
     yield driver
     driver.quit()
-
-
-def _wait(predicate, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, browser, tmp_path_factory):
@@ -215,14 +207,14 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
         by_id("user").send_keys("operator")
         by_id("password").send_keys(PASSWORD)
         by_id("login").click()
-        assert _wait(lambda: "/events" in browser.current_url)
+        assert wait_for(lambda: "/events" in browser.current_url)
 
         # the live view updates by itself
         browser.get(browser_site.url + "/")
-        assert _wait(lambda: by_id("fps").text == "12.5")
-        assert _wait(lambda: browser.execute_script("return document.getElementById('live-frame').naturalWidth") > 0)
+        assert wait_for(lambda: by_id("fps").text == "12.5")
+        assert wait_for(lambda: browser.execute_script("return document.getElementById('live-frame').naturalWidth") > 0)
         browser_site.show(27.5)
-        assert _wait(lambda: by_id("fps").text == "27.5")
+        assert wait_for(lambda: by_id("fps").text == "27.5")
         assert by_id("camera").text == "接続中"
 
         # find an event by typing its plate as people write it
@@ -233,7 +225,7 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
         rows = browser.find_elements(By.CSS_SELECTOR, "#events tr.event")
         assert len(rows) == 1 and "品川 300 さ 12-34" in rows[0].text
         rows[0].find_element(By.TAG_NAME, "a").click()
-        assert _wait(lambda: by_id("event-plate").text == "品川 300 さ 12-34")
+        assert wait_for(lambda: by_id("event-plate").text == "品川 300 さ 12-34")
         assert browser.execute_script("return document.getElementById('frame-image').naturalWidth") == 640
 
         # add a listed plate, then remove it
@@ -244,7 +236,7 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
         listed = browser.find_elements(By.CSS_SELECTOR, "#allow-list tr.listed")
         assert len(listed) == 1 and "横浜 580 む 13-76" in listed[0].text and "鈴木" in listed[0].text
         listed[0].find_element(By.CSS_SELECTOR, "button.remove").click()
-        assert _wait(lambda: browser.find_elements(By.ID, "no-entries"))
+        assert wait_for(lambda: browser.find_elements(By.ID, "no-entries"))
 
         # a bad CSV line is refused with the grammar's message beside it, and nothing is imported
         by_id("import-text").send_keys("plate,color\n品川 300 さ 12-34,white\n品川 300 あ 12-34,white\n")
@@ -255,7 +247,7 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
 
         # the English switch
         by_id("lang").click()
-        assert _wait(lambda: by_id("nav-events").text == "Events")
+        assert wait_for(lambda: by_id("nav-events").text == "Events")
     finally:
         browser_site.close()
 
