@@ -268,3 +268,18 @@ def test_the_page_will_not_start_without_a_password_and_says_how_to_set_one(tmp_
     from edge.config import load_config
     from werkzeug.security import check_password_hash
     assert check_password_hash(load_config(config).web.password_hash, PASSWORD)
+
+
+def test_a_database_that_cannot_be_read_gets_a_clear_page_not_a_crash(tmp_path):
+    own = Site(tmp_path)
+    try:
+        client = own.app.test_client()
+        with client.session_transaction() as session:
+            session.update(user="operator", seen=time.time())
+        for name in ("events.db-wal", "events.db-shm"):
+            (tmp_path / name).unlink(missing_ok=True)
+        (tmp_path / "events.db").write_bytes(b"this is not a database" * 100)
+        answer = client.get("/events")
+        assert answer.status_code == 503 and "events.db" in answer.get_data(as_text=True)
+    finally:
+        own.close()

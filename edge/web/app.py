@@ -37,7 +37,7 @@ from edge.plates.reading import READ_FIELDS
 from edge.plates.regions import UnknownRegion, region_table
 from edge.plates.serial import SerialError, format_serial, parse_serial
 from edge.store.allowlist import AllowList, AllowListError, entry
-from edge.store.db import EventQuery, EventStore
+from edge.store.db import EventQuery, EventStore, StoreError
 from edge.store.export import parse_since, write_export
 from edge.web.health import daemon_state, health
 from edge.web.i18n import LANGUAGES, word
@@ -174,6 +174,11 @@ def create_app(config: Config) -> Flask:
     @app.errorhandler(CSRFError)
     def csrf_refused(exc):
         return render_template("error.html", message=f"CSRF: {exc.description}"), 400
+
+    @app.errorhandler(StoreError)
+    def store_unavailable(exc):
+        """A locked, missing or damaged database: say so (the daemon goes on writing regardless)."""
+        return render_template("error.html", message=str(exc)), 503
 
     # -- access --------------------------------------------------------------------------------
 
