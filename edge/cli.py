@@ -174,9 +174,10 @@ def _vision_config(args: argparse.Namespace):
     from edge.vision.config import VisionConfig
 
     try:
+        extra = {} if args.second_opinion is None else {"second_opinion": args.second_opinion == "on"}
         return VisionConfig(models_dir=args.models, backend=args.backend, precision=args.precision,
                             vehicle_detector=not args.no_detector,
-                            roi=tuple(args.roi) if args.roi else None)
+                            roi=tuple(args.roi) if args.roi else None, **extra)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -696,6 +697,8 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
                    help="skip the vehicle detector: look for plates on the whole frame (or --roi) only")
     p.add_argument("--roi", type=float, nargs=4, metavar=("X1", "Y1", "X2", "Y2"),
                    help="region of interest as fractions of the frame (default: the whole frame)")
+    p.add_argument("--second-opinion", choices=("on", "off"),
+                   help="the PP-OCR recogniser's second opinion on unsure region names (vision.second_opinion)")
 
 
 def _positive(text: str) -> int:

@@ -144,7 +144,8 @@ class Reliability:
             if inside:
                 out.append({"confidence": f"{low:.2f}-{min(high, 1.0):.2f}", "fields": len(inside),
                             "mean_confidence": round(sum(c for c, _ in inside) / len(inside), 3),
-                            "accuracy": round(sum(r for _, r in inside) / len(inside), 3)})
+                            "accuracy": round(sum(r for _, r in inside) / len(inside), 3),
+                            "wrong": sum(not r for _, r in inside)})
         return out
 
     def calibration_error(self) -> float | None:

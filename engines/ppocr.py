@@ -1,0 +1,106 @@
+"""Take the PP-OCRv4 text recogniser out of the RapidOCR wheel on PyPI into
+``engines/models/ppocr-rec.onnx``, with its manifest (the character list from the model's own
+metadata, CTC's blank first). It is trained on real (Chinese) text; edge/vision/second_opinion.py
+scores region names with it. Not committed (11 MB); rebuilt from the same wheel, sha256-checked.
+
+    python -m engines.ppocr [--out engines/models] [--cache engines/downloads]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+
+from edge.plates import PlateText
+from edge.plates.regions import region_table
+from edge.synth.plate import render_plate
+from edge.vision.geometry import CANONICAL_SIZE
+from engines.yolo import downloaded, fetch_arguments
+
+PACKAGE = "rapidocr_onnxruntime==1.4.4"
+MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"
+MODEL_SHA256 = "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
+RENDERS_PER_NAME = 8
+MIN_SHARE = 0.2  # a reading kept as an alternative when at least this share of a character's renders give it
+
+
+def fetch(cache: Path) -> bytes:
+    """The recogniser's bytes, from the wheel downloaded once into ``cache``, checked."""
+    wheel_path = downloaded(PACKAGE, cache, "rapidocr_onnxruntime-1.4.4-*.whl", sdist=False)
+    with zipfile.ZipFile(wheel_path) as wheel:
+        data = wheel.read(MEMBER)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != MODEL_SHA256:
+        raise SystemExit(f"{wheel_path.name}:{MEMBER} has sha256 {digest}, expected {MODEL_SHA256}; "
+                         f"delete {cache} and run again")
+    return data
+
+
+def alternatives(model_path: Path, seed: int = 5) -> dict[str, list[str]]:
+    """How the recogniser reads each character of the region names: every name drawn on
+    ``RENDERS_PER_NAME`` synthetic plates (random fonts and styles), its region cut read, and,
+    where the reading has as many characters as the name, each other character read for a name's
+    character in at least ``MIN_SHARE`` of its renders kept as that character's alternative.
+    Japanese kanji it knows in another form (岡 read as 冈 or 网) are then scored as those."""
+    from edge.vision.second_opinion import REGION_CROP, RegionSecondOpinion, greedy_text
+    from edge.vision.fields import cut
+
+    opinion = RegionSecondOpinion(model_path, alternatives={})
+    rng = np.random.default_rng(seed)
+    seen: dict[str, Counter] = {}
+    for name in region_table().names():
+        crops = []
+        for _ in range(RENDERS_PER_NAME):
+            plate = render_plate(PlateText.parse(f"{name} 300 さ 12-34"), rng, px_per_mm=float(rng.uniform(0.8, 2.0)))
+            crops.append(cut(cv2.resize(plate.image, CANONICAL_SIZE, interpolation=cv2.INTER_AREA), REGION_CROP))
+        for probs in opinion.frames(crops):
+            text = greedy_text(probs, opinion.characters)
+            if len(text) == len(name):
+                for ch, read in zip(name, text):
+                    seen.setdefault(ch, Counter())[read] += 1
+    out = {}
+    for ch, counts in sorted(seen.items()):
+        total = sum(counts.values())
+        kept = [read for read, n in counts.most_common() if read != ch and n / total >= MIN_SHARE]
+        if kept:
+            out[ch] = kept
+    return out
+
+
+def main(argv=None) -> int:
+    args = fetch_arguments(__doc__, argv)
+    data = fetch(args.cache)
+    model = onnx.load_model_from_string(data)
+    characters = next(p.value for p in model.metadata_props if p.key == "character").splitlines()
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "ppocr-rec.onnx"
+    path.write_bytes(data)
+    manifest = {
+        "name": "ppocr-rec",
+        "version": 1,
+        "task": "text line recognition (CTC); used only to score region names (edge/vision/second_opinion.py)",
+        "file": path.name,
+        "sha256": MODEL_SHA256,
+        "source": {"package": PACKAGE, "member": MEMBER},
+        "input": {"name": model.graph.input[0].name, "shape": [None, 3, 48, None], "layout": "NCHW", "color": "BGR",
+                  "normalise": {"scale": 1 / 255, "mean": 0.5, "std": 0.5}, "resize": "height 48, padded right"},
+        "output": {"name": model.graph.output[0].name, "meaning": "N x T x classes probabilities, CTC"},
+        "classes": ["<blank>", *characters, " "],
+        "metrics": {"note": "PaddleOCR's published model, not retrained here"},
+    }
+    path.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    manifest["alternatives"] = alternatives(path)
+    path.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""The second opinion on region names: CTC scoring checked against brute force, and the real
+PP-OCRv4 recogniser (`make models`) reading drawn plates."""
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.plates import PlateText
+from edge.synth.plate import render_plate
+from edge.vision.geometry import CANONICAL_SIZE
+from edge.vision.manifest import DEFAULT_MODELS_DIR
+from edge.vision.second_opinion import RegionSecondOpinion, combine, ctc_log_likelihood
+
+
+def _brute_force(frames: np.ndarray, label: list[int]) -> float:
+    """P(label) summed over every frame path that collapses to it (blank = 0)."""
+    total = 0.0
+    t_len, classes = frames.shape
+    for path in itertools.product(range(classes), repeat=t_len):
+        collapsed, prev = [], None
+        for k in path:
+            if k != prev and k != 0:
+                collapsed.append(k)
+            prev = k
+        if collapsed == label:
+            total += float(np.prod([frames[t, k] for t, k in enumerate(path)]))
+    return total
+
+
+@pytest.mark.parametrize("label", [[1], [1, 2], [2, 2], [1, 2, 1]])
+def test_ctc_likelihood_equals_the_sum_over_every_path(label):
+    rng = np.random.default_rng(len(label))
+    frames = rng.dirichlet(np.ones(3), size=5)  # 5 frames, blank + 2 characters
+    columns = np.concatenate([frames[:, :1], frames[:, label]], axis=1)  # blank, then the label's characters
+    got = ctc_log_likelihood(np.log(columns)[None], np.array([label]), np.array([len(label)]))[0]
+    assert np.exp(got) == pytest.approx(_brute_force(frames, label), rel=1e-9)
+
+
+def test_a_flat_opinion_changes_nothing_and_unspellable_names_keep_their_share():
+    ours = np.array([0.5, 0.3, 0.15, 0.05])  # three names and "unknown"
+    spelled = np.array([True, True, False])
+    flat = np.array([0.5, 0.5, 0.0])
+    assert np.allclose(combine(ours, flat, spelled, 0.35), ours)
+    sure = combine(ours, np.array([0.0001, 0.9999, 0.0]), spelled, 0.35)
+    assert sure.argmax() == 1 and sure[2] / sure[3] == pytest.approx(ours[2] / ours[3])
+
+
+@pytest.fixture(scope="module")
+def opinion():
+    model = DEFAULT_MODELS_DIR / "ppocr-rec.onnx"
+    if not model.exists():
+        pytest.skip("engines/models/ppocr-rec.onnx is made by `make models`")
+    return RegionSecondOpinion(model)
+
+
+def test_the_recogniser_spells_drawn_region_names(opinion):
+    rng = np.random.default_rng(7)
+    names = opinion.names
+    right = 0
+    wanted = ["品川", "練馬", "横浜", "名古屋", "福岡", "宮城", "札幌", "習志野", "那須", "神戸"]
+    for region in wanted:
+        plate = render_plate(PlateText.parse(f"{region} 500 あ 45-67"), rng, px_per_mm=1.5)
+        rectified = cv2.resize(plate.image, CANONICAL_SIZE, interpolation=cv2.INTER_AREA)
+        d = opinion.distribution([rectified])[0]
+        right += names[int(d.argmax())] == region
+    assert right >= 8, f"{right} of {len(wanted)}"
+
+
+def test_only_unsure_plates_are_rescored(opinion):
+    blank = np.full((168, 336, 3), 255, np.uint8)
+    sure = np.zeros(139)
+    sure[0] = 0.95
+    sure[1:] = 0.05 / 138
+    out = opinion.rescore([sure], [blank], below=0.9, weight=0.35)
+    assert out[0] is sure
