@@ -174,7 +174,8 @@ def _vision_config(args: argparse.Namespace):
     from edge.vision.config import VisionConfig
 
     try:
-        extra = {} if args.second_opinion is None else {"second_opinion": args.second_opinion == "on"}
+        extra = {} if args.second_opinion is None else {
+            "second_opinion": () if args.second_opinion == "off" else tuple(args.second_opinion.split(","))}
         return VisionConfig(models_dir=args.models, backend=args.backend, precision=args.precision,
                             vehicle_detector=not args.no_detector,
                             roi=tuple(args.roi) if args.roi else None, **extra)
@@ -697,8 +698,9 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
                    help="skip the vehicle detector: look for plates on the whole frame (or --roi) only")
     p.add_argument("--roi", type=float, nargs=4, metavar=("X1", "Y1", "X2", "Y2"),
                    help="region of interest as fractions of the frame (default: the whole frame)")
-    p.add_argument("--second-opinion", choices=("on", "off"),
-                   help="the PP-OCR recogniser's second opinion on unsure region names (vision.second_opinion)")
+    p.add_argument("--second-opinion", metavar="FIELDS",
+                   help="the PP-OCR recogniser's second opinion on unsure fields: region (the default), "
+                        "region,class_number (measured, not kept), or off (vision.second_opinion)")
 
 
 def _positive(text: str) -> int:

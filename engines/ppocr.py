@@ -49,10 +49,10 @@ def alternatives(model_path: Path, seed: int = 5) -> dict[str, list[str]]:
     where the reading has as many characters as the name, each other character read for a name's
     character in at least ``MIN_SHARE`` of its renders kept as that character's alternative.
     Japanese kanji it knows in another form (岡 read as 冈 or 网) are then scored as those."""
-    from edge.vision.second_opinion import REGION_CROP, RegionSecondOpinion, greedy_text
     from edge.vision.fields import cut
+    from edge.vision.second_opinion import REGION_CROP, Recogniser, greedy_text
 
-    opinion = RegionSecondOpinion(model_path, alternatives={})
+    recogniser = Recogniser(model_path)
     rng = np.random.default_rng(seed)
     seen: dict[str, Counter] = {}
     for name in region_table().names():
@@ -60,8 +60,8 @@ def alternatives(model_path: Path, seed: int = 5) -> dict[str, list[str]]:
         for _ in range(RENDERS_PER_NAME):
             plate = render_plate(PlateText.parse(f"{name} 300 さ 12-34"), rng, px_per_mm=float(rng.uniform(0.8, 2.0)))
             crops.append(cut(cv2.resize(plate.image, CANONICAL_SIZE, interpolation=cv2.INTER_AREA), REGION_CROP))
-        for probs in opinion.frames(crops):
-            text = greedy_text(probs, opinion.characters)
+        for probs in recogniser.frames(crops):
+            text = greedy_text(probs, recogniser.characters)
             if len(text) == len(name):
                 for ch, read in zip(name, text):
                     seen.setdefault(ch, Counter())[read] += 1

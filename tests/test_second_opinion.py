@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from edge.plates import PlateText
+from edge.plates.reading import vocabularies
 from edge.synth.plate import render_plate
 from edge.vision.geometry import CANONICAL_SIZE
 from edge.vision.manifest import DEFAULT_MODELS_DIR
-from edge.vision.second_opinion import RegionSecondOpinion, combine, ctc_log_likelihood
+from edge.vision.second_opinion import (CLASS_NUMBER_CROP, ClassNumberSecondOpinion, Recogniser,
+                                         RegionSecondOpinion, combine, ctc_log_likelihood, opinion)
+from edge.vision.fields import cut
 
 
 def _brute_force(frames: np.ndarray, label: list[int]) -> float:
@@ -48,30 +51,51 @@ def test_a_flat_opinion_changes_nothing_and_unspellable_names_keep_their_share()
 
 
 @pytest.fixture(scope="module")
-def opinion():
+def recogniser():
     model = DEFAULT_MODELS_DIR / "ppocr-rec.onnx"
     if not model.exists():
         pytest.skip("engines/models/ppocr-rec.onnx is made by `make models`")
-    return RegionSecondOpinion(model)
+    return Recogniser(model)
 
 
-def test_the_recogniser_spells_drawn_region_names(opinion):
+@pytest.fixture(scope="module")
+def region_opinion(recogniser):
+    return RegionSecondOpinion(recogniser)
+
+
+def _drawn(text: str, rng) -> np.ndarray:
+    plate = render_plate(PlateText.parse(text), rng, px_per_mm=1.5)
+    return cv2.resize(plate.image, CANONICAL_SIZE, interpolation=cv2.INTER_AREA)
+
+
+def test_the_recogniser_spells_drawn_region_names(region_opinion):
     rng = np.random.default_rng(7)
-    names = opinion.names
-    right = 0
+    names = region_opinion.names
     wanted = ["品川", "練馬", "横浜", "名古屋", "福岡", "宮城", "札幌", "習志野", "那須", "神戸"]
-    for region in wanted:
-        plate = render_plate(PlateText.parse(f"{region} 500 あ 45-67"), rng, px_per_mm=1.5)
-        rectified = cv2.resize(plate.image, CANONICAL_SIZE, interpolation=cv2.INTER_AREA)
-        d = opinion.distribution([rectified])[0]
-        right += names[int(d.argmax())] == region
+    d = region_opinion.distribution([_drawn(f"{region} 500 あ 45-67", rng) for region in wanted])
+    right = sum(names[int(row.argmax())] == region for row, region in zip(d, wanted))
     assert right >= 8, f"{right} of {len(wanted)}"
 
 
-def test_only_unsure_plates_are_rescored(opinion):
+def test_the_recogniser_spells_drawn_class_numbers_and_flat_beliefs_change_nothing(recogniser):
+    second = ClassNumberSecondOpinion(recogniser)
+    rng = np.random.default_rng(11)
+    wanted = ["300", "58", "5", "501", "330", "80"]
+    plates = [_drawn(f"品川 {c} さ 12-34", rng) for c in wanted]
+    beliefs = opinion(recogniser, second.spellings, [cut(p, CLASS_NUMBER_CROP) for p in plates])
+    right = sum(second.spellings.strings[int(b.argmax())] == c for b, c in zip(beliefs, wanted))
+    assert right >= 5, f"{right} of {len(wanted)}"
+    ours = np.full((3, second.symbols), 1.0 / second.symbols)  # our classifier knows nothing
+    assert second.rescore([ours], [plates[0]], below=0.0, weight=0.35)[0] is ours  # "sure enough": not asked
+    mixed = second.rescore([ours], [plates[0]], below=1.01, weight=0.35)[0]
+    symbols = vocabularies()["class_number"]
+    assert "".join(symbols[k] for k in mixed.argmax(axis=1)) == "300"  # the opinion decides alone
+
+
+def test_only_unsure_plates_are_rescored(region_opinion):
     blank = np.full((168, 336, 3), 255, np.uint8)
     sure = np.zeros(139)
     sure[0] = 0.95
     sure[1:] = 0.05 / 138
-    out = opinion.rescore([sure], [blank], below=0.9, weight=0.35)
+    out = region_opinion.rescore([sure], [blank], below=0.9, weight=0.35)
     assert out[0] is sure

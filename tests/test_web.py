@@ -50,8 +50,14 @@ class Site:
         self.app = create_app(self.config)
         self.server = waitress.create_server(self.app, host="127.0.0.1", port=0, threads=4)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):  # close() shut the listening socket under the loop: the end
+            pass
 
     def show(self, fps: float) -> None:
         """What the daemon does while it runs: a frame with a plate drawn, and the lane's figures."""
@@ -190,7 +196,7 @@ def browser():
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    driver.implicitlywait_for(2)
+    driver.implicitly_wait(2)
     yield driver
     driver.quit()
 

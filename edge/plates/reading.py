@@ -162,6 +162,17 @@ def _string_posterior(place_probs: np.ndarray, table: tuple[tuple[str, ...], np.
     return strings, p / p.sum()
 
 
+def class_number_strings() -> tuple[tuple[str, ...], np.ndarray]:
+    """Every well-formed class number, and its places as symbol indices (N x 3, blanks after)."""
+    return _class_number_table()
+
+
+def class_number_posterior(place_probs: np.ndarray) -> np.ndarray:
+    """The probability of each well-formed class number (``class_number_strings`` order), as
+    ``decode`` weighs them before agreement with the kana and colour."""
+    return _string_posterior(np.asarray(place_probs), _class_number_table(), _class_number_prior())[1]
+
+
 def _agree(class_number: str, kana: str, color: str) -> bool:
     """Whether class number, kana and colour can stand together on one plate."""
     return _agree_as(_class_kinds()[class_number], kana, color)

@@ -36,7 +36,7 @@ from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
-from edge.vision.second_opinion import RegionSecondOpinion
+from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionSecondOpinion
 from edge.vision.segmenter import PlateSegmenter, Window, fit_window
 
 
@@ -169,8 +169,11 @@ class Pipeline:
                                         plans_dir=c.plans_dir)
         self.reader = (FieldReader(models, c.backend, c.threads, c.precision, c.plans_dir)
                        if c.read_fields else None)
-        self.second_opinion = (RegionSecondOpinion(models / "ppocr-rec.onnx", c.backend, c.threads)
-                               if c.read_fields and c.second_opinion else None)
+        self.second_opinion: dict[str, RegionSecondOpinion | ClassNumberSecondOpinion] = {}
+        if c.read_fields and c.second_opinion:
+            recogniser = Recogniser(models / "ppocr-rec.onnx", c.backend, c.threads)
+            kinds = {"region": RegionSecondOpinion, "class_number": ClassNumberSecondOpinion}
+            self.second_opinion = {field: kinds[field](recogniser) for field in c.second_opinion}
 
     def model_holders(self) -> dict[str, tuple[object, str]]:
         """Model name -> (the component whose ``backend`` runs it, its input's name): where the
@@ -187,8 +190,8 @@ class Pipeline:
     def models_in_use(self) -> dict[str, dict]:
         """Each model's file and the backend running it (FP32 or INT8, ONNX Runtime or TensorRT)."""
         holders = {name: holder for name, (holder, _) in self.model_holders().items()}
-        if self.second_opinion is not None:
-            holders["ppocr-rec"] = self.second_opinion
+        for opinion in self.second_opinion.values():
+            holders["ppocr-rec"] = opinion.recogniser
         return {name: {"file": holder.manifest.path.name, "backend": type(holder.backend).__name__}
                 for name, holder in holders.items()}
 
@@ -310,10 +313,10 @@ class Pipeline:
             return list(plates)
         out = []
         read = self.reader.read_views([self._views(p) for p in plates])
-        if self.second_opinion is not None:
-            regions = self.second_opinion.rescore([r["region"] for r in read], [p.rectified for p in plates],
-                                                  self.config.second_opinion_below, self.config.second_opinion_weight)
-            read = [{**r, "region": region} for r, region in zip(read, regions)]
+        for field, opinion in self.second_opinion.items():
+            rescored = opinion.rescore([r[field] for r in read], [p.rectified for p in plates],
+                                       self.config.second_opinion_below, self.config.second_opinion_weight)
+            read = [{**r, field: value} for r, value in zip(read, rescored)]
         for p, probs in zip(plates, read):
             seen = shows_color(p.rectified)
             probs = probs if seen else colorless(probs)

@@ -21,17 +21,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.plates.reading import class_number_posterior, class_number_strings, vocabularies
 from edge.plates.regions import region_table
 from edge.vision.backend import load_backend
 from edge.vision.fields import FieldCrop, cut
 from edge.vision.manifest import load_manifest
 
 WILDCARD_PENALTY = 0.05  # a character the recogniser cannot spell: any character, at this share
+# Class numbers: a string needing a character given less than this in every frame is not scored
+# (4110 strings, most of them negligible for any one crop: about 4 ms instead of 30).
+CLASS_NUMBER_PRUNE = 1e-2
 HEIGHT = 48  # the recogniser's input height
 MIN_WIDTH = 320  # its usual padded width
 # The region cell of the rectified plate, in colour, at about the recogniser's height: the
 # region classifier's cut (edge/vision/fields.py) without most of its margin into the class number.
 REGION_CROP = FieldCrop((0.15, 0.02, 0.53, 0.40), (128, 64), color=True)
+# The class number's cell (edge/vision/fields.py's cut, in colour).
+CLASS_NUMBER_CROP = FieldCrop((0.49, 0.02, 0.86, 0.40), (128, 64), color=True)
 
 
 def _is_mark(ch: str) -> bool:
@@ -85,30 +91,71 @@ def ctc_log_likelihood(log_probs: np.ndarray, labels: np.ndarray, lengths: np.nd
     return np.logaddexp(end, np.where(lengths > 0, before, neg))
 
 
-class RegionSecondOpinion:
-    """``distribution(rectified plates) -> N x 138`` probabilities over the region names."""
+class Spellings:
+    """A fixed set of strings as the recogniser's columns may spell them, for CTC scoring: each
+    character as its own column and the forms the recogniser reads it as (``alternatives``), a
+    character with none of them as a penalised wildcard."""
 
-    def __init__(self, model: str | Path, backend: str = "auto", threads: int | None = None,
-                 temperature: float = 1.0, alternatives: dict[str, list[str]] | None = None):
+    def __init__(self, strings: tuple[str, ...], characters: list[str], alternatives: dict[str, list[str]],
+                 prune_below: float = 0.0):
+        self.prune_below = prune_below
+        index = {c: i for i, c in enumerate(characters) if i > 0 and not _is_mark(c)}
+        self.strings = strings
+        groups: dict[tuple[int, ...], int] = {}
+        self.columns: list[tuple[int, ...]] = []  # group g -> the columns summed for it
+        max_len = max(len(t) for t in strings)
+        self.group = np.zeros((len(strings), max_len), np.int64)  # 0: padding (blank); -1: wildcard
+        self.labels = np.zeros((len(strings), max_len), np.int64)  # the characters themselves, for repeats
+        for n, text in enumerate(strings):
+            for i, ch in enumerate(text):
+                cols = tuple(index[c] for c in dict.fromkeys([ch, *alternatives.get(ch, [])]) if c in index)
+                if cols:
+                    if cols not in groups:
+                        groups[cols] = len(self.columns) + 1
+                        self.columns.append(cols)
+                    self.group[n, i] = groups[cols]
+                else:
+                    self.group[n, i] = -1
+                self.labels[n, i] = ord(ch)
+        self.lengths = np.array([len(t) for t in strings])
+        self.spelled = (self.group >= 0).all(axis=1)  # no wildcard: the recogniser can spell it in full
+        width = max((len(c) for c in self.columns), default=1)
+        self._cols = np.zeros((len(self.columns), width), np.int64)  # padded with column 0, masked out
+        self._mask = np.zeros((len(self.columns), width), bool)
+        for g, cols in enumerate(self.columns):
+            self._cols[g, :len(cols)], self._mask[g, :len(cols)] = cols, True
+
+    def log_likelihoods(self, probs: np.ndarray) -> np.ndarray:
+        """log P(string | frames) of every string, for one crop's T x C frame probabilities.
+        A string with a character the recogniser never gives ``prune_below`` in any frame is
+        not scored (-inf): its likelihood is negligible."""
+        per_group = (probs[:, self._cols] * self._mask).sum(axis=2)  # T x G
+        wildcard = (1.0 - probs[:, 0]) * WILDCARD_PENALTY
+        table = np.concatenate([probs[:, :1], per_group, wildcard[:, None]], axis=1)  # blank, groups, wildcard
+        ids = np.where(self.group < 0, table.shape[1] - 1, self.group)  # N x L
+        peak = table.max(axis=0)
+        peak[0] = 1.0  # padding
+        alive = (peak[ids] >= self.prune_below).all(axis=1)
+        if not alive.any():
+            alive[:] = True
+        out = np.full(len(self.strings), -np.inf)
+        ids = ids[alive]
+        per = np.concatenate([np.broadcast_to(probs[:, 0], (len(ids), probs.shape[0]))[:, :, None],
+                              table[:, ids].transpose(1, 0, 2)], axis=2)  # n x T x (L+1)
+        out[alive] = ctc_log_likelihood(np.log(np.maximum(per, 1e-30)), self.labels[alive], self.lengths[alive])
+        return out
+
+
+class Recogniser:
+    """The PP-OCRv4 recogniser (``engines/models/ppocr-rec.onnx``) and its manifest."""
+
+    def __init__(self, model: str | Path, backend: str = "auto", threads: int | None = None):
         self.manifest = load_manifest(model)
         self.backend = load_backend(self.manifest.path, backend, threads)
         self.input, self.output = self.manifest.input["name"], self.manifest.data["output"]["name"]
-        self.temperature = temperature
         self.characters = self.manifest.classes  # column 0 is CTC's blank
         self.marks = np.array([i for i, c in enumerate(self.characters) if i > 0 and _is_mark(c)])
-        index = {c: i for i, c in enumerate(self.characters) if i > 0 and not _is_mark(c)}
-        other = self.manifest.data.get("alternatives", {}) if alternatives is None else alternatives
-        self.names = region_table().names()
-        self.spellings: list[list[list[int]]] = []  # per name, per character: the columns it may be read as
-        for name in self.names:
-            spelled = []
-            for ch in name:
-                forms = dict.fromkeys([ch, *other.get(ch, [])])
-                spelled.append([index[c] for c in forms if c in index])  # [] : a wildcard
-            self.spellings.append(spelled)
-        self.max_len = max(len(s) for s in self.spellings)
-        # names it can spell in full (no wildcard): the only ones its opinion moves
-        self.spelled = np.array([all(cols for cols in spelled) for spelled in self.spellings])
+        self.alternatives: dict[str, list[str]] = self.manifest.data.get("alternatives", {})
 
     def _input(self, crops: list[np.ndarray]) -> np.ndarray:
         widths = [max(8, math.ceil(HEIGHT * c.shape[1] / c.shape[0])) for c in crops]
@@ -121,40 +168,39 @@ class RegionSecondOpinion:
         return batch
 
     def frames(self, crops: list[np.ndarray]) -> np.ndarray:
-        """N x T x C per-frame character probabilities of the recogniser; marks (a bolt read as
-        a dot) count as blank."""
+        """N x T x C per-frame character probabilities; marks (a bolt read as a dot) count as blank."""
         probs = self.backend.run({self.input: self._input(crops)})[self.output].astype(np.float64)
         if self.marks.size:
             probs[:, :, 0] += probs[:, :, self.marks].sum(axis=2)
             probs[:, :, self.marks] = 0.0
         return probs
 
-    def log_likelihoods(self, probs: np.ndarray) -> np.ndarray:
-        """138 log-likelihoods for one crop's T x C frame probabilities."""
-        t_len = probs.shape[0]
-        names = len(self.spellings)
-        per = np.full((names, t_len, self.max_len + 1), 1e-30)
-        per[:, :, 0] = probs[:, 0]
-        non_blank = 1.0 - probs[:, 0]
-        for n, spelled in enumerate(self.spellings):
-            for i, cols in enumerate(spelled):
-                per[n, :, i + 1] = probs[:, cols].sum(axis=1) if cols else non_blank * WILDCARD_PENALTY
-        lengths = np.array([len(s) for s in self.spellings])
-        labels = np.zeros((names, self.max_len), np.int64)
-        for n, spelled in enumerate(self.spellings):  # a repeated character needs a blank between
-            for i, cols in enumerate(spelled):
-                labels[n, i] = cols[0] if cols else -1 - i
-        return ctc_log_likelihood(np.log(np.maximum(per, 1e-30)), labels, lengths)
+
+def opinion(recogniser: Recogniser, spellings: Spellings, crops: list[np.ndarray],
+            temperature: float = 1.0) -> np.ndarray:
+    """N x strings: the recogniser's belief in each string it can spell in full (0 for the
+    others), from its spelling likelihoods."""
+    out = []
+    for probs in recogniser.frames(crops):
+        ll = np.where(spellings.spelled, spellings.log_likelihoods(probs) / temperature, -np.inf)
+        e = np.exp(ll - ll.max())
+        out.append(e / e.sum())
+    return np.array(out)
+
+
+class RegionSecondOpinion:
+    """The recogniser's opinion on the region name, where ours is unsure."""
+
+    def __init__(self, recogniser: Recogniser, alternatives: dict[str, list[str]] | None = None):
+        self.recogniser = recogniser
+        self.names = region_table().names()
+        self.spellings = Spellings(self.names, recogniser.characters,
+                                   recogniser.alternatives if alternatives is None else alternatives)
+        self.spelled = self.spellings.spelled
 
     def distribution(self, rectified: list[np.ndarray]) -> np.ndarray:
-        """N x 138 for N rectified plates: the recogniser's belief in each name it can spell in
-        full (0 for the others), from its spelling likelihoods."""
-        out = []
-        for probs in self.frames([cut(r, REGION_CROP) for r in rectified]):
-            ll = np.where(self.spelled, self.log_likelihoods(probs) / self.temperature, -np.inf)
-            e = np.exp(ll - ll.max())
-            out.append(e / e.sum())
-        return np.array(out)
+        """N x 138 for N rectified plates."""
+        return opinion(self.recogniser, self.spellings, [cut(r, REGION_CROP) for r in rectified])
 
     def rescore(self, region_probs: list[np.ndarray], rectified: list[np.ndarray], below: float,
                 weight: float) -> list[np.ndarray]:
@@ -165,6 +211,41 @@ class RegionSecondOpinion:
         if unsure:
             for i, second in zip(unsure, self.distribution([rectified[i] for i in unsure])):
                 out[i] = combine(region_probs[i], second, self.spelled, weight)
+        return out
+
+
+class ClassNumberSecondOpinion:
+    """The recogniser's opinion on the class number (分類番号), where ours is unsure: its belief
+    in each of the well-formed class numbers, brought back to each place as the share of that
+    belief on each symbol, over the share a flat belief would give (so a flat opinion changes
+    nothing), and multiplied into our places' probabilities."""
+
+    def __init__(self, recogniser: Recogniser):
+        self.recogniser = recogniser
+        strings, self.places = class_number_strings()
+        self.spellings = Spellings(strings, recogniser.characters, {}, CLASS_NUMBER_PRUNE)
+        self.symbols = len(vocabularies()["class_number"])
+        self.flat = self.marginals(np.where(self.spellings.spelled, 1.0, 0.0) / self.spellings.spelled.sum())
+
+    def marginals(self, belief: np.ndarray) -> np.ndarray:
+        """places x symbols: how much of ``belief`` (over the class numbers) is on each symbol."""
+        out = np.zeros((self.places.shape[1], self.symbols))
+        for k in range(self.places.shape[1]):
+            np.add.at(out[k], self.places[:, k], belief)
+        return out
+
+    def rescore(self, class_probs: list[np.ndarray], rectified: list[np.ndarray], below: float,
+                weight: float) -> list[np.ndarray]:
+        """Each plate's class-number places (3 x symbols), the opinion combined where our best
+        class number is under ``below``."""
+        unsure = [i for i, p in enumerate(class_probs) if class_number_posterior(p).max() < below]
+        out = list(class_probs)
+        if unsure:
+            beliefs = opinion(self.recogniser, self.spellings, [cut(rectified[i], CLASS_NUMBER_CROP) for i in unsure])
+            for i, belief in zip(unsure, beliefs):
+                factor = ((self.marginals(belief) + 1e-6) / (self.flat + 1e-6)) ** weight
+                mixed = class_probs[i] * factor
+                out[i] = mixed / mixed.sum(axis=1, keepdims=True)
         return out
 
 
