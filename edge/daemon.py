@@ -53,15 +53,18 @@ def event_line(event: ReadEvent, stored: Stored | None = None, decision: str | N
 
 
 class _Rate:
-    """Frames seen and analysed per second since the last time asked (the live view's figure)."""
+    """Frames seen and analysed per second since the last time asked (the live view's figure;
+    asked by the frame loop and by the live view's heartbeat)."""
 
     def __init__(self):
         self.last = (time.monotonic(), 0, 0)
+        self._lock = threading.Lock()
 
     def __call__(self, seen: int, analysed: int) -> tuple[float, float]:
         now = time.monotonic()
-        t0, seen0, analysed0 = self.last
-        self.last = (now, seen, analysed)
+        with self._lock:
+            t0, seen0, analysed0 = self.last
+            self.last = (now, seen, analysed)
         span = max(now - t0, 1e-6)
         return round((seen - seen0) / span, 1), round((analysed - analysed0) / span, 1)
 
@@ -151,8 +154,9 @@ class Daemon:
         lane = LaneLoop(self.pipeline, self.config.lane, self.config.stream, parallel=True)
         writer = EventWriter(self.store, self.report, self._stored,
                              decide=self.gate.decide if self.gate else None, act=self.gate.act if self.gate else None)
-        live = LiveView(self.config.store.path, self.config.web.live_interval_s, self.report)
         rate = _Rate()
+        live = LiveView(self.config.store.path, self.config.web.live_interval_s, self.report,
+                        heartbeat=lambda: self.state(source, lane, rate, emitted, running=True))
         emitted = 0
         self.notifier.ready(f"lane {self.config.lane.name}: watching {source.name}")
         try:

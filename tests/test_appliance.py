@@ -12,6 +12,7 @@ import pytest
 
 from edge.common.frame import Frame
 from edge.config import Config
+from edge.common.live import live_paths, read_state
 from edge.daemon import Daemon
 from edge.notify import Notifier
 from edge.stream.sources import FrameSource
@@ -119,6 +120,9 @@ def test_watchdog_pings_stop_when_the_frame_loop_stalls(notify_socket, lane_clip
     runner.start()
     time.sleep(4.0)
     drain()
+    # the operator's page still sees a running daemon, whose loop gets no frames
+    shared = read_state(live_paths(tmp_path / "e.db")[1])
+    assert shared["running"] and time.time() - shared["updated"] < 2.0 and shared["frames_per_second"] == 0.0
     source.release.set()
     runner.join(30)
     pings = [t for t, m in got if m.startswith("WATCHDOG=1")]

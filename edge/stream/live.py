@@ -58,11 +58,16 @@ def draw(image: np.ndarray, plates: list[PlateInView], roi: tuple | None = None)
 
 
 class LiveView:
-    """``offer(image, plates, state)`` from the frame loop; ``close()`` at the end."""
+    """``offer(image, plates, state)`` from the frame loop; ``close()`` at the end.
 
-    def __init__(self, db_path: str | Path, interval_s: float, report: Callable[[str], None]):
+    ``heartbeat() -> state``, when given, is written (without a frame) whenever no frame has
+    been offered for two intervals: a camera that gives nothing still shows as a running daemon
+    with its camera not connected, not as a daemon that has stopped."""
+
+    def __init__(self, db_path: str | Path, interval_s: float, report: Callable[[str], None],
+                 heartbeat: Callable[[], dict] | None = None):
         self.frame_path, self.state_path = live_paths(db_path)
-        self.interval_s, self.report = interval_s, report
+        self.interval_s, self.report, self.heartbeat = interval_s, report, heartbeat
         self._slot: tuple | None = None
         self._lock = threading.Lock()
         self._ready = threading.Event()
@@ -85,7 +90,9 @@ class LiveView:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if not self._ready.wait(0.5):
+            if not self._ready.wait(max(self.interval_s, 0.1)):
+                if self.heartbeat is not None and time.monotonic() - self._last_offer > 2 * self.interval_s:
+                    self._write(None, [], self.heartbeat(), None)
                 continue
             self._ready.clear()
             with self._lock:
