@@ -27,6 +27,10 @@ from engines.yolo import downloaded, fetch_arguments
 PACKAGE = "rapidocr_onnxruntime==1.4.4"
 MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"
 MODEL_SHA256 = "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
+# How the recogniser reads the region kanji (``alternatives``), measured once and committed, so
+# every machine scores names the same way whatever fonts it has; `python -m engines.ppocr
+# --derive` measures it again (with the fonts of `make fonts` installed).
+ALTERNATIVES_FILE = Path(__file__).with_name("ppocr_alternatives.json")
 RENDERS_PER_NAME = 8
 MIN_SHARE = 0.2  # a reading kept as an alternative when at least this share of a character's renders give it
 
@@ -75,7 +79,7 @@ def alternatives(model_path: Path, seed: int = 5) -> dict[str, list[str]]:
 
 
 def main(argv=None) -> int:
-    args = fetch_arguments(__doc__, argv)
+    args = fetch_arguments(__doc__, argv, derive=True)
     data = fetch(args.cache)
     model = onnx.load_model_from_string(data)
     characters = next(p.value for p in model.metadata_props if p.key == "character").splitlines()
@@ -96,7 +100,11 @@ def main(argv=None) -> int:
         "metrics": {"note": "PaddleOCR's published model, not retrained here"},
     }
     path.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    manifest["alternatives"] = alternatives(path)
+    if args.derive or not ALTERNATIVES_FILE.exists():
+        ALTERNATIVES_FILE.write_text(json.dumps(alternatives(path), ensure_ascii=False, indent=1) + "\n",
+                                     encoding="utf-8")
+        print(f"measured how the recogniser reads the region kanji: {ALTERNATIVES_FILE}")
+    manifest["alternatives"] = json.loads(ALTERNATIVES_FILE.read_text(encoding="utf-8"))
     path.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
     return 0

