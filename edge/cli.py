@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -573,7 +574,9 @@ def _synthetic(kind: str, spec: tuple[str, int, int]) -> Path:
     done = folder / ("clip.json" if kind == "clip" else "meta.json")
     if not done.exists():
         print(f"rendering {folder} (anpr synth {folder} --kind {kind} --count {count} --seed {seed})", file=sys.stderr)
-        if main(["synth", str(folder), "--kind", kind, "--count", str(count), "--seed", str(seed), "--quiet"]):
+        with contextlib.redirect_stdout(sys.stderr):  # the caller's standard output may be JSON (anpr bench --json)
+            failed = main(["synth", str(folder), "--kind", kind, "--count", str(count), "--seed", str(seed), "--quiet"])
+        if failed:
             raise UsageError(f"could not render {folder}")
     return folder
 
