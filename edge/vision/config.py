@@ -60,7 +60,7 @@ class VisionConfig:
     # second_opinion_below, combined with the weight second_opinion_weight. Both were chosen on
     # the synthetic tuning set tune43 (anpr synth --seed 43001 --count 300 --kind scenes), not on
     # the sets that decide (README: lever 2). The region's was kept (exact match +2.2 points on
-    # held41, +2.3 on stress51); the class number's was not (one more field wrong at 0.99 or
+    # held41, +2.2 on stress51); the class number's was not (one more field wrong at 0.99 or
     # more on held41), so "class_number" is only for measuring.
     second_opinion: tuple[str, ...] = ("region",)
     second_opinion_below: float = 0.9
