@@ -313,10 +313,10 @@ class Pipeline:
             return list(plates)
         out = []
         read = self.reader.read_views([self._views(p) for p in plates])
-        for field, opinion in self.second_opinion.items():
-            rescored = opinion.rescore([r[field] for r in read], [p.rectified for p in plates],
+        for name, opinion in self.second_opinion.items():
+            rescored = opinion.rescore([r[name] for r in read], [p.rectified for p in plates],
                                        self.config.second_opinion_below, self.config.second_opinion_weight)
-            read = [{**r, field: value} for r, value in zip(read, rescored)]
+            read = [{**r, name: value} for r, value in zip(read, rescored)]
         for p, probs in zip(plates, read):
             seen = shows_color(p.rectified)
             probs = probs if seen else colorless(probs)

@@ -7,9 +7,11 @@ Its text is never used. Its per-column character probabilities are scored agains
 that name), which turns them into a distribution over the names; where our own region
 classifier is unsure (its best name under ``vision.second_opinion_below``), the two are combined
 log-linearly (``vision.second_opinion_weight``). The recogniser was trained on Chinese text: a
-Japanese kanji it does not know is scored as the simplified or look-alike forms it does know
-(``_ALTERNATIVES``), and a character with none (hiragana) as "some character", at a penalty, so
-a name it cannot spell is neither favoured nor ruled out.
+Japanese kanji it knows in another form is scored as the forms it reads it as (the manifest's
+``alternatives``, from engines/ppocr_alternatives.json), and a character it cannot read at all
+(hiragana) as "some character", at a penalty; a name it cannot spell in full keeps our share.
+The same for the class number (分類番号) is here to be measured (``ClassNumberSecondOpinion``);
+it was not kept (README, lever 2).
 """
 
 from __future__ import annotations
