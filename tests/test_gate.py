@@ -191,11 +191,16 @@ def test_a_relay_unplugged_mid_run_is_not_executed_and_works_when_back(lane_clip
     sent_after = back.stop()
     assert proc.returncode == 0, err
     conn = sqlite3.connect(db)
-    relays = [r[0] for r in conn.execute("SELECT relay FROM events ORDER BY first_seen")]
+    rows = conn.execute("SELECT decision, relay FROM events ORDER BY first_seen").fetchall()
     conn.close()
+    # Under --realtime a slow CPU drops frames, and a vehicle may be read too unsurely (or wrongly)
+    # to open: it is denied and the relay is not touched. The relay's story is told by the opens.
+    assert all(relay is None for decision, relay in rows if decision != "open"), rows
+    relays = [relay for decision, relay in rows if decision == "open"]
+    assert len(relays) >= 3, rows  # one before the unplug, one while it is out, one after
     assert relays[0] == "pulsed 100 ms"
     assert relays[1].startswith("not executed"), relays
-    assert relays[2:] == ["pulsed 100 ms"] * (len(truth) - 2), relays
+    assert relays[2:] == ["pulsed 100 ms"] * (len(relays) - 2), relays
     # the plug-in gets the later vehicles' pulses only: the decision made while it was gone was not queued
-    assert sent_after.count(bytes.fromhex("A0 01 01 A2")) == len(truth) - 2
+    assert sent_after.count(bytes.fromhex("A0 01 01 A2")) == len(relays) - 2
     assert "port gone" in err and "back" in err
