@@ -202,12 +202,20 @@ def browser():
 
 
 def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, browser, tmp_path_factory):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     # a fresh page (and throttle) for the browser
     browser_site = Site(tmp_path_factory.mktemp("browser-site"))
     try:
         by_id = lambda i: browser.find_element(By.ID, i)  # noqa: E731
+
+        def text_of(element_id: str) -> str:
+            """The element's text now; "" while the page it was on is being replaced."""
+            try:
+                return browser.find_element(By.ID, element_id).text
+            except (NoSuchElementException, StaleElementReferenceException):
+                return ""
         browser.get(browser_site.url + "/events")
         assert "/login" in browser.current_url
         by_id("user").send_keys("operator")
@@ -217,10 +225,10 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
 
         # the live view updates by itself
         browser.get(browser_site.url + "/")
-        assert wait_for(lambda: by_id("fps").text == "12.5")
+        assert wait_for(lambda: text_of("fps") == "12.5")
         assert wait_for(lambda: browser.execute_script("return document.getElementById('live-frame').naturalWidth") > 0)
         browser_site.show(27.5)
-        assert wait_for(lambda: by_id("fps").text == "27.5")
+        assert wait_for(lambda: text_of("fps") == "27.5")
         assert by_id("camera").text == "接続中"
 
         # find an event by typing its plate as people write it
@@ -228,10 +236,11 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
         assert len(browser.find_elements(By.CSS_SELECTOR, "#events tr.event")) == 2
         by_id("plate-filter").send_keys("品川300さ1234")
         by_id("search").click()
+        assert wait_for(lambda: "plate=" in browser.current_url)  # the filtered page, not the one before
         rows = browser.find_elements(By.CSS_SELECTOR, "#events tr.event")
         assert len(rows) == 1 and "品川 300 さ 12-34" in rows[0].text
         rows[0].find_element(By.TAG_NAME, "a").click()
-        assert wait_for(lambda: by_id("event-plate").text == "品川 300 さ 12-34")
+        assert wait_for(lambda: text_of("event-plate") == "品川 300 さ 12-34")
         assert browser.execute_script("return document.getElementById('frame-image').naturalWidth") == 640
 
         # add a listed plate, then remove it
@@ -253,7 +262,7 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
 
         # the English switch
         by_id("lang").click()
-        assert wait_for(lambda: by_id("nav-events").text == "Events")
+        assert wait_for(lambda: text_of("nav-events") == "Events")
     finally:
         browser_site.close()
 
