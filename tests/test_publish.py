@@ -83,6 +83,9 @@ def test_a_failed_try_backs_off_doubling_up_to_the_cap(tmp_path):
     message = outbox.due(store.conn, "webhook")[0]
     next_try = outbox.failed(store.conn, message, "HTTP 503", now=1000.0)
     assert next_try == 1001.0 and outbox.due(store.conn, "webhook", now=1000.5) == []
+    store.add(make_event("横浜 580 む 13-76", "yellow"))  # a later message waits behind the one put off
+    assert outbox.due(store.conn, "webhook", now=1000.5) == []
+    assert [m.id for m in outbox.due(store.conn, "webhook", now=1001.0)][0] == message.id
     assert outbox.pending(store.conn)["webhook"]["last_error"] == "HTTP 503"
     store.close()
 

@@ -2,8 +2,9 @@
 its sink and deletes its row only once the sink has it.
 
 Its own connection to the database (WAL: it never blocks the writer for long). A sink that is
-not connected is waited for without counting tries; a failed try puts the sink off (doubling
-from 1 s to 5 minutes) and keeps the order of its messages. Nothing is ever dropped here: a
+not connected is waited for without counting tries; a failed try puts the message off
+(doubling from 1 s to 5 minutes, kept on its row), and the sink's later messages wait behind
+it, so their order is kept, across restarts too. Nothing is ever dropped here: a
 message leaves the outbox when delivered, or with its event by retention.
 """
 
@@ -12,26 +13,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from typing import Callable, Protocol
+from typing import Callable
 
 from edge.publish.config import MqttConfig, WebhookConfig
-from edge.publish.mqtt import DeliveryError, MqttSink
+from edge.publish.mqtt import MqttSink
+from edge.publish.sink import DeliveryError, Sink
 from edge.publish.webhook import WebhookSink
 from edge.store import outbox
 from edge.store.db import connect
 
 POLL_SECONDS = 0.25
-
-
-class Sink(Protocol):
-    name: str
-
-    def ready(self) -> bool: ...
-
-    def deliver(self, message: outbox.Message) -> None: ...
-
-    def close(self) -> None: ...
-
 
 def open_sinks(mqtt: MqttConfig, webhook: WebhookConfig, lane: str, report: Callable[[str], None]) -> list[Sink]:
     """The sinks the config turns on (none when neither a broker nor a URL is given)."""
@@ -52,7 +43,6 @@ class Publisher:
         self.db_path, self.sinks, self.report = db_path, sinks, report
         self.conn = connect(db_path, busy_timeout_ms)
         self.delivered = {s.name: 0 for s in sinks}
-        self._paused_until = {s.name: 0.0 for s in sinks}
         self._failing: dict[str, str] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -76,7 +66,7 @@ class Publisher:
 
     def _serve(self, sink: Sink) -> bool:
         """Deliver what is due for ``sink``; True when it did something."""
-        if time.time() < self._paused_until[sink.name] or not sink.ready():
+        if not sink.ready():
             return False
         messages = outbox.due(self.conn, sink.name)
         if not messages:
@@ -87,7 +77,7 @@ class Publisher:
             try:
                 sink.deliver(message)
             except DeliveryError as exc:
-                self._paused_until[sink.name] = outbox.failed(self.conn, message, str(exc))
+                outbox.failed(self.conn, message, str(exc))
                 if sink.name not in self._failing:
                     self.report(f"{sink.name}: {exc}; {len(messages)} or more message(s) wait in the outbox")
                 self._failing[sink.name] = str(exc)
@@ -101,18 +91,16 @@ class Publisher:
     def drain(self, timeout: float) -> bool:
         """Wait until nothing is waiting for any sink (True), or ``timeout`` seconds (False)."""
         deadline = time.time() + timeout
-        while time.time() < deadline:
-            check = connect(self.db_path)
-            try:
-                left = check.execute("SELECT COUNT(*) FROM outbox WHERE sink IN (%s)" % ",".join("?" * len(self.sinks)),
-                                     [s.name for s in self.sinks]).fetchone()[0]
-            finally:
-                check.close()
-            if left == 0:
-                return True
-            self.wake()
-            time.sleep(0.1)
-        return False
+        check = connect(self.db_path)  # this thread's own: the publisher's belongs to its thread
+        try:
+            while time.time() < deadline:
+                if sum(outbox.pending(check).get(s.name, {}).get("waiting", 0) for s in self.sinks) == 0:
+                    return True
+                self.wake()
+                time.sleep(0.1)
+            return False
+        finally:
+            check.close()
 
     def close(self) -> None:
         self._stop.set()

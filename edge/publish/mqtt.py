@@ -26,11 +26,8 @@ import paho.mqtt.client as mqtt
 
 from edge import __version__
 from edge.publish.config import MqttConfig
+from edge.publish.sink import DeliveryError
 from edge.store.outbox import Message
-
-
-class DeliveryError(RuntimeError):
-    """The far end did not take the message; it stays in the outbox."""
 
 
 def lane_topic(lane: str) -> str:

@@ -12,7 +12,7 @@ import urllib.request
 
 from edge import __version__
 from edge.publish.config import WebhookConfig
-from edge.publish.mqtt import DeliveryError
+from edge.publish.sink import DeliveryError
 from edge.store.outbox import Message
 
 

@@ -5,7 +5,7 @@ they carry, so a committed event always has its messages waiting, whatever happe
 network. A sink (edge/publish) takes the rows that are due, oldest first, and deletes each only
 after the far end has acknowledged it: delivery is at least once, and each message carries the
 event's ``event_id`` for de-duplication. A failed try pushes the row's next try back (doubling,
-up to ``MAX_BACKOFF_SECONDS``). Rows go with their event when retention deletes it (a trigger),
+up to ``MAX_BACKOFF_SECONDS``), and the sink's later rows wait behind it, so they keep their order. Rows go with their event when retention deletes it (a trigger),
 so the outbox is bounded by the same rules as the events.
 """
 
@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 
 SINKS = ("mqtt", "webhook")
-KINDS = ("event", "relay")
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
 
@@ -47,11 +46,17 @@ def queue(conn: sqlite3.Connection, sinks: tuple[str, ...], event_id: str, kind:
 
 
 def due(conn: sqlite3.Connection, sink: str, limit: int = 50, now: float | None = None) -> list[Message]:
-    """The rows of ``sink`` whose next try has come, oldest first."""
+    """The oldest rows of ``sink``, up to the first whose next try has not come (a row put off
+    after a failed try holds back the ones behind it, so a sink gets its messages in order)."""
     now = time.time() if now is None else now
-    rows = conn.execute("SELECT id, event_id, sink, kind, payload, created, attempts FROM outbox "
-                        "WHERE sink = ? AND next_try <= ? ORDER BY id LIMIT ?", (sink, now, limit)).fetchall()
-    return [Message(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
+    rows = conn.execute("SELECT id, event_id, sink, kind, payload, created, attempts, next_try FROM outbox "
+                        "WHERE sink = ? ORDER BY id LIMIT ?", (sink, limit)).fetchall()
+    out = []
+    for r in rows:
+        if r[7] > now:
+            break
+        out.append(Message(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]))
+    return out
 
 
 def delivered(conn: sqlite3.Connection, message_id: int) -> None:
@@ -65,7 +70,8 @@ def backoff(attempts: int) -> float:
 
 
 def failed(conn: sqlite3.Connection, message: Message, error: str, now: float | None = None) -> float:
-    """A try failed: count it, note why, and put the next try off; returns when that is."""
+    """A try failed: count it, note why, and put the next try off (and so the sink's later
+    messages); returns when that is."""
     now = time.time() if now is None else now
     attempts = message.attempts + 1
     next_try = now + backoff(attempts)

@@ -73,7 +73,7 @@ CREATE TABLE outbox (
     next_try REAL NOT NULL DEFAULT 0,
     last_error TEXT
 );
-CREATE INDEX outbox_due ON outbox (sink, next_try, id);
+CREATE INDEX outbox_due ON outbox (sink, id);
 CREATE INDEX outbox_event ON outbox (event_id);
 CREATE TRIGGER outbox_follows_events AFTER DELETE ON events
 BEGIN
