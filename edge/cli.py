@@ -340,20 +340,27 @@ def cmd_db_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _config(args: argparse.Namespace):
+    """--config's tree (or the defaults), with the command line's SOURCE, --db, --mode and --relay
+    over it where the command has them; a bad file is a UsageError naming the key."""
     from edge.common.errors import ConfigError
     from edge.config import Config, load_config
+
+    try:
+        config = load_config(args.config) if args.config else Config()
+        return config.with_overrides(*(getattr(args, k, None) for k in ("source", "db", "mode", "relay")))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     from edge.daemon import Daemon
     from edge.gate.relays import RelayError
     from edge.store.db import StoreError
     from edge.stream.sources import SourceError, open_source
     from edge.vision.manifest import ModelError
 
-    try:
-        config = load_config(args.config) if args.config else Config()
-        config = config.with_overrides(args.source, args.db, args.mode, args.relay)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
+    config = _config(args)
     if not config.lane.source:
         raise UsageError("give SOURCE (a camera URI, a video file or an image folder) or lane.source in --config")
     report = lambda message: print(f"anpr run: {message}", file=sys.stderr, flush=True)  # noqa: E731
@@ -440,17 +447,6 @@ def cmd_allow(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config(args: argparse.Namespace):
-    from edge.common.errors import ConfigError
-    from edge.config import Config, load_config
-
-    try:
-        config = load_config(args.config) if args.config else Config()
-        return config.with_overrides(db=getattr(args, "db", None))
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
-
-
 def cmd_web(args: argparse.Namespace) -> int:
     import waitress
 
@@ -462,9 +458,12 @@ def cmd_web(args: argparse.Namespace) -> int:
     if not config.web.password_hash:
         raise UsageError("no password is set, and nothing is served without one: run `anpr web password`, put the "
                          "line it prints into the [web] section of " + (args.config or "the config (--config FILE)"))
-    host, port = split_listen(args.listen or config.web.listen)
     try:
-        app = create_app(config)
+        host, port = split_listen(args.listen or config.web.listen)
+    except ValueError:
+        raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT, e.g. 192.168.1.20:8080") from None
+    try:
+        app = create_app(config.store, config.gate, config.web)
     except (OSError, StoreError) as exc:
         raise UsageError(str(exc)) from exc
     print(f"anpr web: the operator's page on http://{host if ':' not in host else f'[{host}]'}:{port}/ "

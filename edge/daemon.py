@@ -89,6 +89,7 @@ class Daemon:
         self.stop_requested = threading.Event()
         self._source: FrameSource | None = None
         self.pipeline = pipeline or Pipeline(config.vision)
+        self.models = self.pipeline.models_in_use()  # fixed once loaded: the live view's state shows it
         self.store = EventStore(config.store, report=self.report, sinks=config.sinks)
         self.gate = None
         self.publisher: Publisher | None = None
@@ -135,7 +136,7 @@ class Daemon:
                 "frames_analysed": lane.stats.frames_analysed, "frames_per_second": seen,
                 "frames_analysed_per_second": analysed, "events": emitted, "started": self.started,
                 "mode": self.config.gate.mode, "relay": relay, "precision": self.config.vision.precision,
-                "models": self.pipeline.models_in_use()}
+                "models": self.models}
 
     def _on_signal(self, signum, _frame) -> None:
         self.stop_requested.set()
@@ -167,9 +168,8 @@ class Daemon:
                 emitted += len(step.events)
                 self.notifier.frame_done(f"{lane.stats.frames_seen} frames, {emitted} events")
                 if live.due():
-                    h, w = frame.image.shape[:2]
                     live.offer(frame.image, lane.in_view(), self.state(source, lane, rate, emitted, running=True),
-                               self.config.vision.roi_box(w, h, self.config.lane.roi))
+                               lane.roi)
                 if self.stop_requested.is_set():
                     break
             end = lane.finish()

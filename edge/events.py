@@ -64,7 +64,7 @@ class ReadEvent:
     def spelled(self, missing: str = "？") -> str:
         """The fields in plate order as a person reads them (``品川 300 さ 12-34``), ``missing``
         for one withheld."""
-        return " ".join(self.reading.fields[name].value or missing for name in READ_FIELDS[:4])
+        return self.reading.spelled(missing)
 
     def to_dict(self) -> dict:
         """JSON-ready, without the pictures (the store adds their paths)."""

@@ -21,7 +21,8 @@ MODELS = DEFAULT_MODELS_DIR
 
 def test_model_files_by_precision_and_a_missing_int8_model_says_how_to_make_it(tmp_path):
     assert model_file(MODELS, "plate-seg") == MODELS / "plate-seg.onnx"
-    assert model_file(MODELS, "plate-seg", "int8") == MODELS / "plate-seg.int8.onnx"
+    # a folder where `make quantize` left no record (one that refused the copy would name FP32)
+    assert model_file(tmp_path, "plate-seg", "int8") == tmp_path / "plate-seg.int8.onnx"
     with pytest.raises(ModelError, match="precision 'fp16'"):
         model_file(MODELS, "plate-seg", "fp16")
     with pytest.raises(ModelError, match="make quantize"):

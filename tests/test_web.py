@@ -47,7 +47,7 @@ class Site:
         store.close()
         self.live = LiveView(self.config.store.path, 0.0, print)
         self.show(12.5)
-        self.app = create_app(self.config)
+        self.app = create_app(self.config.store, self.config.gate, self.config.web)
         self.server = waitress.create_server(self.app, host="127.0.0.1", port=0, threads=4)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self._serve, daemon=True)

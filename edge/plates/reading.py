@@ -107,6 +107,11 @@ class Reading:
         """The chance that every field is right (product of the field confidences)."""
         return float(np.prod([f.confidence for f in self.fields.values()]))
 
+    def spelled(self, missing: str, names: tuple[str, ...] = FIELDS) -> str:
+        """The fields in plate order as a person reads them (``品川 300 さ 12-34``), ``missing``
+        standing for one withheld."""
+        return " ".join(self.fields[name].value or missing for name in names)
+
     @property
     def number(self) -> int | None:
         serial = self.fields["serial"].value

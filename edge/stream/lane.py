@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from edge.common.frame import Frame
 from edge.events import ReadEvent, TrackEnded
-from edge.plates import FIELDS
 from edge.plates.japanese import MISSING
 from edge.stream.config import LaneConfig, StreamConfig
 from edge.stream.motion import MotionGate
@@ -204,6 +203,11 @@ class LaneLoop:
                 events += self._read(track, searched, plate)
         return events
 
+    @property
+    def roi(self) -> tuple[float, float, float, float] | None:
+        """The lane's region of interest in the last frame's pixels (None before the first frame)."""
+        return None if self._roi is None else self._roi[1]
+
     def in_view(self) -> list[PlateInView]:
         """The plates followed in the last frame, with their fused readings."""
         out = []
@@ -212,7 +216,7 @@ class LaneLoop:
             quad = last.quad or ((last.box[0], last.box[1]), (last.box[2], last.box[1]),
                                  (last.box[2], last.box[3]), (last.box[0], last.box[3]))
             fused = track.fused
-            text = " ".join(fused.fields[name].value or MISSING for name in FIELDS) if fused else None
+            text = fused.spelled(MISSING) if fused else None
             out.append(PlateInView(quad, text, bool(fused and fused.plate), track.emitted))
         return out
 

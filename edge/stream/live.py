@@ -17,14 +17,13 @@ from typing import Callable
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
-
-from edge.common.fonts import bundled_font, font_at
 from edge.common.live import live_paths, replace_file
 from edge.stream.lane import PlateInView
+from edge.vision.annotate import write_captions
 
 ROI_COLOUR = (255, 200, 0)
 MAX_WIDTH = 960  # the page shows a phone- or laptop-sized picture, not the camera's full frame
+CAPTION_SIZE = 18
 
 
 def draw(image: np.ndarray, plates: list[PlateInView], roi: tuple | None = None) -> np.ndarray:
@@ -36,25 +35,11 @@ def draw(image: np.ndarray, plates: list[PlateInView], roi: tuple | None = None)
     if roi is not None:
         x1, y1, x2, y2 = (int(round(v * scale)) for v in roi)
         cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), ROI_COLOUR, 1)
-    if not plates:
-        return out
     for p in plates:
         colour = (0, 220, 0) if p.valid else (0, 190, 255)
         cv2.polylines(out, [np.round(np.array(p.quad) * scale).astype(np.int32)], True, colour, 2, cv2.LINE_AA)
-    font = font_at(str(bundled_font()), 18)
-    pil = Image.fromarray(cv2.cvtColor(out, cv2.COLOR_BGR2RGB))
-    pen = ImageDraw.Draw(pil)
-    for p in plates:
-        if not p.text:
-            continue
-        xs, ys = [x * scale for x, _ in p.quad], [y * scale for _, y in p.quad]
-        left, top, right, bottom = pen.textbbox((0, 0), p.text, font=font)
-        x, y = max(0, min(xs)), max(ys) + 4
-        if y + bottom - top + 8 > out.shape[0]:
-            y = max(0, min(ys) - (bottom - top) - 12)
-        pen.rectangle((x, y, x + right - left + 8, y + bottom - top + 8), fill=(20, 20, 20))
-        pen.text((x + 4 - left, y + 4 - top), p.text, font=font, fill=(120, 255, 120) if p.valid else (255, 200, 80))
-    return cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
+    captions = [(np.array(p.quad) * scale, p.text, p.valid) for p in plates if p.text]
+    return write_captions(out, captions, CAPTION_SIZE) if captions else out
 
 
 class LiveView:
@@ -74,7 +59,6 @@ class LiveView:
         self._stop = threading.Event()
         self._last_offer = 0.0
         self._failing = False
-        self.written = 0
         self._thread = threading.Thread(target=self._run, name="live view", daemon=True)
         self._thread.start()
 
@@ -107,7 +91,6 @@ class LiveView:
                 if ok:
                     replace_file(self.frame_path, data.tobytes())
             replace_file(self.state_path, json.dumps({**state, "updated": time.time()}, ensure_ascii=False).encode())
-            self.written += 1
             if self._failing:
                 self.report(f"live view: writing {self.frame_path} again")
                 self._failing = False

@@ -38,7 +38,8 @@ def draw(image: np.ndarray, result) -> np.ndarray:
         cv2.polylines(out, [np.round(p.quad).astype(np.int32)], True, PLATE_COLOUR, thick + 1, cv2.LINE_AA)
     captions = [(p, caption(p)) for p in result.plates]
     if any(c for _, c in captions):
-        out = _write_captions(out, [(p, c) for p, c in captions if c], size=max(14, round(max(image.shape[:2]) / 45)))
+        out = write_captions(out, [(p.quad, "\n".join(c), p.valid) for p, c in captions if c],
+                             size=max(14, round(max(image.shape[:2]) / 45)))
     for p, c in captions:
         if c is None:
             x1, y1 = int(p.quad[:, 0].min()), int(p.quad[:, 1].min())
@@ -47,23 +48,24 @@ def draw(image: np.ndarray, result) -> np.ndarray:
     return out
 
 
-def _write_captions(image: np.ndarray, captions, size: int) -> np.ndarray:
-    """Each caption on a dark box just below its plate (above it when there is no room)."""
+def write_captions(image: np.ndarray, captions: list[tuple[np.ndarray, str, bool]], size: int) -> np.ndarray:
+    """Each caption ``(quad, text, valid)`` on a dark box just below its plate's corners (above
+    them when there is no room), green for a valid reading, amber otherwise."""
     font = font_at(str(bundled_font()), size)
     pil = Image.fromarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
     draw = ImageDraw.Draw(pil)
     h, w = image.shape[:2]
-    for plate, lines in captions:
-        text = "\n".join(lines)
+    for quad, text, valid in captions:
+        quad = np.asarray(quad, np.float64)
         left, top, right, bottom = draw.multiline_textbbox((0, 0), text, font=font, spacing=4)
         tw, th = right - left + 8, bottom - top + 8
-        x = int(np.clip(plate.quad[:, 0].min(), 0, max(0, w - tw)))
-        y = int(plate.quad[:, 1].max()) + 4
+        x = int(np.clip(quad[:, 0].min(), 0, max(0, w - tw)))
+        y = int(quad[:, 1].max()) + 4
         if y + th > h:
-            y = max(0, int(plate.quad[:, 1].min()) - th - 4)
+            y = max(0, int(quad[:, 1].min()) - th - 4)
         draw.rectangle((x, y, x + tw, y + th), fill=(20, 20, 20))
-        colour = (120, 255, 120) if plate.valid else (255, 200, 80)
-        draw.multiline_text((x + 4 - left, y + 4 - top), text, font=font, fill=colour, spacing=4)
+        draw.multiline_text((x + 4 - left, y + 4 - top), text, font=font, fill=(120, 255, 120) if valid else (255, 200, 80),
+                            spacing=4)
     return cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
 
 

@@ -90,7 +90,7 @@ class PlateRead:
 
     def spelled(self, missing: str, names: tuple[str, ...] = READ_FIELDS) -> str:
         """The fields read, in plate order, ``missing`` standing for one withheld."""
-        return " ".join(self._value(name) or missing for name in names)
+        return " ".join(missing for _ in names) if self.reading is None else self.reading.spelled(missing, names)
 
     @property
     def fields(self) -> dict[str, dict]:

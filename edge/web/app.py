@@ -29,7 +29,7 @@ from werkzeug.security import check_password_hash
 
 from edge.common.fonts import bundled_font
 from edge.common.live import live_paths
-from edge.config import Config
+from edge.gate.config import GateConfig
 from edge.gate.policy import ACTIONS
 from edge.plates import Color, PlateText, PlateTextError
 from edge.plates.japanese import describe
@@ -37,9 +37,11 @@ from edge.plates.reading import READ_FIELDS
 from edge.plates.regions import UnknownRegion, region_table
 from edge.plates.serial import SerialError, format_serial, parse_serial
 from edge.store.allowlist import AllowList, AllowListError, entry
+from edge.store.config import StoreConfig
 from edge.store.db import EventQuery, EventStore, StoreError
 from edge.store.export import parse_since, write_export
 from edge.web.health import daemon_state, health
+from edge.web.config import WebConfig
 from edge.web.i18n import LANGUAGES, word
 
 DECISIONS = ("log-only", *ACTIONS)
@@ -49,11 +51,10 @@ FAILED_LOGINS = 5  # per address within FAILED_WINDOW_SECONDS, then refused unti
 FAILED_WINDOW_SECONDS = 300.0
 
 
-def secret_key(config: Config) -> bytes:
+def secret_key(store: StoreConfig, web: WebConfig) -> bytes:
     """The key that signs sessions: ``web.secret_file``, or DB_STEM-web.key beside the database;
     made once (random, 0600), so sessions survive a restart and no key is ever in the config."""
-    path = Path(config.web.secret_file) if config.web.secret_file else \
-        Path(config.store.path).with_name(Path(config.store.path).stem + "-web.key")
+    path = Path(web.secret_file) if web.secret_file else Path(store.path).with_name(Path(store.path).stem + "-web.key")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -98,22 +99,23 @@ class LoginThrottle:
             self._failures.setdefault(address, []).append(now)
 
 
-def create_app(config: Config) -> Flask:
-    """The page for the lane ``config`` describes; ``web.password_hash`` must be set."""
-    if not config.web.password_hash:
+def create_app(store_config: StoreConfig, gate: GateConfig, web: WebConfig) -> Flask:
+    """The page for the lane whose events ``store_config`` keeps and whose gate ``gate``
+    drives; ``web.password_hash`` must be set."""
+    if not web.password_hash:
         raise ValueError("web.password_hash is not set: run `anpr web password` and put the line it prints "
                          "into the config's [web] section")
     app = Flask("edge.web", root_path=str(Path(__file__).parent))
     app.config.update(
-        SECRET_KEY=secret_key(config), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=config.web.secure_cookie, SESSION_COOKIE_NAME="anpr_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=config.web.session_minutes),
+        SECRET_KEY=secret_key(store_config, web), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=web.secure_cookie, SESSION_COOKIE_NAME="anpr_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=web.session_minutes),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which expires by itself
         MAX_CONTENT_LENGTH=4 * 1024 * 1024)
     CSRFProtect(app)
-    frame_path, state_path = live_paths(config.store.path)
+    frame_path, state_path = live_paths(store_config.path)
     throttle = LoginThrottle()
-    idle_seconds = config.web.session_minutes * 60
+    idle_seconds = web.session_minutes * 60
 
     def lang() -> str:
         return session.get("lang") if session.get("lang") in LANGUAGES else "ja"
@@ -128,7 +130,7 @@ def create_app(config: Config) -> Flask:
 
     def store() -> EventStore:
         if "store" not in g:
-            g.store = EventStore(config.store)
+            g.store = EventStore(store_config)
         return g.store
 
     @app.teardown_appcontext
@@ -189,11 +191,11 @@ def create_app(config: Config) -> Flask:
             now, address = time.time(), request.remote_addr or "?"
             if throttle.blocked(address, now):
                 error = word(lang(), "too_many")
-            elif (secrets.compare_digest(request.form.get("user", ""), config.web.user)
-                  and check_password_hash(config.web.password_hash, request.form.get("password", ""))):
+            elif (secrets.compare_digest(request.form.get("user", ""), web.user)
+                  and check_password_hash(web.password_hash, request.form.get("password", ""))):
                 keep = lang()
                 session.clear()  # a fresh session (and CSRF token) at every login
-                session.update(user=config.web.user, seen=now, lang=keep)
+                session.update(user=web.user, seen=now, lang=keep)
                 session.permanent = True
                 target = request.args.get("next") or ""
                 return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("live"))
@@ -267,10 +269,10 @@ def create_app(config: Config) -> Flask:
 
     @app.get("/events")
     def events():
-        query, errors = event_query(config.web.page_size)
+        query, errors = event_query(web.page_size)
         rows = [] if errors else store().search(query)
         return render_template("events.html", rows=rows, errors=errors, args=request.args,
-                               page=query.offset // config.web.page_size, more=len(rows) == config.web.page_size)
+                               page=query.offset // web.page_size, more=len(rows) == web.page_size)
 
     @app.get("/events.csv")
     def events_csv():
@@ -345,10 +347,10 @@ def create_app(config: Config) -> Flask:
 
     @app.get("/health")
     def health_page():
-        return render_template("health.html", h=health(store(), config.gate, state_path))
+        return render_template("health.html", h=health(store(), gate, state_path))
 
     @app.get("/api/health")
     def api_health():
-        return jsonify(health(store(), config.gate, state_path))
+        return jsonify(health(store(), gate, state_path))
 
     return app
