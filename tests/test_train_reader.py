@@ -42,3 +42,37 @@ def test_train_exports_classifiers_the_runtime_loads(tmp_path):
             want = torch.softmax(model(x) / reader.classifiers[field].temperature, -1).numpy()
         for k in range(3):
             np.testing.assert_allclose(np.asarray(got[k][field]).reshape(want[k].shape), want[k], atol=1e-4)
+
+    # and fine-tuning starts from exported classifiers
+    tuned = tmp_path / "tuned"
+    assert train([str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--steps", "2", "--batch", "8",
+                  "--out", str(tuned), "--init", str(out), "--fields", "kana"]) == 0
+    assert "fine-tuned from" in load_manifest(tuned / "read-kana.onnx").data["training"]["recipe"]
+
+
+def test_fine_tuning_starts_from_the_exported_classifiers_exactly():
+    torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    import onnxruntime as ort
+    from engines.reader.train import build, init_from_onnx, train_mode
+
+    from edge.plates.reading import READ_FIELDS
+    from edge.vision.fields import FIELD_CROPS
+    from edge.vision.manifest import DEFAULT_MODELS_DIR
+    from edge.vision.reader import MODEL_NAMES
+
+    for field in READ_FIELDS:
+        path = DEFAULT_MODELS_DIR / f"{MODEL_NAMES[field]}.onnx"
+        model = build(field)
+        init_from_onnx(model, path)
+        crop = FIELD_CROPS[field]
+        x = np.random.default_rng(1).normal(size=(4, 3 if crop.color else 1, crop.size[1], crop.size[0]))
+        x = x.astype(np.float32)
+        want = ort.InferenceSession(str(path)).run(None, {"input": x})[0]
+        train_mode(model, frozen_norms=True)  # training's forward pass, dropout aside
+        for m in model.modules():
+            if isinstance(m, torch.nn.Dropout):
+                m.eval()
+        with torch.no_grad():
+            got = model(torch.from_numpy(x)).numpy()
+        np.testing.assert_allclose(got, want, atol=1e-4)
+        assert all(not m.training for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))

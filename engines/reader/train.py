@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
+from onnx import numpy_helper
 from torch.nn import functional as F
 
 from edge.plates.reading import READ_FIELDS, vocabularies
@@ -83,12 +85,48 @@ def build(name: str) -> FieldClassifier:
                            WIDTHS.get(name, DEFAULT_WIDTHS))
 
 
+def init_from_onnx(model: FieldClassifier, path: Path) -> None:
+    """Start ``model`` from an exported classifier (the committed one): the export folds each
+    batch norm into its convolution, so the convolutions take the folded weights and biases and
+    each batch norm becomes the identity plus that bias. Fine-tune it with ``train_mode(model,
+    frozen_norms=True)``, or the norms' batch statistics would change what it computes."""
+    graph = onnx.load(str(path)).graph
+    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    blocks = [m for m in model.features if isinstance(m, torch.nn.Sequential)]
+    if len(convs) != len(blocks):
+        raise SystemExit(f"{path}: {len(convs)} convolutions, the model has {len(blocks)}; not the same architecture")
+    with torch.no_grad():
+        for node, (conv, norm, _) in zip(convs, blocks):
+            weight, bias = weights[node.input[1]], weights[node.input[2]]
+            if weight.shape != conv.weight.shape:
+                raise SystemExit(f"{path}: convolution {tuple(weight.shape)}, the model's {tuple(conv.weight.shape)}")
+            conv.weight.copy_(weight)
+            norm.weight.fill_(1.0)
+            norm.bias.copy_(bias)
+            norm.running_mean.zero_()
+            norm.running_var.fill_(1.0 - norm.eps)
+        for name in ("head.2.weight", "head.2.bias", "head.5.weight", "head.5.bias"):
+            target = model.get_parameter(name)
+            if weights[name].shape != target.shape:
+                raise SystemExit(f"{path}: {name} {tuple(weights[name].shape)}, the model's {tuple(target.shape)}")
+            target.copy_(weights[name])
+
+
+def train_mode(model: FieldClassifier, frozen_norms: bool) -> None:
+    """Training mode; with ``frozen_norms`` the batch norms keep using their running statistics."""
+    model.train()
+    if frozen_norms:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+
+
 def logits_of(model: FieldClassifier, cuts: np.ndarray, batch: int = 512) -> torch.Tensor:
+    """The model's logits on ``cuts``, in evaluation mode (the caller sets training mode again)."""
     model.eval()
     with torch.no_grad():
-        out = torch.cat([model(torch.from_numpy(to_input(cuts[i:i + batch]))) for i in range(0, len(cuts), batch)])
-    model.train()
-    return out
+        return torch.cat([model(torch.from_numpy(to_input(cuts[i:i + batch]))) for i in range(0, len(cuts), batch)])
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -165,6 +203,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--note", default="")
+    ap.add_argument("--init", type=Path, metavar="DIR",
+                    help="fine-tune the classifiers exported in DIR (e.g. engines/models) instead of starting afresh; "
+                         "their batch norms stay as exported")
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -177,6 +218,10 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)  # checkpoints are written there during training
 
     models = {name: build(name) for name in args.fields}
+    for name, model in models.items():
+        if args.init:
+            init_from_onnx(model, args.init / f"{MODEL_NAMES[name]}.onnx")
+        train_mode(model, frozen_norms=args.init is not None)
     params = [p for m in models.values() for p in m.parameters()]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
@@ -202,14 +247,18 @@ def main(argv=None) -> int:
             if step % 500 == 0 or step == args.steps:
                 line += " val " + " ".join(
                     f"{k} {accuracy(logits_of(m, val_cuts[k]), val_y[k])['field_accuracy']}" for k, m in models.items())
+                for m in models.values():
+                    train_mode(m, frozen_norms=args.init is not None)
                 torch.save({k: m.state_dict() for k, m in models.items()}, args.out / "read-fields.pt")
             print(line, flush=True)
     seconds = time.time() - start
 
     training = {"data": f"python -m engines.reader.data: {len(labels)} synthetic plates "
                         f"({', '.join(str(f) for f in args.data)}); {len(val_labels)} held out ({args.val})",
-                "recipe": f"AdamW one-cycle lr {args.lr}, {args.steps} steps of {args.batch} plates, all five "
-                          f"classifiers together, shift/contrast/noise/white-balance augmentation, seed {args.seed}",
+                "recipe": (f"fine-tuned from {args.init} (batch norms frozen), " if args.init else "")
+                          + f"AdamW one-cycle lr {args.lr}, {args.steps} steps of {args.batch} plates, "
+                          f"{', '.join(args.fields)} together, shift/contrast/noise/white-balance augmentation, "
+                          f"seed {args.seed}",
                 "note": args.note, "seconds": round(seconds), "torch": torch.__version__}
     for name, model in models.items():
         val_logits = logits_of(model, val_cuts[name])
