@@ -68,16 +68,19 @@ train-segmenter: $(VENV)/.installed-train fonts
 	  --out engines/models/plate-seg.onnx
 
 # Retrain the five field classifiers (engines/models/read-*.onnx): 40,000 synthetic rectified
-# plates plus 4,000 held out for calibration (about 15 minutes of rendering on 2 cores, kept in
-# engines/data), then READER_STEPS steps of training all five together.
+# plates plus 4,000 held out for calibration (about 25 minutes of rendering on 2 cores, kept in
+# engines/data), then READER_STEPS steps of training all five together at peak rate READER_LR.
+# READER_INIT=engines/models fine-tunes the classifiers there instead of starting afresh.
 READER_STEPS ?= 4000
+READER_LR ?= 3e-3
+READER_INIT ?=
 train-reader: $(VENV)/.installed-train fonts
 	@for spec in reader-train:21:40000 reader-val:22:4000; do name=$${spec%%:*}; rest=$${spec#*:}; \
 	  seed=$${rest%:*}; count=$${rest#*:}; \
 	  if [ ! -f $(DATA)/$$name/meta.json ]; then \
 	    $(BIN)/python -m engines.reader.data $(DATA)/$$name --count $$count --seed $$seed || exit 1; fi; done
 	$(BIN)/python -m engines.reader.train $(DATA)/reader-train --val $(DATA)/reader-val --steps $(READER_STEPS) \
-	  --seed 0 --out engines/models
+	  --lr $(READER_LR) $(if $(READER_INIT),--init $(READER_INIT)) --seed 0 --out engines/models
 
 # The general OCR engines `anpr eval` compares the reader with: Tesseract with Japanese data
 # (Debian) and RapidOCR (PyPI, models in the wheel). RapidOCR's wheel asks for opencv-python,
