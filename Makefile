@@ -71,6 +71,9 @@ train-segmenter: $(VENV)/.installed-train fonts
 # plates plus 4,000 held out for calibration (about 25 minutes of rendering on 2 cores, kept in
 # engines/data), then READER_STEPS steps of training all five together at peak rate READER_LR.
 # READER_INIT=engines/models fine-tunes the classifiers there instead of starting afresh.
+# The committed classifiers were trained afresh (4000 steps), then fine-tuned on the plates of today's
+# generator (makers' lettering, every Debian face): make train-reader READER_INIT=engines/models
+# READER_STEPS=1200 READER_LR=1e-3 (README: lever 1).
 READER_STEPS ?= 4000
 READER_LR ?= 3e-3
 READER_INIT ?=
