@@ -51,10 +51,10 @@ class CharReader(nn.Module):
             _conv(w0, w1), nn.MaxPool2d(2),
             _conv(w1, w2), _conv(w2, w2), nn.MaxPool2d((2, 1)),
             _conv(w2, w3),
-            nn.AvgPool2d((height // 8, 1)),  # the whole height into one row
         )
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Conv2d(w3, 128, (1, 3), padding=(0, 1)), nn.ReLU(inplace=True),
-                                  nn.Conv2d(128, characters + 1, 1))
+        # the whole height (a character's shape, top to bottom) into one row, three columns wide
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Conv2d(w3, 192, (height // 8, 3), padding=(0, 1)),
+                                  nn.ReLU(inplace=True), nn.Conv2d(192, characters + 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))[:, :, 0].transpose(1, 2)
