@@ -76,25 +76,3 @@ def test_fine_tuning_starts_from_the_exported_classifiers_exactly():
             got = model(torch.from_numpy(x)).numpy()
         np.testing.assert_allclose(got, want, atol=1e-4)
         assert all(not m.training for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
-
-
-def test_train_chars_exports_a_region_reader_the_runtime_loads(tmp_path):
-    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
-    from engines.reader.data import write_examples
-    from engines.reader.train_chars import characters, main as train_chars
-
-    from edge.plates.regions import region_table
-    from edge.vision.fields import FIELD_CROPS
-    from edge.vision.second_opinion import RegionCharReader, RegionSecondOpinion
-
-    write_examples(tmp_path / "train", 16, seed=5, workers=1, backgrounds_dir=None)
-    write_examples(tmp_path / "val", 8, seed=6, workers=1, backgrounds_dir=None)
-    assert train_chars([str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--steps", "3", "--batch", "8",
-                        "--out", str(tmp_path), "--note", "test"]) == 0
-    reader = RegionCharReader(tmp_path / "read-region-chars.onnx", backend="onnxruntime")
-    assert reader.characters == ["<blank>", *characters()]
-    assert reader.manifest.data["training"]["note"] == "test"
-    plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(2)]
-    belief = RegionSecondOpinion(reader, FIELD_CROPS["region"]).distribution(plates)
-    assert belief.shape == (2, len(region_table().names()))
-    np.testing.assert_allclose(belief.sum(axis=1), 1.0, atol=1e-6)

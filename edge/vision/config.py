@@ -18,9 +18,7 @@ def check_roi(roi, key: str) -> None:
                           "0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1")
 
 
-# The second opinions there are, in the order they are asked: the PP-OCR recogniser's on the
-# region and on the class number, and our own region reader's, character by character.
-SECOND_OPINIONS = ("region", "class_number", "region_chars")
+SECOND_OPINION_FIELDS = ("region", "class_number")
 
 
 @dataclass(frozen=True)
@@ -67,11 +65,6 @@ class VisionConfig:
     second_opinion: tuple[str, ...] = ("region",)
     second_opinion_below: float = 0.9
     second_opinion_weight: float = 0.35
-    # "region_chars": our region reader that reads the name character by character
-    # (read-region-chars), asked where the region's best name is still under region_chars_below
-    # after the opinions before it, combined with the weight region_chars_weight.
-    region_chars_below: float = 0.9
-    region_chars_weight: float = 0.35
     shape: ShapeLimits = field(default_factory=ShapeLimits)
 
     def __post_init__(self):
@@ -100,13 +93,13 @@ class VisionConfig:
             v = getattr(self, key)
             if not isinstance(v, int) or v < 0:
                 bad(key, "a non-negative integer")
-        for key in ("second_opinion_below", "second_opinion_weight", "region_chars_below", "region_chars_weight"):
+        for key in ("second_opinion_below", "second_opinion_weight"):
             v = getattr(self, key)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v <= 1.01:
                 bad(key, "a number above 0, at most 1.01")
         if (not isinstance(self.second_opinion, tuple)
-                or not set(self.second_opinion) <= set(SECOND_OPINIONS)):
-            bad("second_opinion", f"a list from {', '.join(SECOND_OPINIONS)} (empty: none)")
+                or not set(self.second_opinion) <= set(SECOND_OPINION_FIELDS)):
+            bad("second_opinion", f"a list of fields from {', '.join(SECOND_OPINION_FIELDS)} (empty: none)")
         for key in ("vehicle_detector", "read_fields"):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")

@@ -31,13 +31,12 @@ from edge.common.errors import ImageError
 from edge.common.frame import Frame
 from edge.plates import FIELDS
 from edge.plates.reading import READ_FIELDS, Reading, colorless, decode
-from edge.vision.config import SECOND_OPINIONS, VisionConfig
+from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
-from edge.vision.fields import FIELD_CROPS
-from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionCharReader, RegionSecondOpinion
+from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionSecondOpinion
 from edge.vision.segmenter import PlateSegmenter, Window, fit_window
 
 
@@ -170,20 +169,11 @@ class Pipeline:
                                         plans_dir=c.plans_dir)
         self.reader = (FieldReader(models, c.backend, c.threads, c.precision, c.plans_dir)
                        if c.read_fields else None)
-        # name -> (opinion, asked below, weight), in SECOND_OPINIONS order (each rescores what the last gave)
-        self.second_opinion: dict[str, tuple[RegionSecondOpinion | ClassNumberSecondOpinion, float, float]] = {}
-        ppocr = None  # one PP-OCR recogniser for its opinions
-        for name in SECOND_OPINIONS if c.read_fields else ():
-            if name not in c.second_opinion:
-                continue
-            if name == "region_chars":
-                chars = RegionCharReader(models / "read-region-chars.onnx", c.backend, c.threads)
-                self.second_opinion[name] = (RegionSecondOpinion(chars, FIELD_CROPS["region"]),
-                                             c.region_chars_below, c.region_chars_weight)
-            else:
-                ppocr = ppocr or Recogniser(models / "ppocr-rec.onnx", c.backend, c.threads)
-                kind = RegionSecondOpinion if name == "region" else ClassNumberSecondOpinion
-                self.second_opinion[name] = (kind(ppocr), c.second_opinion_below, c.second_opinion_weight)
+        self.second_opinion: dict[str, RegionSecondOpinion | ClassNumberSecondOpinion] = {}
+        if c.read_fields and c.second_opinion:
+            recogniser = Recogniser(models / "ppocr-rec.onnx", c.backend, c.threads)
+            kinds = {"region": RegionSecondOpinion, "class_number": ClassNumberSecondOpinion}
+            self.second_opinion = {field: kinds[field](recogniser) for field in c.second_opinion}
 
     def model_holders(self) -> dict[str, tuple[object, str]]:
         """Model name -> (the component whose ``backend`` runs it, its input's name): where the
@@ -200,8 +190,8 @@ class Pipeline:
     def models_in_use(self) -> dict[str, dict]:
         """Each model's file and the backend running it (FP32 or INT8, ONNX Runtime or TensorRT)."""
         holders = {name: holder for name, (holder, _) in self.model_holders().items()}
-        for opinion, _, _ in self.second_opinion.values():
-            holders[opinion.recogniser.manifest.name] = opinion.recogniser
+        for opinion in self.second_opinion.values():
+            holders["ppocr-rec"] = opinion.recogniser
         return {name: {"file": holder.manifest.path.name, "backend": type(holder.backend).__name__}
                 for name, holder in holders.items()}
 
@@ -323,9 +313,10 @@ class Pipeline:
             return list(plates)
         out = []
         read = self.reader.read_views([self._views(p) for p in plates])
-        for opinion, below, weight in self.second_opinion.values():
-            rescored = opinion.rescore([r[opinion.field] for r in read], [p.rectified for p in plates], below, weight)
-            read = [{**r, opinion.field: value} for r, value in zip(read, rescored)]
+        for name, opinion in self.second_opinion.items():
+            rescored = opinion.rescore([r[name] for r in read], [p.rectified for p in plates],
+                                       self.config.second_opinion_below, self.config.second_opinion_weight)
+            read = [{**r, name: value} for r, value in zip(read, rescored)]
         for p, probs in zip(plates, read):
             seen = shows_color(p.rectified)
             probs = probs if seen else colorless(probs)

@@ -26,7 +26,7 @@ import numpy as np
 from edge.plates.reading import class_number_posterior, class_number_strings, vocabularies
 from edge.plates.regions import region_table
 from edge.vision.backend import load_backend
-from edge.vision.fields import FieldCrop, cut, to_input
+from edge.vision.fields import FieldCrop, cut
 from edge.vision.manifest import load_manifest
 
 WILDCARD_PENALTY = 0.05  # a character the recogniser cannot spell: any character, at this share
@@ -178,27 +178,6 @@ class Recogniser:
         return probs
 
 
-class RegionCharReader:
-    """Our own reader of the region name character by character (``read-region-chars``,
-    engines/reader/train_chars.py): the same interface as ``Recogniser``, on the region
-    classifier's grey cut. Trained on drawn plates like the classifier, but each of the 194
-    characters is learnt from every name it is in."""
-
-    alternatives: dict[str, list[str]] = {}
-
-    def __init__(self, model: str | Path, backend: str = "auto", threads: int | None = None):
-        self.manifest = load_manifest(model)
-        self.backend = load_backend(self.manifest.path, backend, threads)
-        self.input, self.output = self.manifest.input["name"], self.manifest.data["output"]["name"]
-        self.characters = self.manifest.classes  # column 0 is CTC's blank
-
-    def frames(self, crops: list[np.ndarray]) -> np.ndarray:
-        """N x T x C per-column character probabilities."""
-        logits = self.backend.run({self.input: to_input(np.stack(crops))})[self.output].astype(np.float64)
-        e = np.exp(logits - logits.max(axis=2, keepdims=True))
-        return e / e.sum(axis=2, keepdims=True)
-
-
 def opinion(recogniser: Recogniser, spellings: Spellings, crops: list[np.ndarray],
             temperature: float = 1.0) -> np.ndarray:
     """N x strings: the recogniser's belief in each string it can spell in full (0 for the
@@ -214,11 +193,8 @@ def opinion(recogniser: Recogniser, spellings: Spellings, crops: list[np.ndarray
 class RegionSecondOpinion:
     """The recogniser's opinion on the region name, where ours is unsure."""
 
-    field = "region"
-
-    def __init__(self, recogniser: Recogniser | RegionCharReader, crop: FieldCrop = REGION_CROP,
-                 alternatives: dict[str, list[str]] | None = None):
-        self.recogniser, self.crop = recogniser, crop
+    def __init__(self, recogniser: Recogniser, alternatives: dict[str, list[str]] | None = None):
+        self.recogniser = recogniser
         self.names = region_table().names()
         self.spellings = Spellings(self.names, recogniser.characters,
                                    recogniser.alternatives if alternatives is None else alternatives)
@@ -226,7 +202,7 @@ class RegionSecondOpinion:
 
     def distribution(self, rectified: list[np.ndarray]) -> np.ndarray:
         """N x 138 for N rectified plates."""
-        return opinion(self.recogniser, self.spellings, [cut(r, self.crop) for r in rectified])
+        return opinion(self.recogniser, self.spellings, [cut(r, REGION_CROP) for r in rectified])
 
     def rescore(self, region_probs: list[np.ndarray], rectified: list[np.ndarray], below: float,
                 weight: float) -> list[np.ndarray]:
@@ -245,8 +221,6 @@ class ClassNumberSecondOpinion:
     in each of the well-formed class numbers, brought back to each place as the share of that
     belief on each symbol, over the share a flat belief would give (so a flat opinion changes
     nothing), and multiplied into our places' probabilities."""
-
-    field = "class_number"
 
     def __init__(self, recogniser: Recogniser):
         self.recogniser = recogniser

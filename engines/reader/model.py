@@ -36,25 +36,3 @@ class FieldClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x)).view(-1, self.places, self.classes)
-
-
-class CharReader(nn.Module):
-    """Reads a field's characters left to right: the field classifier's features, kept at a
-    quarter of the input's width, one column of logits over blank + characters per four input
-    pixels (CTC). Output: logits N x columns x (1 + characters)."""
-
-    def __init__(self, channels: int, characters: int, height: int, widths: tuple[int, int, int, int] = DEFAULT_WIDTHS):
-        super().__init__()
-        w0, w1, w2, w3 = widths
-        self.features = nn.Sequential(
-            _conv(channels, w0), nn.MaxPool2d(2),
-            _conv(w0, w1), nn.MaxPool2d(2),
-            _conv(w1, w2), _conv(w2, w2), nn.MaxPool2d((2, 1)),
-            _conv(w2, w3),
-        )
-        # the whole height (a character's shape, top to bottom) into one row, three columns wide
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Conv2d(w3, 192, (height // 8, 3), padding=(0, 1)),
-                                  nn.ReLU(inplace=True), nn.Conv2d(192, characters + 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))[:, :, 0].transpose(1, 2)
