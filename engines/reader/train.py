@@ -90,6 +90,8 @@ def init_from_onnx(model: FieldClassifier, path: Path) -> None:
     batch norm into its convolution, so the convolutions take the folded weights and biases and
     each batch norm becomes the identity plus that bias. Fine-tune it with ``train_mode(model,
     frozen_norms=True)``, or the norms' batch statistics would change what it computes."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such model to fine-tune (--init names a folder of exported classifiers)")
     graph = onnx.load(str(path)).graph
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
     convs = [n for n in graph.node if n.op_type == "Conv"]
