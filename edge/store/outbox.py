@@ -5,8 +5,9 @@ they carry, so a committed event always has its messages waiting, whatever happe
 network. A sink (edge/publish) takes the rows that are due, oldest first, and deletes each only
 after the far end has acknowledged it: delivery is at least once, and each message carries the
 event's ``event_id`` for de-duplication. A failed try pushes the row's next try back (doubling,
-up to ``MAX_BACKOFF_SECONDS``), and the sink's later rows wait behind it, so they keep their order. Rows go with their event when retention deletes it (a trigger),
-so the outbox is bounded by the same rules as the events.
+up to ``MAX_BACKOFF_SECONDS``), and the sink's later rows wait behind it, so they keep their
+order. Rows go with their event when retention deletes it (a trigger), so the outbox is bounded
+by the same rules as the events.
 """
 
 from __future__ import annotations

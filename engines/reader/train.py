@@ -220,10 +220,11 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)  # checkpoints are written there during training
 
     models = {name: build(name) for name in args.fields}
+    frozen_norms = args.init is not None
     for name, model in models.items():
         if args.init:
             init_from_onnx(model, args.init / f"{MODEL_NAMES[name]}.onnx")
-        train_mode(model, frozen_norms=args.init is not None)
+        train_mode(model, frozen_norms)
     params = [p for m in models.values() for p in m.parameters()]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
@@ -250,7 +251,7 @@ def main(argv=None) -> int:
                 line += " val " + " ".join(
                     f"{k} {accuracy(logits_of(m, val_cuts[k]), val_y[k])['field_accuracy']}" for k, m in models.items())
                 for m in models.values():
-                    train_mode(m, frozen_norms=args.init is not None)
+                    train_mode(m, frozen_norms)
                 torch.save({k: m.state_dict() for k, m in models.items()}, args.out / "read-fields.pt")
             print(line, flush=True)
     seconds = time.time() - start
