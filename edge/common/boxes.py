@@ -42,7 +42,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
 
 def mask_box(mask: np.ndarray) -> list[int] | None:
     """[x1, y1, x2, y2] (x2, y2 exclusive) around the true pixels of ``mask``; None if there are none."""
-    ys, xs = np.nonzero(mask)
+    xs, ys = np.flatnonzero(mask.any(axis=0)), np.flatnonzero(mask.any(axis=1))  # its columns and rows
     if len(xs) == 0:
         return None
-    return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+    return [int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1]

@@ -246,10 +246,10 @@ class Pipeline:
             blob = _blob_at(seg.plate > self.config.plate_threshold, window.to_view([centre])[0])
             if blob is None:
                 return None
-            ys, xs = np.nonzero(blob)
-            if xs.min() > 0 and ys.min() > 0 and xs.max() < size - 1 and ys.max() < size - 1:
+            xs, ys = np.flatnonzero(blob.any(axis=0)), np.flatnonzero(blob.any(axis=1))  # its columns and rows
+            if xs[0] > 0 and ys[0] > 0 and xs[-1] < size - 1 and ys[-1] < size - 1:
                 return self._plate(image, seg, blob, cand.vehicle or _vehicle_of(blob, seg.window, vehicles))
-            centre = tuple(window.to_image([[(xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2]])[0])
+            centre = tuple(window.to_image([[(xs[0] + xs[-1]) / 2, (ys[0] + ys[-1]) / 2]])[0])
             side *= 1.8
         return None
 
@@ -265,8 +265,11 @@ class Pipeline:
         if score < self.config.min_plate_score:
             return None
         quad = window.to_image(quad_view)
-        # field boxes: the refine view's labels carried onto the canonical plate
-        labels = cv2.warpPerspective(seg.labels(), rectify_transform(quad_view), CANONICAL_SIZE,
+        # field boxes: the refine view's labels carried onto the canonical plate (the warp only
+        # samples inside the quad, so only there, and a pixel round it, are labels needed)
+        (qx1, qy1), (qx2, qy2) = np.floor(quad_view.min(axis=0)) - 2, np.ceil(quad_view.max(axis=0)) + 3
+        near = (max(0, int(qx1)), max(0, int(qy1)), max(0, int(qx2)), max(0, int(qy2)))
+        labels = cv2.warpPerspective(seg.labels(near), rectify_transform(quad_view), CANONICAL_SIZE,
                                      flags=cv2.INTER_NEAREST)
         masks = {name: labels == seg.classes.index(name) for name in FIELDS}
         if sum(int(m.sum()) >= MIN_FIELD_PIXELS for m in masks.values()) < self.config.min_fields:
@@ -370,6 +373,8 @@ def _distinct(plates: list[PlateRead]) -> list[PlateRead]:
 
 def _vehicle_of(blob: np.ndarray, window: Window, vehicles: list[Vehicle]) -> Vehicle | None:
     """The vehicle whose box holds the blob's centre (the smallest such, if several)."""
+    if not vehicles:
+        return None
     ys, xs = np.nonzero(blob)
     cx, cy = window.to_image([[xs.mean(), ys.mean()]])[0]
     holding = [v for v in vehicles if v.box[0] <= cx <= v.box[2] and v.box[1] <= cy <= v.box[3]]

@@ -40,11 +40,21 @@ class Window:
 def resample_window(image: np.ndarray, window: Window, nearest: bool = False) -> np.ndarray:
     """The window's view of ``image`` (BGR or a label map); area-averaged when it shrinks a lot."""
     x0, y0, scale = window.x0, window.y0, window.scale
-    if scale < 0.6:  # shrink the whole image first so the warp does not alias
+    if scale < 0.6:  # shrink what the window sees first, so the warp does not alias
         pre = scale * 1.5
-        size = (max(1, round(image.shape[1] * pre)), max(1, round(image.shape[0] * pre)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
-        x0, y0, scale = x0 * pre, y0 * pre, 1 / 1.5
+        # only that part of the image (a plate followed close up would shrink the whole frame
+        # every frame), with a margin of a few shrunk pixels for the area filter and the warp
+        margin = int(np.ceil(4 / pre))
+        h, w = image.shape[:2]
+        cx1, cy1 = max(0, int(np.floor(x0)) - margin), max(0, int(np.floor(y0)) - margin)
+        cx2 = min(w, int(np.ceil(x0 + window.width / scale)) + margin)
+        cy2 = min(h, int(np.ceil(y0 + window.height / scale)) + margin)
+        if cx2 <= cx1 or cy2 <= cy1:  # the window sees none of the image
+            return np.zeros((window.height, window.width, *image.shape[2:]), image.dtype)
+        crop = image[cy1:cy2, cx1:cx2]
+        size = (max(1, round(crop.shape[1] * pre)), max(1, round(crop.shape[0] * pre)))
+        image = cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
+        x0, y0, scale = (x0 - cx1) * pre, (y0 - cy1) * pre, 1 / 1.5
     m = np.float32([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]])
     return cv2.warpAffine(image, m, (window.width, window.height),
                           flags=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderValue=0)
@@ -72,8 +82,16 @@ class Segmentation:
         """Probability that a pixel is on a plate (its background or any field)."""
         return 1.0 - self.probs[self.classes.index("background")]
 
-    def labels(self) -> np.ndarray:
-        return self.probs.argmax(axis=0).astype(np.uint8)
+    def labels(self, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """The most probable class of each pixel; with ``box`` (x1, y1, x2, y2 view pixels, x2
+        and y2 exclusive) only inside it, class 0 elsewhere (argmax across the classes is slow
+        enough to matter for a plate followed every frame)."""
+        if box is None:
+            return self.probs.argmax(axis=0).astype(np.uint8)
+        x1, y1, x2, y2 = box
+        out = np.zeros(self.probs.shape[1:], np.uint8)
+        out[y1:y2, x1:x2] = self.probs[:, y1:y2, x1:x2].argmax(axis=0)
+        return out
 
 
 class PlateSegmenter:
@@ -95,5 +113,7 @@ class PlateSegmenter:
             raise ValueError(f"window {window.width}x{window.height} is not a multiple of {self.multiple}")
         view = cv2.cvtColor(resample_window(image_bgr, window), cv2.COLOR_BGR2RGB)
         logits = self.backend.run({self.manifest.input["name"]: self.manifest.normalise(view)})[self.output][0]
-        e = np.exp(logits - logits.max(axis=0, keepdims=True))
-        return Segmentation(window, e / e.sum(axis=0, keepdims=True), self.classes)
+        probs = logits - logits.max(axis=0, keepdims=True)  # the softmax, in place from here on
+        np.exp(probs, out=probs)
+        probs /= probs.sum(axis=0, keepdims=True)
+        return Segmentation(window, probs, self.classes)

@@ -1,0 +1,45 @@
+"""The segmenter's views of a frame and its label maps, and the box round a mask."""
+
+import cv2
+import numpy as np
+
+from edge.common.boxes import mask_box
+from edge.vision.segmenter import Segmentation, Window, resample_window
+
+
+def test_a_box_of_a_mask_and_none_for_an_empty_one():
+    mask = np.zeros((40, 60), bool)
+    assert mask_box(mask) is None
+    mask[5:9, 12:30] = True
+    mask[20, 3] = True
+    assert mask_box(mask) == [3, 5, 30, 21]
+
+
+def test_labels_near_a_box_are_the_argmax_there_and_background_elsewhere():
+    rng = np.random.default_rng(4)
+    probs = rng.dirichlet(np.ones(6), size=(50, 70)).transpose(2, 0, 1).astype(np.float32)
+    seg = Segmentation(Window(0, 0, 1.0, 70, 50), probs, ["background", "plate", "a", "b", "c", "d"])
+    full = probs.argmax(axis=0)
+    assert (seg.labels() == full).all()
+    near = seg.labels((10, 5, 40, 30))
+    assert (near[5:30, 10:40] == full[5:30, 10:40]).all()
+    near[5:30, 10:40] = 0
+    assert not near.any()
+
+
+def test_a_small_window_on_a_large_frame_shrinks_only_what_it_sees():
+    rng = np.random.default_rng(5)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8), (0, 0), 3)
+    window = Window(300.0, 200.0, 0.3, 128, 96)  # 427 x 320 image pixels seen at 0.3
+    view = resample_window(image, window)
+    # the same view from the whole frame shrunk first, as it was made before
+    pre = 0.3 * 1.5
+    whole = cv2.resize(image, (round(1280 * pre), round(720 * pre)), interpolation=cv2.INTER_AREA)
+    m = np.float32([[1 / 1.5, 0, -300 * pre / 1.5], [0, 1 / 1.5, -200 * pre / 1.5]])
+    before = cv2.warpAffine(whole, m, (128, 96), flags=cv2.INTER_LINEAR, borderValue=0)
+    assert view.shape == before.shape
+    assert np.abs(view.astype(int) - before.astype(int)).mean() < 1.0
+    # a window partly off the frame is black where it sees nothing; one wholly off it is all black
+    edge = resample_window(image, Window(1100.0, 600.0, 0.3, 128, 96))
+    assert edge[:, 100:].max() == 0 and edge[:20, :40].mean() > 0
+    assert not resample_window(image, Window(5000.0, 5000.0, 0.3, 128, 96)).any()
