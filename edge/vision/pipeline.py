@@ -266,7 +266,7 @@ class Pipeline:
             return None
         quad = window.to_image(quad_view)
         # field boxes: the refine view's labels carried onto the canonical plate (the warp only
-        # samples inside the quad, so only there, and a pixel round it, are labels needed)
+        # samples inside the quad, so labels are needed only there and two pixels round it)
         (qx1, qy1), (qx2, qy2) = np.floor(quad_view.min(axis=0)) - 2, np.ceil(quad_view.max(axis=0)) + 3
         near = (max(0, int(qx1)), max(0, int(qy1)), max(0, int(qx2)), max(0, int(qy2)))
         labels = cv2.warpPerspective(seg.labels(near), rectify_transform(quad_view), CANONICAL_SIZE,
