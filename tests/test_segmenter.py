@@ -43,3 +43,11 @@ def test_a_small_window_on_a_large_frame_shrinks_only_what_it_sees():
     edge = resample_window(image, Window(1100.0, 600.0, 0.3, 128, 96))
     assert edge[:, 100:].max() == 0 and edge[:20, :40].mean() > 0
     assert not resample_window(image, Window(5000.0, 5000.0, 0.3, 128, 96)).any()
+
+
+def test_a_label_map_shrunk_for_training_keeps_only_its_labels():
+    labels = np.zeros((720, 1280), np.uint8)
+    labels[300:420, 400:700] = 3  # a plate's field, in a frame of background
+    view = resample_window(labels, Window(250.0, 200.0, 0.3, 128, 96), nearest=True)
+    assert view.shape == (96, 128) and set(np.unique(view)) == {0, 3}
+    assert view[int((360 - 200) * 0.3), int((550 - 250) * 0.3)] == 3
