@@ -246,10 +246,10 @@ class Pipeline:
             blob = _blob_at(seg.plate > self.config.plate_threshold, window.to_view([centre])[0])
             if blob is None:
                 return None
-            xs, ys = np.flatnonzero(blob.any(axis=0)), np.flatnonzero(blob.any(axis=1))  # its columns and rows
-            if xs[0] > 0 and ys[0] > 0 and xs[-1] < size - 1 and ys[-1] < size - 1:
+            x1, y1, x2, y2 = mask_box(blob)  # x2, y2 exclusive
+            if x1 > 0 and y1 > 0 and x2 < size and y2 < size:
                 return self._plate(image, seg, blob, cand.vehicle or _vehicle_of(blob, seg.window, vehicles))
-            centre = tuple(window.to_image([[(xs[0] + xs[-1]) / 2, (ys[0] + ys[-1]) / 2]])[0])
+            centre = tuple(window.to_image([[(x1 + x2 - 1) / 2, (y1 + y2 - 1) / 2]])[0])
             side *= 1.8
         return None
 
