@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
-from onnx import numpy_helper
 from torch.nn import functional as F
 
 from edge.plates.reading import READ_FIELDS, vocabularies
 from edge.vision.fields import FIELD_CROPS, to_input
 from edge.vision.reader import MODEL_NAMES
+from engines.finetune import copy_checked, load_folded, onnx_weights, train_mode
 from engines.reader.data import LABEL_COLUMNS
 from engines.reader.model import DEFAULT_WIDTHS, GRIDS, WIDTHS, FieldClassifier
 
@@ -86,42 +85,18 @@ def build(name: str) -> FieldClassifier:
 
 
 def init_from_onnx(model: FieldClassifier, path: Path) -> None:
-    """Start ``model`` from an exported classifier (the committed one): the export folds each
-    batch norm into its convolution, so the convolutions take the folded weights and biases and
-    each batch norm becomes the identity plus that bias. Fine-tune it with ``train_mode(model,
-    frozen_norms=True)``, or the norms' batch statistics would change what it computes."""
-    if not path.is_file():
-        raise SystemExit(f"{path}: no such model to fine-tune (--init names a folder of exported classifiers)")
-    graph = onnx.load(str(path)).graph
-    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+    """Start ``model`` from an exported classifier (the committed one); fine-tune it with
+    ``train_mode(model, frozen_norms=True)`` (engines/finetune.py says why)."""
+    graph, weights = onnx_weights(path, "a folder of exported classifiers")
     convs = [n for n in graph.node if n.op_type == "Conv"]
     blocks = [m for m in model.features if isinstance(m, torch.nn.Sequential)]
     if len(convs) != len(blocks):
         raise SystemExit(f"{path}: {len(convs)} convolutions, the model has {len(blocks)}; not the same architecture")
     with torch.no_grad():
         for node, (conv, norm, _) in zip(convs, blocks):
-            weight, bias = weights[node.input[1]], weights[node.input[2]]
-            if weight.shape != conv.weight.shape:
-                raise SystemExit(f"{path}: convolution {tuple(weight.shape)}, the model's {tuple(conv.weight.shape)}")
-            conv.weight.copy_(weight)
-            norm.weight.fill_(1.0)
-            norm.bias.copy_(bias)
-            norm.running_mean.zero_()
-            norm.running_var.fill_(1.0 - norm.eps)
+            load_folded(conv, norm, weights[node.input[1]], weights[node.input[2]], f"{path}: {node.name}")
         for name in ("head.2.weight", "head.2.bias", "head.5.weight", "head.5.bias"):
-            target = model.get_parameter(name)
-            if weights[name].shape != target.shape:
-                raise SystemExit(f"{path}: {name} {tuple(weights[name].shape)}, the model's {tuple(target.shape)}")
-            target.copy_(weights[name])
-
-
-def train_mode(model: FieldClassifier, frozen_norms: bool) -> None:
-    """Training mode; with ``frozen_norms`` the batch norms keep using their running statistics."""
-    model.train()
-    if frozen_norms:
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.eval()
+            copy_checked(model.get_parameter(name), weights[name], f"{path}: {name}")
 
 
 def logits_of(model: FieldClassifier, cuts: np.ndarray, batch: int = 512) -> torch.Tensor:

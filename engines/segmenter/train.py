@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from engines.finetune import copy_checked, load_folded, onnx_weights, train_mode
 from engines.segmenter.data import MEAN, STD, read_scenes, to_input, training_view
 from engines.segmenter.model import CLASSES, PlateSegmenter
 
@@ -37,6 +38,49 @@ class Views(torch.utils.data.Dataset):
         return torch.from_numpy(to_input(view[None])[0]), torch.from_numpy(labels.astype(np.int64))
 
 
+def module_name(node_name: str) -> str:
+    """The module an exported node came from: torch names nodes by their scopes, each scope
+    either a child of the last (``/stage1/stage1.0/conv1/Conv`` -> ``stage1.0.conv1``) or, where
+    it repeats the last one's name (``shortcut/shortcut.0``), that child's full name."""
+    parts: list[str] = []
+    for scope in node_name.strip("/").split("/")[:-1]:
+        if parts and scope.startswith(parts[-1] + "."):
+            parts[-1] = scope
+        else:
+            parts.append(scope)
+    return ".".join(parts)
+
+
+def norm_after(model: PlateSegmenter, conv_name: str) -> torch.nn.BatchNorm2d:
+    """The batch norm that follows a bias-free convolution: ``x.0`` -> ``x.1``, ``convN`` -> ``bnN``."""
+    head, _, last = conv_name.rpartition(".")
+    name = f"{head}.1" if last == "0" else f"{head}.bn{last.removeprefix('conv')}"
+    return model.get_submodule(name)
+
+
+def init_from_onnx(model: PlateSegmenter, path: Path) -> None:
+    """Start ``model`` from an exported segmenter (the committed one); fine-tune it with
+    ``train_mode(model, frozen_norms=True)`` (engines/finetune.py says why)."""
+    graph, weights = onnx_weights(path, "an exported segmenter")
+    convs = {name for name, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)}
+    loaded = set()
+    with torch.no_grad():
+        for node in (n for n in graph.node if n.op_type == "Conv"):
+            name = module_name(node.name)
+            if name not in convs:
+                raise SystemExit(f"{path}: convolution {node.name} has no counterpart in the model")
+            conv, where = model.get_submodule(name), f"{path}: {node.name}"
+            weight, bias = weights[node.input[1]], weights[node.input[2]]
+            if conv.bias is None:
+                load_folded(conv, norm_after(model, name), weight, bias, where)
+            else:
+                copy_checked(conv.weight, weight, where)
+                copy_checked(conv.bias, bias, where)
+            loaded.add(name)
+    if loaded != convs:
+        raise SystemExit(f"{path}: no weights for {', '.join(sorted(convs - loaded))}; not the same architecture")
+
+
 def evaluate(model, batches) -> dict:
     """Pixel figures on held-out views: plate IoU (plate and fields together) and field accuracy."""
     model.eval()
@@ -49,7 +93,6 @@ def evaluate(model, batches) -> dict:
             fields = y >= 2
             field_right += int((pred[fields] == y[fields]).sum())
             field_total += int(fields.sum())
-    model.train()
     return {"plate_iou": round(inter / max(union, 1), 4), "field_pixel_accuracy": round(field_right / max(field_total, 1), 4)}
 
 
@@ -94,6 +137,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--note", default="", help="recorded in the manifest (e.g. where the scenes came from)")
+    ap.add_argument("--init", type=Path, metavar="ONNX",
+                    help="fine-tune this exported segmenter (e.g. engines/models/plate-seg.onnx) instead of starting "
+                         "afresh; its batch norms stay as exported")
     args = ap.parse_args(argv)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +158,10 @@ def main(argv=None) -> int:
     val_batches = list(torch.utils.data.DataLoader(Views(val, 10_000 + args.seed, 256, args.size), batch_size=32))
 
     model = PlateSegmenter()
+    frozen_norms = args.init is not None
+    if args.init:
+        init_from_onnx(model, args.init)
+    train_mode(model, frozen_norms)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
     weights = torch.tensor(CLASS_WEIGHTS)
@@ -127,13 +177,15 @@ def main(argv=None) -> int:
             line = f"step {step}/{args.steps} loss {running:.4f} {time.time() - start:.0f}s"
             if step % 500 == 0 or step == args.steps:
                 line += f" val {evaluate(model, val_batches)}"
+                train_mode(model, frozen_norms)
                 torch.save(model.state_dict(), args.out.with_suffix(".pt"))
             print(line, flush=True)
     seconds = time.time() - start
     metrics = evaluate(model, val_batches)
 
     training = {"data": f"anpr synth --kind scenes, {len(train)} scenes ({len(val)} held out)",
-                "recipe": f"AdamW one-cycle lr {args.lr}, {args.steps} steps of {args.batch} views "
+                "recipe": (f"fine-tuned from {args.init} (batch norms frozen), " if args.init else "")
+                          + f"AdamW one-cycle lr {args.lr}, {args.steps} steps of {args.batch} views "
                           f"{args.size}x{args.size}, class weights {list(CLASS_WEIGHTS)}, seed {args.seed}",
                 "folders": [str(f) for f in args.data], "note": args.note,
                 "seconds": round(seconds), "torch": torch.__version__}

@@ -1,0 +1,51 @@
+"""Fine-tuning from an exported model: what the reader's and the segmenter's trainers share.
+
+Our exports fold each batch norm into the convolution before it, so an ONNX model holds one
+weight and one bias per convolution. Loaded back, the convolution takes the folded weight and
+its batch norm becomes the identity plus the folded bias; with the norms frozen (their running
+statistics used in training too) the network starts from exactly what the runtime runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import torch
+from onnx import numpy_helper
+
+
+def onnx_weights(path: Path, what: str) -> tuple[onnx.GraphProto, dict[str, torch.Tensor]]:
+    """The graph of the exported model at ``path`` and its initialisers as tensors; ``what``
+    names the model in the message when the file is missing."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such model to fine-tune (--init names {what})")
+    graph = onnx.load(str(path)).graph
+    return graph, {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+
+
+def copy_checked(target: torch.Tensor, source: torch.Tensor, where: str) -> None:
+    """``target`` takes ``source``'s values; a shape that differs means another architecture."""
+    if source.shape != target.shape:
+        raise SystemExit(f"{where}: {tuple(source.shape)} in the file, {tuple(target.shape)} in the model; "
+                         "not the same architecture")
+    target.copy_(source)
+
+
+def load_folded(conv: torch.nn.Conv2d, norm: torch.nn.BatchNorm2d, weight: torch.Tensor, bias: torch.Tensor,
+                where: str) -> None:
+    """A convolution and the batch norm after it take a folded weight and bias (call under no_grad)."""
+    copy_checked(conv.weight, weight, where)
+    norm.weight.fill_(1.0)
+    copy_checked(norm.bias, bias, where)
+    norm.running_mean.zero_()
+    norm.running_var.fill_(1.0 - norm.eps)
+
+
+def train_mode(model: torch.nn.Module, frozen_norms: bool) -> None:
+    """Training mode; with ``frozen_norms`` the batch norms keep using their running statistics."""
+    model.train()
+    if frozen_norms:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
