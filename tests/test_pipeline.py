@@ -91,6 +91,10 @@ def test_config_errors_name_the_key():
         VisionConfig(roi=(0.5, 0.2, 0.4, 0.9))
     with pytest.raises(ConfigError, match="vision.find_size"):
         VisionConfig(find_size=500)
+    for weak in (0.5, 0.7, 0, "low", True):
+        with pytest.raises(ConfigError, match="vision.weak_candidate_threshold"):
+            VisionConfig(weak_candidate_threshold=weak)
+    assert VisionConfig.from_dict({"weak_candidate_threshold": 0.25}).weak_candidate_threshold == 0.25
     for scales in ((), (1.0, 1.5), (1.0, "big"), (1.0,) * 5):
         with pytest.raises(ConfigError, match="vision.read_scales"):
             VisionConfig(read_scales=scales)

@@ -39,6 +39,11 @@ class VisionConfig:
     vehicle_size: int = 384  # longer side of a vehicle view, px
     refine_size: int = 256  # side of the square view round each candidate, px
     plate_threshold: float = 0.5
+    # With a number, the find pass also sends blobs it is unsure of (plate probability over it,
+    # none of their pixels over plate_threshold) to the refine pass, which looks at them closely:
+    # small and low-contrast plates show weakly in a whole-frame view. Measured at 0.25 (README,
+    # "lever 6"): 4 more plates found of 1055, none more read exactly, so off (null) by default.
+    weak_candidate_threshold: float | None = None
     min_candidate_area: int = 12  # view pixels
     min_plate_score: float = 0.6
     # How many of the four fields must show on a plate. 3 was chosen on a held-out synthetic set
@@ -87,6 +92,10 @@ class VisionConfig:
             v = getattr(self, key)
             if not isinstance(v, (int, float)) or not 0 < v < 1:
                 bad(key, "a number between 0 and 1")
+        weak = self.weak_candidate_threshold
+        if weak is not None and (not isinstance(weak, (int, float)) or isinstance(weak, bool)
+                                 or not 0 < weak < self.plate_threshold):
+            bad("weak_candidate_threshold", "null or a number above 0 and under vision.plate_threshold")
         if not isinstance(self.min_fields, int) or not 0 <= self.min_fields <= 4:
             bad("min_fields", "an integer from 0 to 4")
         for key in ("min_candidate_area", "max_vehicles", "max_candidates"):

@@ -218,19 +218,22 @@ class Pipeline:
     def _candidates(self, image: np.ndarray, vehicles: list[Vehicle], roi) -> list[_Candidate]:
         c = self.config
         found: list[_Candidate] = []
+        weak: list[_Candidate] = []
         for box, longest, vehicle in self._search_regions(image, vehicles, roi):
             seg = self.segmenter.segment(image, fit_window(box, longest))
-            plate = seg.plate
-            n, comp, stats, _ = cv2.connectedComponentsWithStats((plate > c.plate_threshold).astype(np.uint8), 8)
-            for k in range(1, n):
-                x, y, bw, bh, area = stats[k]
-                if area < c.min_candidate_area:
-                    continue
-                score = float(plate[comp == k].mean())
-                (ix1, iy1), (ix2, iy2) = seg.window.to_image([[x, y], [x + bw, y + bh]])
-                found.append(_Candidate((ix1, iy1, ix2, iy2), score, vehicle))
-        keep = nms(np.array([f.box for f in found]).reshape(-1, 4), np.array([f.score for f in found]), 0.3)
-        return [found[i] for i in keep]
+            sure = seg.plate > c.plate_threshold
+            found += _blobs(seg, sure, c.min_candidate_area, vehicle)
+            if c.weak_candidate_threshold is not None:
+                unsure = seg.plate > c.weak_candidate_threshold
+                n, comp = cv2.connectedComponents(unsure.astype(np.uint8), connectivity=8)
+                holding_sure = np.unique(comp[sure])
+                unsure[np.isin(comp, holding_sure[holding_sure > 0])] = False
+                weak += _blobs(seg, unsure, c.min_candidate_area, vehicle)
+        sure_ones = _best(found)
+        # the unsure blobs after the sure ones, whatever they score, and none on a sure one
+        # (a plate another view saw clearly)
+        unsure_ones = [w for w in _best(weak) if all(intersection(w.box, f.box) < 0.3 * area(w.box) for f in sure_ones)]
+        return sure_ones + unsure_ones
 
     # -- stage 3: refine -----------------------------------------------------------------------
 
@@ -345,6 +348,27 @@ def _unpack(frame: Frame | np.ndarray) -> tuple[np.ndarray, int | None, float | 
         raise ImageError(f"expected an HxWx3 BGR image of at least 8x8 pixels, got "
                          f"{None if image is None else image.shape}")
     return image, index, when
+
+
+def _best(candidates: list[_Candidate]) -> list[_Candidate]:
+    """The candidates that overlap no better-scoring one, best first."""
+    keep = nms(np.array([c.box for c in candidates]).reshape(-1, 4), np.array([c.score for c in candidates]), 0.3)
+    return [candidates[i] for i in keep]
+
+
+def _blobs(seg, mask: np.ndarray, min_area: int, vehicle: Vehicle | None) -> list[_Candidate]:
+    """A candidate for every blob of ``mask`` (a find view's pixels over a threshold) of at least
+    ``min_area`` view pixels, scored by its mean plate probability."""
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    out = []
+    for k in range(1, n):
+        x, y, bw, bh, area = stats[k]
+        if area < min_area:
+            continue
+        score = float(seg.plate[comp == k].mean())
+        (ix1, iy1), (ix2, iy2) = seg.window.to_image([[x, y], [x + bw, y + bh]])
+        out.append(_Candidate((ix1, iy1, ix2, iy2), score, vehicle))
+    return out
 
 
 def _blob_at(mask: np.ndarray, point) -> np.ndarray | None:
