@@ -84,6 +84,19 @@ def test_model_missing_or_damaged_says_what_to_do(tmp_path):
         load_manifest("yolov3-tiny", tmp_path)
 
 
+def test_a_plate_the_find_view_is_unsure_of_is_found_when_weak_blobs_are_refined():
+    """Tiny plates (34 px) that show only weakly in the whole-frame view: the refine pass finds
+    them when vision.weak_candidate_threshold sends it the weak blobs, and not otherwise."""
+    off = Pipeline(VisionConfig(vehicle_detector=False, read_fields=False))
+    on = Pipeline(VisionConfig(vehicle_detector=False, read_fields=False, weak_candidate_threshold=0.25))
+    for index in (23, 34):
+        sample = make_sample(91, index, "scenes", None, width_px=34.0, lighting="day")
+        corners = np.float32(sample.record()["corners"])
+        truth = (*corners.min(axis=0), *corners.max(axis=0))
+        assert not any(iou(truth, p.bbox) >= 0.5 for p in off.find(sample.image).plates)
+        assert any(iou(truth, p.bbox) >= 0.5 for p in on.find(sample.image).plates)
+
+
 def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match="vision.whole_frame"):
         VisionConfig(whole_frame="sometimes")
