@@ -160,6 +160,14 @@ def test_quantize_writes_a_checked_int8_model_and_refuses_one_that_reads_worse(t
     assert manifest["precision"] == "int8" and manifest["quantization"]["format"] == "QDQ"
     assert manifest["accuracy_check"]["limit_points"] == 1.0
     load_manifest(models / "read-color.int8.onnx")  # its sha256 matches
+    assert model_file(models, "read-color", "int8") == models / "read-color.int8.onnx"
+    # the FP32 model replaced (retrained) after quantizing: the old INT8 copy is not used
+    fp32_record = models / "read-color.json"
+    kept = fp32_record.read_text()
+    fp32_record.write_text(json.dumps({**json.loads(kept), "sha256": "0" * 64}))
+    with pytest.raises(ModelError, match="quantized from another read-color.onnx.*make quantize"):
+        model_file(models, "read-color", "int8")
+    fp32_record.write_text(kept)
     monkeypatch.setattr(quantize, "SPEED_MARGIN", 0.0)  # no model is "faster" than this
     outcome = quantize.quantize_all(check_set, models, sets, ("read-kana",), say=lambda m: None)
     assert outcome["read-kana"].startswith("refused: not faster")

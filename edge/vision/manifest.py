@@ -27,13 +27,23 @@ def model_file(models_dir: str | Path, name: str, precision: str = "fp32") -> Pa
         return fp32
     quantized = Path(models_dir) / f"{name}.{precision}.onnx"
     record = quantized.with_suffix(".json")
-    if not quantized.exists() and record.exists():
+    if not record.exists():
+        return quantized  # load_manifest says it is missing and how to make it
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        refused, made_from = bool(data.get("refused")), data.get("quantization", {}).get("from_sha256")
+    except (OSError, ValueError, AttributeError):
+        return quantized  # load_manifest says what is wrong with it
+    if not quantized.exists() and refused:
+        return fp32
+    if quantized.exists() and made_from and fp32.with_suffix(".json").exists():
         try:
-            refused = bool(json.loads(record.read_text(encoding="utf-8")).get("refused"))
+            current = json.loads(fp32.with_suffix(".json").read_text(encoding="utf-8")).get("sha256")
         except (OSError, ValueError, AttributeError):
-            refused = False
-        if refused:
-            return fp32
+            current = None
+        if current and current != made_from:
+            raise ModelError(f"{quantized} was quantized from another {fp32.name} (sha256 {made_from[:12]}, "
+                             f"now {current[:12]}): run `make quantize` again")
     return quantized
 
 
