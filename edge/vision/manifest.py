@@ -19,7 +19,8 @@ PRECISIONS = ("fp32", "int8")
 def model_file(models_dir: str | Path, name: str, precision: str = "fp32") -> Path:
     """Where model ``name`` lives in ``precision``: ``NAME.onnx`` (FP32, as trained) or
     ``NAME.int8.onnx`` (its Q/DQ INT8 copy, written by ``anpr engines quantize``). A model whose
-    INT8 copy was refused (it read worse; ``NAME.int8.json`` says so) runs in FP32."""
+    INT8 copy was refused (it read worse; ``NAME.int8.json`` says so) runs in FP32; a copy made
+    from another FP32 model than the one here (retrained since) is refused with ModelError."""
     if precision not in PRECISIONS:
         raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     fp32 = Path(models_dir) / f"{name}.onnx"
@@ -27,24 +28,27 @@ def model_file(models_dir: str | Path, name: str, precision: str = "fp32") -> Pa
         return fp32
     quantized = Path(models_dir) / f"{name}.{precision}.onnx"
     record = quantized.with_suffix(".json")
-    if not record.exists():
-        return quantized  # load_manifest says it is missing and how to make it
-    try:
-        data = json.loads(record.read_text(encoding="utf-8"))
-        refused, made_from = bool(data.get("refused")), data.get("quantization", {}).get("from_sha256")
-    except (OSError, ValueError, AttributeError):
-        return quantized  # load_manifest says what is wrong with it
-    if not quantized.exists() and refused:
+    data = _json_object(record)  # None: missing or unreadable, which load_manifest reports
+    if data is None:
+        return quantized
+    if not quantized.exists() and data.get("refused"):
         return fp32
-    if quantized.exists() and made_from and fp32.with_suffix(".json").exists():
-        try:
-            current = json.loads(fp32.with_suffix(".json").read_text(encoding="utf-8")).get("sha256")
-        except (OSError, ValueError, AttributeError):
-            current = None
-        if current and current != made_from:
-            raise ModelError(f"{quantized} was quantized from another {fp32.name} (sha256 {made_from[:12]}, "
-                             f"now {current[:12]}): run `make quantize` again")
+    quantization = data.get("quantization")
+    made_from = quantization.get("from_sha256") if isinstance(quantization, dict) else None
+    current = (_json_object(fp32.with_suffix(".json")) or {}).get("sha256")
+    if quantized.exists() and made_from and current and current != made_from:
+        raise ModelError(f"{quantized} was quantized from another {fp32.name} (sha256 {made_from[:12]}, "
+                         f"now {current[:12]}): run `make quantize` again")
     return quantized
+
+
+def _json_object(path: Path) -> dict | None:
+    """The JSON object in ``path``, or None where there is none to read."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 class ModelError(RuntimeError):

@@ -224,11 +224,7 @@ class Pipeline:
             sure = seg.plate > c.plate_threshold
             found += _blobs(seg, sure, c.min_candidate_area, vehicle)
             if c.weak_candidate_threshold is not None:
-                unsure = seg.plate > c.weak_candidate_threshold
-                n, comp = cv2.connectedComponents(unsure.astype(np.uint8), connectivity=8)
-                holding_sure = np.unique(comp[sure])
-                unsure[np.isin(comp, holding_sure[holding_sure > 0])] = False
-                weak += _blobs(seg, unsure, c.min_candidate_area, vehicle)
+                weak += _blobs(seg, seg.plate > c.weak_candidate_threshold, c.min_candidate_area, vehicle, skip=sure)
         sure_ones = _best(found)
         # the unsure blobs after the sure ones, whatever they score, and none on a sure one
         # (a plate another view saw clearly)
@@ -356,14 +352,16 @@ def _best(candidates: list[_Candidate]) -> list[_Candidate]:
     return [candidates[i] for i in keep]
 
 
-def _blobs(seg, mask: np.ndarray, min_area: int, vehicle: Vehicle | None) -> list[_Candidate]:
+def _blobs(seg, mask: np.ndarray, min_area: int, vehicle: Vehicle | None,
+           skip: np.ndarray | None = None) -> list[_Candidate]:
     """A candidate for every blob of ``mask`` (a find view's pixels over a threshold) of at least
-    ``min_area`` view pixels, scored by its mean plate probability."""
+    ``min_area`` view pixels and holding no pixel of ``skip``, scored by its mean plate probability."""
     n, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    skipped = set(np.unique(comp[skip]).tolist()) if skip is not None else set()
     out = []
     for k in range(1, n):
         x, y, bw, bh, area = stats[k]
-        if area < min_area:
+        if area < min_area or k in skipped:
             continue
         score = float(seg.plate[comp == k].mean())
         (ix1, iy1), (ix2, iy2) = seg.window.to_image([[x, y], [x + bw, y + bh]])
