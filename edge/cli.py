@@ -136,7 +136,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         if args.kind == "clip":
             return _synth_clip(args, Backgrounds(backgrounds_dir) if backgrounds_dir else None)
         summary = write_dataset(args.out, args.count, args.seed, args.kind, backgrounds_dir, args.workers,
-                                progress=not args.quiet)
+                                progress=not args.quiet, conditions=args.conditions)
         print(f"wrote {summary.count} {args.kind} to {summary.folder} in {summary.seconds:.1f} s "
               f"({summary.per_second:.1f}/s, backgrounds: {backgrounds_dir or 'procedural only'})")
         if args.sheet:
@@ -753,6 +753,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="plates: crops round one plate; scenes: whole camera frames; stress: scenes condition "
                             "by condition for `anpr eval` (sample i is the i-th condition, round and round); clip: OUT/clip.mp4 "
                             "(1280x720, 30 fps) of COUNT vehicles at a gate and OUT/vehicles.jsonl (default plates)")
+    synth.add_argument("--conditions", metavar="TEXT",
+                       help="stress: only the conditions whose names hold TEXT (e.g. 'close range'), round and round")
     synth.add_argument("--wait", type=float, metavar="SECONDS",
                        help="clip: every vehicle stops at the barrier and waits this long")
     synth.add_argument("--sheet", metavar="PNG", help="also draw the first samples with their labels")

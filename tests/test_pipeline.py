@@ -9,7 +9,7 @@ import pytest
 from edge.cli import main
 from edge.common.errors import ConfigError
 from edge.vision.config import VisionConfig
-from edge.synth.scene import make_sample
+from edge.synth.scene import Overrides, make_sample
 from edge.common.boxes import iou
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest
 from edge.vision.pipeline import ImageError, Pipeline
@@ -97,6 +97,22 @@ def test_a_plate_the_find_view_is_unsure_of_is_found_when_weak_blobs_are_refined
         assert any(iou(truth, p.bbox) >= 0.5 for p in on.find(sample.image).plates)
 
 
+def test_a_large_plate_close_up_is_read_from_the_find_views_outline_when_the_refine_pass_loses_it():
+    """A plate 45 % of a 4 MP frame's width seen at 50 degrees through a wide lens: the refine
+    view's segmenter marks only its serial, so the plate is lost unless vision.find_view_fallback
+    takes the whole-frame view's outline of it."""
+    sample = make_sample(777, 1, "scenes", None, width_px=0.45 * 2688, lighting="day",
+                         overrides=Overrides(frame_size=(2688, 1520), yaw=50.0, focal=0.4))
+    assert sample.conditions["focal"] == 0.4 and not sample.record()["truncated"]
+    corners = np.float32(sample.record()["corners"])
+    truth = (*corners.min(axis=0), *corners.max(axis=0))
+    off = Pipeline(VisionConfig(vehicle_detector=False))
+    on = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=True))
+    assert not any(iou(truth, p.bbox) >= 0.5 for p in off.read_image(sample.image).plates)
+    found = [p for p in on.read_image(sample.image).plates if iou(truth, p.bbox) >= 0.5]
+    assert [p.text for p in found] == [sample.plate.format()]
+
+
 def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match="vision.whole_frame"):
         VisionConfig(whole_frame="sometimes")
@@ -104,6 +120,8 @@ def test_config_errors_name_the_key():
         VisionConfig(roi=(0.5, 0.2, 0.4, 0.9))
     with pytest.raises(ConfigError, match="vision.find_size"):
         VisionConfig(find_size=500)
+    with pytest.raises(ConfigError, match="vision.find_view_fallback"):
+        VisionConfig(find_view_fallback="yes")
     for weak in (0.5, 0.7, 0, "low", True):
         with pytest.raises(ConfigError, match="vision.weak_candidate_threshold"):
             VisionConfig(weak_candidate_threshold=weak)

@@ -21,6 +21,8 @@ def test_each_sample_is_its_condition():
             assert c["plate_width_px"] == pytest.approx(level.width_px)
         if level.overrides.yaw is not None:
             assert c["yaw"] == pytest.approx(level.overrides.yaw)
+        if level.overrides.focal is not None:
+            assert c["focal"] == pytest.approx(level.overrides.focal)
         if level.overrides.frame_size:
             assert s.image.shape[1::-1] == level.overrides.frame_size
         if level.color:
@@ -46,3 +48,18 @@ def test_anpr_eval_scores_a_stress_set_condition_by_condition_with_pictures(tmp_
         assert cv2.imread(str(report / name)) is not None
     page = (report / "index.html").read_text(encoding="utf-8")
     assert 'src="conditions.png"' in page and "bus or truck rear" in page
+
+
+def test_a_stress_set_of_chosen_conditions_only(tmp_path):
+    out = tmp_path / "close"
+    run = anpr("synth", str(out), "--kind", "stress", "--conditions", "close range", "--count", "3", "--seed", "4",
+               "--quiet", "--backgrounds", "none")
+    assert run.returncode == 0, run.stderr
+    with open(out / "labels.csv", encoding="utf-8") as f:
+        assert [r["condition"] for r in csv.DictReader(f)] == [
+            "close range 35 % of frame", "close range 45 % of frame", "close range 35 % of frame"]
+    assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["conditions"] == "close range"
+    run = anpr("synth", str(tmp_path / "none"), "--kind", "stress", "--conditions", "fog", "--quiet")
+    assert run.returncode != 0 and "no stress condition's name holds 'fog'" in run.stderr and "glare" in run.stderr
+    run = anpr("synth", str(tmp_path / "scenes"), "--kind", "scenes", "--conditions", "glare", "--quiet")
+    assert run.returncode != 0 and "needs --kind stress" in run.stderr

@@ -276,6 +276,7 @@ class Overrides:
     vehicle: str | None = None  # "large rear": a bus or truck rear with a large plate
     glare: bool | None = None
     dirt: float | None = None  # 0..1 on the plate
+    focal: float | None = None  # the lens's focal length in frame widths (a wide lens close up: 0.5)
 
     @property
     def forces_vehicle(self) -> bool:
@@ -348,6 +349,7 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     yaw = float(np.clip(yaw, -45, 45)) if o.yaw is None else float(o.yaw)
     H_img, W_img = canvas.shape[:2]
     focal = W_img * rng.uniform(0.8, 1.6)
+    focal = focal if o.focal is None else W_img * o.focal
 
     px_per_mm = float(np.clip(1.5 * plate_width / 330, 0.35, 2.5))
     if o.vehicle == "large rear" or o.dirt is not None:
@@ -363,7 +365,7 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     w_mm, h_mm = rendered.style.size.mm
     plane_to_img = plane_homography(w_mm, h_mm, yaw, pitch, roll, focal, plate_width, centre)
     conditions.update(plate_size=rendered.style.size.value, yaw=round(yaw, 1), pitch=round(pitch, 1),
-                      roll=round(roll, 1), plate_width_px=round(plate_width, 1))
+                      roll=round(roll, 1), plate_width_px=round(plate_width, 1), focal=round(focal / W_img, 2))
 
     labels = np.zeros((H_img, W_img), np.uint8)
     vehicle_box = None

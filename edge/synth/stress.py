@@ -1,11 +1,13 @@
 """The stress suite: scenes made condition by condition, so ``anpr eval`` can say where reading
 fails (plate against a body of its own colour, tiny and huge plates, steep angles, large
-frames, bus and truck rears, each plate colour, night and infrared, dirt and glare).
+frames, a large plate close up through a wide lens, bus and truck rears, each plate colour,
+night and infrared, dirt and glare).
 
 Sample ``i`` of a stress set is condition ``LEVELS[i % len(LEVELS)]``; everything the level does
 not fix is drawn as for ordinary scenes (edge/synth/scene.py) in a drawn lane, on a drawn car or
 truck, so the levels differ only in what they name. Special plates (diplomatic, SDF) are out of
-the reader's scope and are redrawn.
+the reader's scope and are redrawn. ``levels_named(text)`` picks the conditions whose names
+hold ``text`` (``anpr synth --kind stress --conditions TEXT``), to render or train on only those.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ LEVELS: tuple[Level, ...] = (
     *(Level(f"yaw {y}°", width_px=140.0, overrides=Overrides(yaw=float(y))) for y in (0, 20, 35, 50)),
     *(Level(f"frame {name}", overrides=Overrides(frame_size=size, yaw=30.0), frame_share=0.14)
       for name, size in _MP.items()),
+    # a camera close to the plate: a wide lens (focal length 0.45 and 0.4 of the frame's width)
+    # and a plate a third or more of a 4 MP frame's width, so its near side is much larger
+    # than its far side (the other levels' lenses are 0.8-1.6 frame widths)
+    Level("close range 35 % of frame", frame_share=0.35,
+          overrides=Overrides(frame_size=_MP["4 MP"], yaw=45.0, focal=0.45)),
+    Level("close range 45 % of frame", frame_share=0.45,
+          overrides=Overrides(frame_size=_MP["4 MP"], yaw=50.0, focal=0.4)),
     Level("body same colour as plate", width_px=140.0, overrides=Overrides(body="same")),
     Level("bus or truck rear", width_px=160.0, overrides=Overrides(vehicle="large rear")),
     *(Level(f"plate {c.value}", width_px=140.0, color=c) for c in (Color.WHITE, Color.GREEN, Color.YELLOW, Color.BLACK)),
@@ -53,9 +62,18 @@ def _plate_of(color: Color, rng: np.random.Generator) -> PlateText:
     raise RuntimeError(f"no {color.value} plate drawn in 500 tries")  # never, for the four colours
 
 
-def stress_sample(seed: int, index: int) -> Sample:
-    """Sample ``index`` of stress set ``seed``: condition ``LEVELS[index % len(LEVELS)]``."""
-    level = LEVELS[index % len(LEVELS)]
+def levels_named(text: str | None) -> tuple[Level, ...]:
+    """The conditions whose names hold ``text`` (all of them for None), or ValueError naming them all."""
+    chosen = LEVELS if text is None else tuple(level for level in LEVELS if text in level.name)
+    if not chosen:
+        raise ValueError(f"no stress condition's name holds {text!r}; the conditions: "
+                         + "; ".join(level.name for level in LEVELS))
+    return chosen
+
+
+def stress_sample(seed: int, index: int, levels: tuple[Level, ...] = LEVELS) -> Sample:
+    """Sample ``index`` of stress set ``seed``: condition ``levels[index % len(levels)]``."""
+    level = levels[index % len(levels)]
     for attempt in range(20):
         rng = np.random.default_rng([seed, index, attempt, 31])
         plate = _plate_of(level.color, rng) if level.color else None

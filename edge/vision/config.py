@@ -45,6 +45,11 @@ class VisionConfig:
     # "lever 6"): 4 more plates found of 1055, none more read exactly, so off (null) by default.
     weak_candidate_threshold: float | None = None
     min_candidate_area: int = 12  # view pixels
+    # When the refine pass finds no plate round a whole-frame or vehicle view's blob, try that
+    # view's own outline of it as the plate (the same shape, score and field checks): a large
+    # plate seen close up through a wide lens is outlined in the find view, where the refine
+    # view's segmenter marks only its serial (README, "lever 8").
+    find_view_fallback: bool = False
     min_plate_score: float = 0.6
     # How many of the four fields must show on a plate. 3 was chosen on a held-out synthetic set
     # (anpr synth --seed 31338, 300 scenes) with the previous segmenter: false plates 0.38 -> 0.06
@@ -109,7 +114,7 @@ class VisionConfig:
         if (not isinstance(self.second_opinion, tuple)
                 or not set(self.second_opinion) <= set(SECOND_OPINION_FIELDS)):
             bad("second_opinion", f"a list of fields from {', '.join(SECOND_OPINION_FIELDS)} (empty: none)")
-        for key in ("vehicle_detector", "read_fields"):
+        for key in ("vehicle_detector", "read_fields", "find_view_fallback"):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")
         if (not isinstance(self.read_scales, tuple) or not 1 <= len(self.read_scales) <= 4

@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.common.boxes import area, intersection, mask_box, nms
+from edge.common.boxes import area, intersection, iou, mask_box, nms
 from edge.common.errors import ImageError
 from edge.common.frame import Frame
 from edge.plates import FIELDS
@@ -136,11 +136,14 @@ class ReadResult:
     time: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Candidate:
     box: tuple[float, float, float, float]  # image pixels
     score: float
     vehicle: Vehicle | None
+    # (find view's segmentation, the blob's pixels in it) for each find view that outlined this
+    # candidate: its own, and those of the other views' blobs it stands for (vision.find_view_fallback)
+    outlines: tuple = ()
 
 
 def load_image(path) -> np.ndarray:
@@ -226,6 +229,11 @@ class Pipeline:
             if c.weak_candidate_threshold is not None:
                 weak += _blobs(seg, seg.plate > c.weak_candidate_threshold, c.min_candidate_area, vehicle, skip=sure)
         sure_ones = _best(found)
+        if c.find_view_fallback:
+            # the closest view first: it outlines a large plate in the most detail
+            sure_ones = [replace(s, outlines=tuple(sorted((o for f in found if f is s or iou(f.box, s.box) > 0.3
+                                                          for o in f.outlines), key=lambda o: -o[0].window.scale)))
+                         for s in sure_ones]
         # the unsure blobs after the sure ones, whatever they score, and none on a sure one
         # (a plate another view saw clearly)
         unsure_ones = [w for w in _best(weak) if all(intersection(w.box, f.box) < 0.3 * area(w.box) for f in sure_ones)]
@@ -250,6 +258,17 @@ class Pipeline:
                 return self._plate(image, seg, blob, cand.vehicle or _vehicle_of(blob, seg.window, vehicles))
             centre = tuple(window.to_image([[(x1 + x2 - 1) / 2, (y1 + y2 - 1) / 2]])[0])
             side *= 1.8
+        return None
+
+    def _as_found(self, image: np.ndarray, cand: _Candidate, vehicles: list[Vehicle]) -> PlateRead | None:
+        """The plate as the find view outlined it (``vision.find_view_fallback``), when the
+        refine pass found none round it."""
+        if not self.config.find_view_fallback:
+            return None
+        for seg, blob in cand.outlines:
+            plate = self._plate(image, seg, blob, cand.vehicle or _vehicle_of(blob, seg.window, vehicles))
+            if plate is not None:
+                return plate
         return None
 
     def _plate(self, image: np.ndarray, seg, blob: np.ndarray, vehicle: Vehicle | None) -> PlateRead | None:
@@ -287,7 +306,8 @@ class Pipeline:
         t1 = time.perf_counter()
         candidates = self._candidates(image, vehicles, roi_box)[:self.config.max_candidates]
         t2 = time.perf_counter()
-        plates = _distinct([p for p in (self._refine(image, cand, vehicles) for cand in candidates) if p])
+        plates = _distinct([p for p in (self._refine(image, cand, vehicles) or self._as_found(image, cand, vehicles)
+                                        for cand in candidates) if p])
         t3 = time.perf_counter()
         timing = {"detect": (t1 - t0) * 1e3, "find": (t2 - t1) * 1e3, "refine": (t3 - t2) * 1e3}
         return ReadResult(plates, vehicles, {k: round(v, 1) for k, v in timing.items()}, index, when)
@@ -363,9 +383,10 @@ def _blobs(seg, mask: np.ndarray, min_area: int, vehicle: Vehicle | None,
         x, y, bw, bh, area = stats[k]
         if area < min_area or k in skipped:
             continue
-        score = float(seg.plate[comp == k].mean())
+        blob = comp == k
+        score = float(seg.plate[blob].mean())
         (ix1, iy1), (ix2, iy2) = seg.window.to_image([[x, y], [x + bw, y + bh]])
-        out.append(_Candidate((ix1, iy1, ix2, iy2), score, vehicle))
+        out.append(_Candidate((ix1, iy1, ix2, iy2), score, vehicle, ((seg, blob),)))
     return out
 
 
