@@ -100,15 +100,17 @@ def test_a_plate_the_find_view_is_unsure_of_is_found_when_weak_blobs_are_refined
 def test_a_large_plate_close_up_is_read_from_the_find_views_outline_when_the_refine_pass_loses_it():
     """A plate 45 % of a 4 MP frame's width seen at 50 degrees through a wide lens: the refine
     view's segmenter marks only its serial, so the plate is lost unless vision.find_view_fallback
-    takes the whole-frame view's outline of it."""
+    takes the whole-frame view's outline of it (for plates at least that many pixels wide)."""
     sample = make_sample(777, 1, "scenes", None, width_px=0.45 * 2688, lighting="day",
                          overrides=Overrides(frame_size=(2688, 1520), yaw=50.0, focal=0.4))
     assert sample.conditions["focal"] == 0.4 and not sample.record()["truncated"]
     corners = np.float32(sample.record()["corners"])
     truth = (*corners.min(axis=0), *corners.max(axis=0))
     off = Pipeline(VisionConfig(vehicle_detector=False))
-    on = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=True))
-    assert not any(iou(truth, p.bbox) >= 0.5 for p in off.read_image(sample.image).plates)
+    on = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=500))
+    wider = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=2000))
+    for pipeline in (off, wider):
+        assert not any(iou(truth, p.bbox) >= 0.5 for p in pipeline.read_image(sample.image).plates)
     found = [p for p in on.read_image(sample.image).plates if iou(truth, p.bbox) >= 0.5]
     assert [p.text for p in found] == [sample.plate.format()]
 
@@ -120,8 +122,9 @@ def test_config_errors_name_the_key():
         VisionConfig(roi=(0.5, 0.2, 0.4, 0.9))
     with pytest.raises(ConfigError, match="vision.find_size"):
         VisionConfig(find_size=500)
-    with pytest.raises(ConfigError, match="vision.find_view_fallback"):
-        VisionConfig(find_view_fallback="yes")
+    for least in ("yes", True, 10, 500.5):
+        with pytest.raises(ConfigError, match="vision.find_view_fallback"):
+            VisionConfig(find_view_fallback=least)
     for weak in (0.5, 0.7, 0, "low", True):
         with pytest.raises(ConfigError, match="vision.weak_candidate_threshold"):
             VisionConfig(weak_candidate_threshold=weak)

@@ -45,11 +45,13 @@ class VisionConfig:
     # "lever 6"): 4 more plates found of 1055, none more read exactly, so off (null) by default.
     weak_candidate_threshold: float | None = None
     min_candidate_area: int = 12  # view pixels
-    # When the refine pass finds no plate round a whole-frame or vehicle view's blob, try that
-    # view's own outline of it as the plate (the same shape, score and field checks): a large
-    # plate seen close up through a wide lens is outlined in the find view, where the refine
-    # view's segmenter marks only its serial (README, "lever 8").
-    find_view_fallback: bool = False
+    # With a number, a plate at least this many image pixels wide that the refine pass loses is
+    # taken as a whole-frame or vehicle view outlined it (the same shape, score and field
+    # checks): a large plate seen close up through a wide lens is outlined in the find view,
+    # where the refine view's segmenter marks only its serial. Measured at 500 (README, levers 8
+    # and 8b): 10 more close-range plates found of 840, but one class number given wrong at 1.00
+    # from the looser outline, so off (null) by default.
+    find_view_fallback: int | None = None
     min_plate_score: float = 0.6
     # How many of the four fields must show on a plate. 3 was chosen on a held-out synthetic set
     # (anpr synth --seed 31338, 300 scenes) with the previous segmenter: false plates 0.38 -> 0.06
@@ -114,7 +116,10 @@ class VisionConfig:
         if (not isinstance(self.second_opinion, tuple)
                 or not set(self.second_opinion) <= set(SECOND_OPINION_FIELDS)):
             bad("second_opinion", f"a list of fields from {', '.join(SECOND_OPINION_FIELDS)} (empty: none)")
-        for key in ("vehicle_detector", "read_fields", "find_view_fallback"):
+        fallback = self.find_view_fallback
+        if fallback is not None and (not isinstance(fallback, int) or isinstance(fallback, bool) or fallback < 14):
+            bad("find_view_fallback", "null or a plate width in image pixels, at least 14")
+        for key in ("vehicle_detector", "read_fields"):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")
         if (not isinstance(self.read_scales, tuple) or not 1 <= len(self.read_scales) <= 4

@@ -229,7 +229,7 @@ class Pipeline:
             if c.weak_candidate_threshold is not None:
                 weak += _blobs(seg, seg.plate > c.weak_candidate_threshold, c.min_candidate_area, vehicle, skip=sure)
         sure_ones = _best(found)
-        if c.find_view_fallback:
+        if c.find_view_fallback is not None:
             # the closest view first: it outlines a large plate in the most detail
             sure_ones = [replace(s, outlines=tuple(sorted((o for f in found if f is s or iou(f.box, s.box) > 0.3
                                                           for o in f.outlines), key=lambda o: -o[0].window.scale)))
@@ -261,14 +261,15 @@ class Pipeline:
         return None
 
     def _as_found(self, image: np.ndarray, cand: _Candidate, vehicles: list[Vehicle]) -> PlateRead | None:
-        """The plate as the find view outlined it (``vision.find_view_fallback``), when the
-        refine pass found none round it."""
-        if not self.config.find_view_fallback:
+        """The plate as a find view outlined it, when the refine pass found none round it and it
+        is at least ``vision.find_view_fallback`` image pixels wide."""
+        least = self.config.find_view_fallback
+        if least is None:
             return None
         for seg, blob in cand.outlines:
             plate = self._plate(image, seg, blob, cand.vehicle or _vehicle_of(blob, seg.window, vehicles))
             if plate is not None:
-                return plate
+                return plate if plate.width >= least else None
         return None
 
     def _plate(self, image: np.ndarray, seg, blob: np.ndarray, vehicle: Vehicle | None) -> PlateRead | None:
