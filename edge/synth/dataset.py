@@ -34,7 +34,7 @@ from edge.synth.backgrounds import Backgrounds
 from edge.common.fonts import available_fonts, bundled_font
 from edge.synth.plate import LABEL_IDS
 from edge.synth.scene import KINDS, Sample, make_sample
-from edge.synth.stress import levels_named, stress_sample
+from edge.synth.stress import Level, levels_named, stress_sample
 
 DATASET_KINDS = (*KINDS, "stress")  # stress: scenes condition by condition (edge/synth/stress.py)
 
@@ -65,9 +65,9 @@ def _init_worker(backgrounds_dir: str | None) -> None:
     _worker_backgrounds = Backgrounds(backgrounds_dir) if backgrounds_dir else None
 
 
-def _make_and_write(job: tuple[int, int, str, str, str | None]) -> dict:
-    seed, index, kind, folder, conditions = job
-    sample = (stress_sample(seed, index, levels_named(conditions)) if kind == "stress"
+def _make_and_write(job: tuple[int, int, str, str, tuple[Level, ...]]) -> dict:
+    seed, index, kind, folder, levels = job
+    sample = (stress_sample(seed, index, levels) if kind == "stress"
               else make_sample(seed, index, kind, _worker_backgrounds))
     return _write_sample(sample, Path(folder))
 
@@ -99,13 +99,12 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
     for the stress kind, ``conditions`` keeps only the conditions whose names hold that text."""
     if kind not in DATASET_KINDS:
         raise SynthError(f"--kind must be one of {', '.join(DATASET_KINDS)}, not {kind!r}")
-    if conditions is not None:
-        if kind != "stress":
-            raise SynthError(f"--conditions picks stress conditions; it needs --kind stress, not {kind!r}")
-        try:
-            levels_named(conditions)
-        except ValueError as exc:
-            raise SynthError(f"--conditions: {exc}") from exc
+    if conditions is not None and kind != "stress":
+        raise SynthError(f"--conditions picks stress conditions; it needs --kind stress, not {kind!r}")
+    try:
+        levels = levels_named(conditions)  # once, here: each job carries them
+    except ValueError as exc:
+        raise SynthError(f"--conditions: {exc}") from exc
     if count < 1:
         raise SynthError(f"--count must be at least 1, not {count}")
     folder = Path(folder)
@@ -124,7 +123,7 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
         "fonts": [Path(f).name for f in available_fonts()],
         "backgrounds": str(backgrounds_dir) if backgrounds_dir else None, "conditions": conditions,
     }
-    jobs = [(seed, i, kind, str(folder), conditions) for i in range(count)]
+    jobs = [(seed, i, kind, str(folder), levels) for i in range(count)]
     bar = _progress(count, f"synth {kind}", progress)
     started = time.perf_counter()
     written = 0

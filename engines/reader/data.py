@@ -33,14 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.common.boxes import iou
 from edge.plates import PlateText, region_table
 from edge.plates.reading import PLACES, READ_FIELDS, plate_labels
 from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
 from edge.synth.scene import make_sample
 from edge.synth.texts import random_plate_text
-from edge.vision.fields import FIELD_CROPS, cut
-from edge.common.boxes import iou
 from edge.vision.config import VisionConfig
+from edge.vision.fields import FIELD_CROPS, cut
 from edge.vision.geometry import rectify, scaled
 from edge.vision.pipeline import Pipeline
 
