@@ -216,6 +216,13 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
                 return browser.find_element(By.ID, element_id).text
             except (NoSuchElementException, StaleElementReferenceException):
                 return ""
+
+        def listed_rows() -> list[str]:
+            """The allow-list's rows now; none while the page they were on is being replaced."""
+            try:
+                return [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#allow-list tr.listed")]
+            except StaleElementReferenceException:
+                return []
         browser.get(browser_site.url + "/events")
         assert "/login" in browser.current_url
         by_id("user").send_keys("operator")
@@ -242,13 +249,16 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
         assert len(rows) == 1 and "品川 300 さ 12-34" in rows[0].text
         rows[0].find_element(By.TAG_NAME, "a").click()
         assert wait_for(lambda: text_of("event-plate") == "品川 300 さ 12-34")
-        assert browser.execute_script("return document.getElementById('frame-image').naturalWidth") == 640
+        assert wait_for(lambda: browser.execute_script(
+            "var i = document.getElementById('frame-image'); return i ? i.naturalWidth : 0") == 640)
 
         # add a listed plate, then remove it
         browser.get(browser_site.url + "/allow")
         by_id("allow-plate").send_keys("横浜 580 む 13-76")
         by_id("allow-label").send_keys("鈴木")
         by_id("allow-add-button").click()
+        # each form posts and the page comes back: wait for the new page, not the one before
+        assert wait_for(lambda: len(listed_rows()) == 1)
         listed = browser.find_elements(By.CSS_SELECTOR, "#allow-list tr.listed")
         assert len(listed) == 1 and "横浜 580 む 13-76" in listed[0].text and "鈴木" in listed[0].text
         listed[0].find_element(By.CSS_SELECTOR, "button.remove").click()
@@ -257,7 +267,8 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
         # a bad CSV line is refused with the grammar's message beside it, and nothing is imported
         by_id("import-text").send_keys("plate,color\n品川 300 さ 12-34,white\n品川 300 あ 12-34,white\n")
         by_id("import-button").click()
-        errors = by_id("import-errors").text
+        assert wait_for(lambda: "pasted:3" in text_of("import-errors"))
+        errors = text_of("import-errors")
         assert "pasted:3" in errors and "green" in errors
         assert browser.find_elements(By.ID, "no-entries")
 
