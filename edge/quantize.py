@@ -181,7 +181,8 @@ def quantize_all(check_set: Path, models_dir: Path = DEFAULT_MODELS_DIR,
     outcomes = {}
     for name in models:
         fp32 = model_file(models_dir, name, "fp32")
-        int8 = model_file(models_dir, name, "int8")
+        # the copy's own name, never model_file's answer: after a refusal that is the FP32 model
+        int8 = fp32.with_name(f"{name}.int8.onnx")
         calibration = CalibrationSet.load(Path(sets_dir) / f"{name}.npz")
         with tempfile.TemporaryDirectory() as tmp:
             candidate = quantize_model(fp32, Path(tmp) / int8.name, calibration, KEEP_FLOAT.get(name, ()))

@@ -172,6 +172,17 @@ def test_quantize_writes_a_checked_int8_model_and_refuses_one_that_reads_worse(t
     outcome = quantize.quantize_all(check_set, models, sets, ("read-kana",), say=lambda m: None)
     assert outcome["read-kana"].startswith("refused: not faster")
     assert json.loads((models / "read-kana.int8.json").read_text())["accuracy_check"]["speed"]["fp32_ms"] > 0
+    # quantized again after a refusal (the record names the FP32 model it runs as): refused or
+    # written, the FP32 model stays as it was
+    fp32_bytes = (models / "read-kana.onnx").read_bytes()
+    assert quantize.quantize_all(check_set, models, sets, ("read-kana",), say=lambda m: None)["read-kana"].startswith(
+        "refused: not faster")
+    assert (models / "read-kana.onnx").read_bytes() == fp32_bytes
+    outcome = quantize.quantize_all(check_set, models, sets, ("read-kana",), say=lambda m: None, require_faster=False)
+    assert outcome["read-kana"].startswith("written")
+    assert (models / "read-kana.onnx").read_bytes() == fp32_bytes
+    load_manifest(models / "read-kana.onnx")
+    load_manifest(models / "read-kana.int8.onnx")
     monkeypatch.setattr(quantize, "SPEED_MARGIN", 1.0)
     monkeypatch.setattr(quantize, "LIMIT_POINTS", -1.0)  # any model "reads worse" than this
     outcome = quantize.quantize_all(check_set, models, sets, ("read-color",), say=lambda m: None,
