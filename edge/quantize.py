@@ -28,7 +28,7 @@ from edge.evaluate import evaluate, read_labels
 from edge.vision.backend import OnnxRuntimeBackend
 from edge.vision.calibration import DEFAULT_CALIBRATION_DIR, CalibrationSet
 from edge.vision.config import VisionConfig
-from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file
+from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file, quantized_file
 from edge.vision.pipeline import Pipeline
 from edge.vision.plans import sha256_of
 from edge.vision.reader import MODEL_NAMES
@@ -181,8 +181,7 @@ def quantize_all(check_set: Path, models_dir: Path = DEFAULT_MODELS_DIR,
     outcomes = {}
     for name in models:
         fp32 = model_file(models_dir, name, "fp32")
-        # the copy's own name, never model_file's answer: after a refusal that is the FP32 model
-        int8 = fp32.with_name(f"{name}.int8.onnx")
+        int8 = quantized_file(models_dir, name)  # not model_file's: after a refusal that names the FP32 model
         calibration = CalibrationSet.load(Path(sets_dir) / f"{name}.npz")
         with tempfile.TemporaryDirectory() as tmp:
             candidate = quantize_model(fp32, Path(tmp) / int8.name, calibration, KEEP_FLOAT.get(name, ()))

@@ -216,13 +216,6 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
                 return browser.find_element(By.ID, element_id).text
             except (NoSuchElementException, StaleElementReferenceException):
                 return ""
-
-        def listed_rows() -> list[str]:
-            """The allow-list's rows now; none while the page they were on is being replaced."""
-            try:
-                return [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#allow-list tr.listed")]
-            except StaleElementReferenceException:
-                return []
         browser.get(browser_site.url + "/events")
         assert "/login" in browser.current_url
         by_id("user").send_keys("operator")
@@ -258,7 +251,7 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
         by_id("allow-label").send_keys("鈴木")
         by_id("allow-add-button").click()
         # each form posts and the page comes back: wait for the new page, not the one before
-        assert wait_for(lambda: len(listed_rows()) == 1)
+        assert wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#allow-list tr.listed")) == 1)
         listed = browser.find_elements(By.CSS_SELECTOR, "#allow-list tr.listed")
         assert len(listed) == 1 and "横浜 580 む 13-76" in listed[0].text and "鈴木" in listed[0].text
         listed[0].find_element(By.CSS_SELECTOR, "button.remove").click()

@@ -101,8 +101,8 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
         raise SynthError(f"--kind must be one of {', '.join(DATASET_KINDS)}, not {kind!r}")
     if conditions is not None and kind != "stress":
         raise SynthError(f"--conditions picks stress conditions; it needs --kind stress, not {kind!r}")
-    try:
-        levels = levels_named(conditions)  # once, here: each job carries them
+    try:  # once, here: each stress job carries them
+        levels = levels_named(conditions) if kind == "stress" else ()
     except ValueError as exc:
         raise SynthError(f"--conditions: {exc}") from exc
     if count < 1:

@@ -16,6 +16,12 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "engines" / "models"
 PRECISIONS = ("fp32", "int8")
 
 
+def quantized_file(models_dir: str | Path, name: str, precision: str = "int8") -> Path:
+    """The name a quantized copy of model ``name`` is written under (``NAME.int8.onnx``), whether
+    or not it exists or runs: ``model_file`` says which file runs."""
+    return Path(models_dir) / f"{name}.{precision}.onnx"
+
+
 def model_file(models_dir: str | Path, name: str, precision: str = "fp32") -> Path:
     """Where model ``name`` lives in ``precision``: ``NAME.onnx`` (FP32, as trained) or
     ``NAME.int8.onnx`` (its Q/DQ INT8 copy, written by ``anpr engines quantize``). A model whose
@@ -26,7 +32,7 @@ def model_file(models_dir: str | Path, name: str, precision: str = "fp32") -> Pa
     fp32 = Path(models_dir) / f"{name}.onnx"
     if precision == "fp32":
         return fp32
-    quantized = Path(models_dir) / f"{name}.{precision}.onnx"
+    quantized = quantized_file(models_dir, name, precision)
     record = quantized.with_suffix(".json")
     data = _json_object(record)  # None: missing or unreadable, which load_manifest reports
     if data is None:
