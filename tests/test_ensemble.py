@@ -1,0 +1,82 @@
+"""Field classifiers averaged into one graph (engines/reader/ensemble.py), on the committed networks."""
+
+import json
+import shutil
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import numpy_helper
+
+from edge.vision.fields import FIELD_CROPS
+from edge.vision.manifest import DEFAULT_MODELS_DIR, load_manifest
+from edge.vision.reader import MODEL_NAMES, FieldReader
+from engines.reader.ensemble import merge, write
+
+
+def _member_b(field: str) -> onnx.ModelProto:
+    """Another network of the same shape: the committed one with its last layer's weights moved."""
+    model = onnx.load(str(DEFAULT_MODELS_DIR / f"{MODEL_NAMES[field]}.onnx"))
+    last = next(w for w in model.graph.initializer if w.name == "head.5.weight")
+    moved = numpy_helper.to_array(last) + np.random.default_rng(3).normal(0, 0.05, last.dims).astype(np.float32)
+    last.CopyFrom(numpy_helper.from_array(moved, last.name))
+    return model
+
+
+def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None,
+                                                                                                  {"input": x})[0]
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@pytest.mark.parametrize("field", ["class_number", "color"])
+def test_the_merged_graph_gives_the_log_of_the_members_mean_tempered_probability(field):
+    a = onnx.load(str(DEFAULT_MODELS_DIR / f"{MODEL_NAMES[field]}.onnx"))
+    b = _member_b(field)
+    crop = FIELD_CROPS[field]
+    x = np.random.default_rng(1).normal(size=(5, 3 if crop.color else 1, crop.size[1], crop.size[0]))
+    x = x.astype(np.float32)
+    la, lb = _run(a, x), _run(b, x)
+    assert np.abs(la - lb).max() > 1e-3  # two different networks
+    got = _run(merge([a, b], [1.1, 0.8]), x)
+    want = np.log((_softmax(la / 1.1) + _softmax(lb / 0.8)) / 2)
+    assert got.shape == la.shape
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_merge_refuses_one_member_and_a_graph_of_another_interface():
+    a = onnx.load(str(DEFAULT_MODELS_DIR / "read-kana.onnx"))
+    with pytest.raises(ValueError, match="at least two"):
+        merge([a], [1.0])
+    other = onnx.load(str(DEFAULT_MODELS_DIR / "read-kana.onnx"))
+    other.graph.output[0].name = "scores"
+    with pytest.raises(ValueError, match="member 1"):
+        merge([a, other], [1.0, 1.0])
+
+
+def test_the_runtime_reads_an_ensemble_as_one_classifier(tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(DEFAULT_MODELS_DIR, models, ignore=shutil.ignore_patterns("*.int8.*", "ppocr-*", "yolov3*"))
+    manifest = json.loads((DEFAULT_MODELS_DIR / "read-kana.json").read_text(encoding="utf-8"))
+    merged = merge([onnx.load(str(DEFAULT_MODELS_DIR / "read-kana.onnx")), _member_b("kana")],
+                   [manifest["calibration"]["temperature"]] * 2)
+    write(merged, [manifest, manifest], 1.3, {"field_accuracy": 0.5}, models / "read-kana.onnx")
+    held = load_manifest(models / "read-kana.onnx")
+    assert held.data["calibration"]["temperature"] == 1.3
+    assert len(held.data["training"]["members"]) == 2
+    assert held.data["parameters"] == 2 * manifest["parameters"]
+
+    plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(2)]
+    ensemble, committed = FieldReader(models, backend="onnxruntime"), FieldReader(DEFAULT_MODELS_DIR,
+                                                                                   backend="onnxruntime")
+    got, alone = ensemble.read(plates), committed.read(plates)
+    for k in range(2):
+        kana = np.asarray(got[k]["kana"])
+        assert kana.shape == np.asarray(alone[k]["kana"]).shape
+        np.testing.assert_allclose(kana.sum(-1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(got[k]["region"], alone[k]["region"], atol=1e-6)  # the other fields as before
