@@ -49,6 +49,20 @@ def test_train_exports_classifiers_the_runtime_loads(tmp_path):
                   "--out", str(tuned), "--init", str(out), "--fields", "kana"]) == 0
     assert "fine-tuned from" in load_manifest(tuned / "read-kana.onnx").data["training"]["recipe"]
 
+    # and the trained classifiers average with the committed ones into classifiers the runtime loads
+    from engines.reader.ensemble import main as ensemble
+
+    from edge.vision.manifest import DEFAULT_MODELS_DIR
+
+    pair = tmp_path / "pair"
+    assert ensemble([str(out), str(DEFAULT_MODELS_DIR), "--val", str(tmp_path / "val"), "--out", str(pair)]) == 0
+    paired = FieldReader(pair, backend="onnxruntime")
+    for field in READ_FIELDS:
+        manifest = load_manifest(pair / f"{MODEL_NAMES[field]}.onnx")
+        assert len(manifest.data["training"]["members"]) == 2
+        assert 0.25 <= manifest.data["calibration"]["temperature"] <= 8
+    assert len(paired.read(plates)) == 3
+
 
 def test_fine_tuning_starts_from_the_exported_classifiers_exactly():
     torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
