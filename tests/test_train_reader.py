@@ -64,7 +64,7 @@ def test_train_exports_classifiers_the_runtime_loads(tmp_path):
     assert len(paired.read(plates)) == 3
 
 
-def test_fine_tuning_starts_from_the_exported_classifiers_exactly():
+def test_fine_tuning_starts_from_the_exported_classifiers_exactly(tmp_path):
     torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
     import onnxruntime as ort
     from engines.reader.train import build, init_from_onnx, train_mode
@@ -90,3 +90,16 @@ def test_fine_tuning_starts_from_the_exported_classifiers_exactly():
             got = model(torch.from_numpy(x)).numpy()
         np.testing.assert_allclose(got, want, atol=1e-4)
         assert all(not m.training for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+    # an ensemble's fine-tuning starts from its first member
+    import onnx
+    from engines.reader.ensemble import merge
+
+    path = DEFAULT_MODELS_DIR / "read-kana.onnx"
+    pair = tmp_path / "pair.onnx"
+    onnx.save(merge([onnx.load(str(path)), onnx.load(str(path))], [1.0, 1.0]), str(pair))
+    first, alone = build("kana"), build("kana")
+    init_from_onnx(first, pair)
+    init_from_onnx(alone, path)
+    for a, b in zip(first.state_dict().values(), alone.state_dict().values()):
+        assert torch.equal(a, b)

@@ -85,10 +85,12 @@ def build(name: str) -> FieldClassifier:
 
 
 def init_from_onnx(model: FieldClassifier, path: Path) -> None:
-    """Start ``model`` from an exported classifier (the committed one); fine-tune it with
-    ``train_mode(model, frozen_norms=True)`` (engines/finetune.py says why)."""
+    """Start ``model`` from an exported classifier (the committed one; of an ensemble, its first
+    member); fine-tune it with ``train_mode(model, frozen_norms=True)`` (engines/finetune.py says why)."""
     graph, weights = onnx_weights(path, "a folder of exported classifiers")
-    convs = [n for n in graph.node if n.op_type == "Conv"]
+    # an ensemble (engines/reader/ensemble.py) holds its members under m0/, m1/, ...: start from the first
+    prefix = "m0/" if any(n.name.startswith("m0/") for n in graph.node) else ""
+    convs = [n for n in graph.node if n.op_type == "Conv" and n.name.startswith(prefix)]
     blocks = [m for m in model.features if isinstance(m, torch.nn.Sequential)]
     if len(convs) != len(blocks):
         raise SystemExit(f"{path}: {len(convs)} convolutions, the model has {len(blocks)}; not the same architecture")
@@ -96,7 +98,7 @@ def init_from_onnx(model: FieldClassifier, path: Path) -> None:
         for node, (conv, norm, _) in zip(convs, blocks):
             load_folded(conv, norm, weights[node.input[1]], weights[node.input[2]], f"{path}: {node.name}")
         for name in ("head.2.weight", "head.2.bias", "head.5.weight", "head.5.bias"):
-            copy_checked(model.get_parameter(name), weights[name], f"{path}: {name}")
+            copy_checked(model.get_parameter(name), weights[prefix + name], f"{path}: {prefix + name}")
 
 
 def logits_of(model: FieldClassifier, cuts: np.ndarray, batch: int = 512) -> torch.Tensor:
