@@ -12,7 +12,7 @@ from onnx import numpy_helper
 from edge.vision.fields import FIELD_CROPS
 from edge.vision.manifest import DEFAULT_MODELS_DIR, load_manifest
 from edge.vision.reader import MODEL_NAMES, FieldReader
-from engines.reader.ensemble import merge, write
+from engines.reader.ensemble import FLOOR, merge, write
 
 
 def _member_b(field: str) -> onnx.ModelProto:
@@ -44,9 +44,19 @@ def test_the_merged_graph_gives_the_log_of_the_members_mean_tempered_probability
     la, lb = _run(a, x), _run(b, x)
     assert np.abs(la - lb).max() > 1e-3  # two different networks
     got = _run(merge([a, b], [1.1, 0.8]), x)
-    want = np.log((_softmax(la / 1.1) + _softmax(lb / 0.8)) / 2)
+    want = np.log(np.maximum((_softmax(la / 1.1) + _softmax(lb / 0.8)) / 2, FLOOR))
     assert got.shape == la.shape
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_a_class_every_member_rules_out_gets_a_floor_not_minus_infinity():
+    a = onnx.load(str(DEFAULT_MODELS_DIR / "read-kana.onnx"))
+    x = (np.random.default_rng(2).normal(size=(4, 1, 40, 40)) * 100).astype(np.float32)  # extreme contrast
+    la = _run(a, x)
+    assert (_softmax(la) == 0).any()  # float32 underflow: log would give -inf
+    got = _run(merge([a, a], [1.0, 1.0]), x)
+    assert np.isfinite(got).all()
+    assert got.min() == pytest.approx(np.log(FLOOR), abs=1e-3)
 
 
 def test_merge_refuses_one_member_and_a_graph_of_another_interface():

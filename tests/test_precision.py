@@ -135,6 +135,29 @@ def test_a_field_classifier_quantized_for_real_reads_like_its_fp32_model(tmp_pat
     assert (a.argmax(-1) == b.argmax(-1)).mean() >= 0.75
 
 
+def test_an_ensemble_quantizes_with_its_averaging_head_in_float(tmp_path):
+    import onnx
+    from edge.quantize import KEEP_FLOAT, quantize_model
+    from engines.reader.ensemble import merge
+
+    single = onnx.load(str(MODELS / "read-kana.onnx"))
+    fp32 = tmp_path / "read-kana.onnx"
+    onnx.save(merge([single, single], [1.0, 1.3]), str(fp32))
+    rng = np.random.default_rng(1)
+    samples = tuple(rng.normal(size=(1, 1, 40, 40)).astype(np.float32) for _ in range(16))
+    int8 = quantize_model(fp32, tmp_path / "read-kana.int8.onnx", CalibrationSet("read-kana", "input", samples, {}),
+                          KEEP_FLOAT["read-kana"])
+    graph = onnx.load(str(int8)).graph
+    produced_by = {o: n.op_type for n in graph.node for o in n.output}
+    assert produced_by["logits"] == "Log" and produced_by["floored"] == "Max"  # no 8-bit step after the mean
+    assert not any(n.op_type == "QuantizeLinear" and n.input[0] in ("sum", "mean", "floored") for n in graph.node)
+    x = np.concatenate(samples[:8])
+    a = OnnxRuntimeBackend(fp32).run({"input": x})["logits"]
+    b = OnnxRuntimeBackend(int8).run({"input": x})["logits"]
+    assert np.isfinite(b).all()
+    assert (a.argmax(-1) == b.argmax(-1)).mean() >= 0.75
+
+
 @pytest.fixture(scope="module")
 def check_set(tmp_path_factory):
     from tests.conftest import anpr

@@ -27,11 +27,14 @@ from edge.vision.fields import to_input
 from edge.vision.reader import MODEL_NAMES
 
 INPUT, OUTPUT = "input", "logits"
+# The least mean probability given: a class every member rules out (float32 softmax gives 0 beyond
+# about 87 logits below the best) gets log(1e-30) = -69, not -inf, which would turn into NaN downstream.
+FLOOR = 1e-30
 
 
 def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.ModelProto:
     """One graph: each member's nodes and weights under the prefix ``mI/``, the shared input,
-    and the log of the mean of the members' tempered softmaxes as ``logits``."""
+    and the log of the mean of the members' tempered softmaxes (floored at FLOOR) as ``logits``."""
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two members")
     nodes, initializers, probs = [], [], []
@@ -64,9 +67,11 @@ def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.Mod
                                       name=prefix + "softmax"))
         probs.append(prefix + "probs")
     initializers.append(numpy_helper.from_array(np.array(1.0 / len(members), np.float32), "share"))
+    initializers.append(numpy_helper.from_array(np.array(FLOOR, np.float32), "floor"))
     nodes.append(helper.make_node("Sum", probs, ["sum"], name="sum"))
     nodes.append(helper.make_node("Mul", ["sum", "share"], ["mean"], name="mean"))
-    nodes.append(helper.make_node("Log", ["mean"], [OUTPUT], name="log"))
+    nodes.append(helper.make_node("Max", ["mean", "floor"], ["floored"], name="floored"))
+    nodes.append(helper.make_node("Log", ["floored"], [OUTPUT], name="log"))
     first = members[0].graph
     graph = helper.make_graph(nodes, "ensemble", [first.input[0]], [first.output[0]], initializers)
     model = helper.make_model(graph, opset_imports=list(members[0].opset_import),
