@@ -1,7 +1,8 @@
 """The field classifiers at run time: from rectified plates to calibrated probabilities per field.
 
 Five small networks (engines/reader), one per field: region name, class number (3 places),
-kana, serial (4 places) and colour. Each reads its own cut of the rectified plate
+kana, serial (4 places) and colour (each file may hold an ensemble, engines/reader/ensemble.py,
+read the same way). Each reads its own cut of the rectified plate
 (edge/vision/fields.py); its logits are divided by the temperature in its manifest, so the
 probabilities are calibrated. Decoding them into a plate is edge/plates/reading.py's job.
 """
