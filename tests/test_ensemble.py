@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from onnx import numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 from edge.vision.fields import FIELD_CROPS
 from edge.vision.manifest import DEFAULT_MODELS_DIR, load_manifest
@@ -16,12 +16,27 @@ from engines.reader.ensemble import FLOOR, merge, write
 
 
 def _member_b(field: str) -> onnx.ModelProto:
-    """Another network of the same shape: the committed one with its last layer's weights moved."""
+    """Another network of the same shape: the committed one (itself an ensemble or not) with its last
+    layers' weights moved."""
     model = onnx.load(str(DEFAULT_MODELS_DIR / f"{MODEL_NAMES[field]}.onnx"))
-    last = next(w for w in model.graph.initializer if w.name == "head.5.weight")
-    moved = numpy_helper.to_array(last) + np.random.default_rng(3).normal(0, 0.05, last.dims).astype(np.float32)
-    last.CopyFrom(numpy_helper.from_array(moved, last.name))
+    rng = np.random.default_rng(3)
+    for last in [w for w in model.graph.initializer if w.name.endswith("head.5.weight")]:
+        moved = numpy_helper.to_array(last) + rng.normal(0, 0.05, last.dims).astype(np.float32)
+        last.CopyFrom(numpy_helper.from_array(moved, last.name))
     return model
+
+
+def _linear(weights: np.ndarray) -> onnx.ModelProto:
+    """A one-layer network of the classifiers' interface: 1 x 40 x 40 in, 1 place of 6 classes out."""
+    nodes = [helper.make_node("Flatten", ["input"], ["flat"]),
+             helper.make_node("Gemm", ["flat", "w"], ["scores"]),
+             helper.make_node("Reshape", ["scores", "shape"], ["logits"])]
+    graph = helper.make_graph(nodes, "linear", [helper.make_tensor_value_info("input", TensorProto.FLOAT,
+                                                                               ["N", 1, 40, 40])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 1, 6])],
+                              [numpy_helper.from_array(weights.astype(np.float32), "w"),
+                               numpy_helper.from_array(np.array([-1, 1, 6], np.int64), "shape")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
@@ -34,15 +49,11 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
-@pytest.mark.parametrize("field", ["class_number", "color"])
-def test_the_merged_graph_gives_the_log_of_the_members_mean_tempered_probability(field):
-    a = onnx.load(str(DEFAULT_MODELS_DIR / f"{MODEL_NAMES[field]}.onnx"))
-    b = _member_b(field)
-    crop = FIELD_CROPS[field]
-    x = np.random.default_rng(1).normal(size=(5, 3 if crop.color else 1, crop.size[1], crop.size[0]))
-    x = x.astype(np.float32)
+def test_the_merged_graph_gives_the_log_of_the_members_mean_tempered_probability():
+    rng = np.random.default_rng(1)
+    a, b = _linear(rng.normal(0, 0.05, (1600, 6))), _linear(rng.normal(0, 0.05, (1600, 6)))
+    x = rng.normal(size=(5, 1, 40, 40)).astype(np.float32)
     la, lb = _run(a, x), _run(b, x)
-    assert np.abs(la - lb).max() > 1e-3  # two different networks
     got = _run(merge([a, b], [1.1, 0.8]), x)
     want = np.log(np.maximum((_softmax(la / 1.1) + _softmax(lb / 0.8)) / 2, FLOOR))
     assert got.shape == la.shape
@@ -50,13 +61,23 @@ def test_the_merged_graph_gives_the_log_of_the_members_mean_tempered_probability
 
 
 def test_a_class_every_member_rules_out_gets_a_floor_not_minus_infinity():
-    a = onnx.load(str(DEFAULT_MODELS_DIR / "read-kana.onnx"))
-    x = (np.random.default_rng(2).normal(size=(4, 1, 40, 40)) * 100).astype(np.float32)  # extreme contrast
-    la = _run(a, x)
-    assert (_softmax(la) == 0).any()  # float32 underflow: log would give -inf
+    a = _linear(np.random.default_rng(2).normal(0, 5, (1600, 6)))  # logits hundreds apart
+    x = np.random.default_rng(2).normal(size=(4, 1, 40, 40)).astype(np.float32)
+    assert (_softmax(_run(a, x)) == 0).any()  # float32 underflow: log would give -inf
     got = _run(merge([a, a], [1.0, 1.0]), x)
     assert np.isfinite(got).all()
     assert got.min() == pytest.approx(np.log(FLOOR), abs=1e-3)
+
+
+def test_the_committed_classifiers_merge_again_with_another_network():
+    crop = FIELD_CROPS["class_number"]
+    x = np.random.default_rng(1).normal(size=(5, 1, crop.size[1], crop.size[0])).astype(np.float32)
+    a = onnx.load(str(DEFAULT_MODELS_DIR / "read-class-number.onnx"))
+    b = _member_b("class_number")
+    la, lb = _run(a, x), _run(b, x)
+    assert np.abs(la - lb).max() > 1e-3  # two different networks
+    np.testing.assert_allclose(_run(merge([a, b], [1.0, 1.0]), x),
+                               np.log(np.maximum((_softmax(la) + _softmax(lb)) / 2, FLOOR)), atol=1e-4)
 
 
 def test_merge_refuses_one_member_and_a_graph_of_another_interface():

@@ -48,10 +48,10 @@ def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.Mod
         def renamed(name: str) -> str:
             return name if name in ("", INPUT) else prefix + name
 
-        for node in graph.node:
+        for k, node in enumerate(graph.node):
             copy = onnx.NodeProto()
             copy.CopyFrom(node)
-            copy.name = prefix + node.name
+            copy.name = prefix + (node.name or f"node{k}")  # unnamed nodes would all be named the prefix
             copy.input[:] = [renamed(n) for n in node.input]
             copy.output[:] = [renamed(n) for n in node.output]
             nodes.append(copy)
