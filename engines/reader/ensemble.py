@@ -37,6 +37,8 @@ def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.Mod
     and the log of the mean of the members' tempered softmaxes (floored at FLOOR) as ``logits``."""
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two members")
+    if len(temperatures) != len(members):
+        raise ValueError(f"{len(members)} members but {len(temperatures)} temperatures")
     nodes, initializers, probs = [], [], []
     for i, (member, temperature) in enumerate(zip(members, temperatures)):
         graph = member.graph
@@ -73,7 +75,8 @@ def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.Mod
     nodes.append(helper.make_node("Max", ["mean", "floor"], ["floored"], name="floored"))
     nodes.append(helper.make_node("Log", ["floored"], [OUTPUT], name="log"))
     first = members[0].graph
-    graph = helper.make_graph(nodes, "ensemble", [first.input[0]], [first.output[0]], initializers)
+    graph = helper.make_graph(nodes, "ensemble", [v for v in first.input if v.name == INPUT], [first.output[0]],
+                              initializers)
     model = helper.make_model(graph, opset_imports=list(members[0].opset_import),
                               producer_name="engines.reader.ensemble")
     model.ir_version = members[0].ir_version
