@@ -69,6 +69,7 @@ def test_fine_tuning_starts_from_the_exported_classifiers_exactly():
     torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
     import onnx
     import onnxruntime as ort
+    from engines.reader.ensemble import first_member_prefix
     from engines.reader.train import build, init_from_onnx, train_mode
 
     from edge.plates.reading import READ_FIELDS
@@ -84,11 +85,10 @@ def test_fine_tuning_starts_from_the_exported_classifiers_exactly():
         x = np.random.default_rng(1).normal(size=(4, 3 if crop.color else 1, crop.size[1], crop.size[0]))
         x = x.astype(np.float32)
         exported = onnx.load(str(path))
-        if any(n.name.startswith("m0/") for n in exported.graph.node):  # an ensemble: its first member's logits
-            exported.graph.output.append(onnx.helper.make_tensor_value_info("m0/logits", onnx.TensorProto.FLOAT, None))
-            want = ort.InferenceSession(exported.SerializeToString()).run(["m0/logits"], {"input": x})[0]
-        else:
-            want = ort.InferenceSession(str(path)).run(None, {"input": x})[0]
+        logits = first_member_prefix(exported.graph) + "logits"  # of an ensemble, its first member's
+        if logits not in [o.name for o in exported.graph.output]:
+            exported.graph.output.append(onnx.helper.make_tensor_value_info(logits, onnx.TensorProto.FLOAT, None))
+        want = ort.InferenceSession(exported.SerializeToString()).run([logits], {"input": x})[0]
         train_mode(model, frozen_norms=True)  # training's forward pass, dropout aside
         for m in model.modules():
             if isinstance(m, torch.nn.Dropout):

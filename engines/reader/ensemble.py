@@ -32,8 +32,18 @@ INPUT, OUTPUT = "input", "logits"
 FLOOR = 1e-30
 
 
+def member_prefix(i: int) -> str:
+    """The prefix of member ``i``'s node and tensor names in a merged graph."""
+    return f"m{i}/"
+
+
+def first_member_prefix(graph: onnx.GraphProto) -> str:
+    """``member_prefix(0)`` where ``graph`` is an ensemble, else "" (a single network's names as they are)."""
+    return member_prefix(0) if any(n.name.startswith(member_prefix(0)) for n in graph.node) else ""
+
+
 def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.ModelProto:
-    """One graph: each member's nodes and weights under the prefix ``mI/``, the shared input,
+    """One graph: each member's nodes and weights under ``member_prefix(i)``, the shared input,
     and the log of the mean of the members' tempered softmaxes (floored at FLOOR) as ``logits``."""
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two members")
@@ -45,7 +55,7 @@ def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.Mod
         if [v.name for v in graph.input if v.name not in {w.name for w in graph.initializer}] != [INPUT] \
                 or [v.name for v in graph.output] != [OUTPUT]:
             raise ValueError(f"member {i}: expected one input {INPUT!r} and one output {OUTPUT!r}")
-        prefix = f"m{i}/"
+        prefix = member_prefix(i)
 
         def renamed(name: str) -> str:
             return name if name in ("", INPUT) else prefix + name

@@ -25,6 +25,7 @@ from edge.plates.reading import READ_FIELDS, vocabularies
 from edge.vision.fields import FIELD_CROPS, to_input
 from edge.vision.reader import MODEL_NAMES
 from engines.finetune import copy_checked, load_folded, onnx_weights, train_mode
+from engines.reader.ensemble import first_member_prefix
 from engines.reader.data import LABEL_COLUMNS
 from engines.reader.model import DEFAULT_WIDTHS, GRIDS, WIDTHS, FieldClassifier
 
@@ -88,8 +89,7 @@ def init_from_onnx(model: FieldClassifier, path: Path) -> None:
     """Start ``model`` from an exported classifier (the committed one; of an ensemble, its first
     member); fine-tune it with ``train_mode(model, frozen_norms=True)`` (engines/finetune.py says why)."""
     graph, weights = onnx_weights(path, "a folder of exported classifiers")
-    # an ensemble (engines/reader/ensemble.py) holds its members under m0/, m1/, ...: start from the first
-    prefix = "m0/" if any(n.name.startswith("m0/") for n in graph.node) else ""
+    prefix = first_member_prefix(graph)  # an ensemble: start from its first member
     convs = [n for n in graph.node if n.op_type == "Conv" and n.name.startswith(prefix)]
     blocks = [m for m in model.features if isinstance(m, torch.nn.Sequential)]
     if len(convs) != len(blocks):
