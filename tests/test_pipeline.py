@@ -106,8 +106,9 @@ def test_a_large_plate_close_up_is_read_from_the_find_views_outline_when_the_ref
     assert sample.conditions["focal"] == 0.4 and not sample.record()["truncated"]
     corners = np.float32(sample.record()["corners"])
     truth = (*corners.min(axis=0), *corners.max(axis=0))
-    off = Pipeline(VisionConfig(vehicle_detector=False))
-    on = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=500))
+    off = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=None))
+    on = Pipeline(VisionConfig(vehicle_detector=False))
+    assert on.config.find_view_fallback == 500  # on by default (README, lever 8c)
     wider = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=2000))
     for pipeline in (off, wider):
         assert not any(iou(truth, p.bbox) >= 0.5 for p in pipeline.read_image(sample.image).plates)

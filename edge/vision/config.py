@@ -48,10 +48,11 @@ class VisionConfig:
     # With a number, a plate at least this many image pixels wide that the refine pass loses is
     # taken as a whole-frame or vehicle view outlined it (the same shape, score and field
     # checks): a large plate seen close up through a wide lens is outlined in the find view,
-    # where the refine view's segmenter marks only its serial. Measured at 500 (README, levers 8
-    # and 8b): 10 more close-range plates found of 840, but one class number given wrong at 1.00
-    # from the looser outline, so off (null) by default.
-    find_view_fallback: int | None = None
+    # where the refine view's segmenter marks only its serial. Null turns it off. Measured at
+    # 500 (README, levers 8, 8b and 8c): refused with one reader (a class number given wrong at
+    # 1.00 from the looser outline), kept with the ensemble reader (stress66: 4 more close-range
+    # plates found, 3 more read exactly, nothing else moved, no field wrong at 0.99 added).
+    find_view_fallback: int | None = 500
     min_plate_score: float = 0.6
     # How many of the four fields must show on a plate. 3 was chosen on a held-out synthetic set
     # (anpr synth --seed 31338, 300 scenes) with the previous segmenter: false plates 0.38 -> 0.06
