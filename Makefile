@@ -73,8 +73,8 @@ train-segmenter: $(VENV)/.installed-train fonts
 # READER_INIT=engines/models fine-tunes the classifiers there instead of starting afresh.
 # The committed classifiers were trained afresh (4000 steps), then fine-tuned on the plates of today's
 # generator (makers' lettering, every Debian face): make train-reader READER_INIT=engines/models
-# READER_STEPS=1200 READER_LR=1e-3 (README: lever 1), and since lever 15 each is an ensemble of those and a
-# second set trained afresh with seed 1: python -m engines.reader.ensemble (engines/README.md).
+# READER_STEPS=1200 READER_LR=1e-3 (README: lever 1), and since levers 15 and 16 each is an ensemble of those
+# and two sets trained afresh with seeds 1 and 2: python -m engines.reader.ensemble (engines/README.md).
 READER_STEPS ?= 4000
 READER_LR ?= 3e-3
 READER_INIT ?=
