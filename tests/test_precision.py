@@ -217,6 +217,29 @@ def test_quantize_writes_a_checked_int8_model_and_refuses_one_that_reads_worse(t
     assert model_file(models, "read-serial", "int8") == models / "read-serial.int8.onnx"  # not made: asked for
 
 
+def test_each_int8_copy_is_checked_together_with_the_copies_kept_before_it(tmp_path, check_set, monkeypatch):
+    """Copies each within the limit alone can cost more than it together, so the pipeline each copy
+    is checked in holds the copies kept before it; a refused copy is not carried on."""
+    import edge.quantize as quantize
+
+    models = tmp_path / "models"
+    shutil.copytree(MODELS, models, ignore=shutil.ignore_patterns("*.int8.*"))
+    sets = tmp_path / "sets"
+    quantize.record_calibration(2, sets, models)
+    monkeypatch.setattr(quantize, "LIMIT_POINTS", 100.0)  # every copy kept
+    outcome = quantize.quantize_all(check_set, models, sets, ("read-color", "read-kana"), say=lambda m: None,
+                                    require_faster=False)
+    assert all(o.startswith("written") for o in outcome.values())
+    record = json.loads((models / "read-kana.int8.json").read_text())["accuracy_check"]
+    assert record["int8_with"] == ["read-color", "read-kana"]
+    assert set(record["int8"]) == {"exact_match", "recall"}
+    monkeypatch.setattr(quantize, "LIMIT_POINTS", -1.0)  # every copy refused
+    quantize.quantize_all(check_set, models, sets, ("read-color", "read-kana"), say=lambda m: None,
+                          require_faster=False)
+    record = json.loads((models / "read-kana.int8.json").read_text())["accuracy_check"]
+    assert record["int8_with"] == ["read-kana"]
+
+
 def test_bench_measures_the_still_the_lane_loop_and_the_labelled_set_in_a_process_of_its_own(lane_clip, check_set,
                                                                                               tmp_path):
     from edge.bench import bench, still_frame, table
