@@ -205,21 +205,20 @@ def quantize_all(check_set: Path, models_dir: Path = DEFAULT_MODELS_DIR,
             if require_faster and speed["int8_ms"] > SPEED_MARGIN * speed["fp32_ms"]:
                 outcomes[name] = f"refused: not faster ({timing})"
             else:
-                component.backend = trial  # beside the copies kept so far, which stay in
+                component.backend = trial  # beside the copies kept so far
                 try:
                     mine = check(fp32_pipeline, check_set)
-                except BaseException:
+                finally:
                     component.backend = original
-                    raise
                 checks["int8_with"] = [*kept, name]
                 checks["int8"] = mine.to_dict()
                 drop_exact, drop_recall = 100 * (base.exact - mine.exact), 100 * (base.recall - mine.recall)
                 figures = (f"exact match {mine.exact:.3f} ({-drop_exact:+.1f} points), "
                            f"recall {mine.recall:.3f} ({-drop_recall:+.1f} points), {timing}")
                 if max(drop_exact, drop_recall) > LIMIT_POINTS:
-                    component.backend = original
                     outcomes[name] = f"refused: {figures}, more than {LIMIT_POINTS:g} point below FP32"
                 else:
+                    component.backend = trial  # kept: the later copies are checked beside it
                     kept.append(name)
                     shutil.copy(candidate, int8)
                     _manifest_for(fp32, int8, calibration, checks)

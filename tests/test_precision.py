@@ -13,6 +13,7 @@ from edge.vision.backend import OnnxRuntimeBackend, load_backend
 from edge.vision.calibration import CalibrationBatches, CalibrationCache, CalibrationSet
 from edge.vision.config import VisionConfig
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file
+from edge.vision.pipeline import Pipeline
 from edge.vision.plans import (MAX_BATCH, WindowSizes, batches, buffer_bytes, find_plan, fits, gpu_slug, has_qdq,
                                plan_file, profiles_for, write_record)
 
@@ -233,8 +234,6 @@ def test_each_int8_copy_is_checked_together_with_the_copies_kept_before_it(tmp_p
     record = json.loads((models / "read-kana.int8.json").read_text())["accuracy_check"]
     assert record["int8_with"] == ["read-color", "read-kana"]
     # its figures are those of the pipeline with both copies in
-    from edge.vision.pipeline import Pipeline
-
     both = Pipeline(VisionConfig(models_dir=str(models), backend="onnxruntime"))
     for name in record["int8_with"]:
         both.model_holders()[name][0].backend = OnnxRuntimeBackend(models / f"{name}.int8.onnx")
