@@ -33,6 +33,7 @@ REQUIRED = ("file", "plate_index", "x1", "y1", "x2", "y2", "region", "class_numb
             "readable", "pasted")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MATCH_IOU = 0.5
+SURE = 0.99  # issue 13: no field given at this confidence or above may be wrong; each wrong one is listed
 
 
 class LabelError(ValueError):
@@ -182,6 +183,7 @@ class Report:
     plates_output: int = 0
     invalid: list[str] = field(default_factory=list)  # "file: problem" for grammar-invalid outputs
     conditions: dict[str, ConditionScore] = field(default_factory=dict)  # a stress suite's, in label order
+    sure_mistakes: list[dict] = field(default_factory=list)  # fields read wrong at >= SURE confidence, one dict each
 
     @property
     def recall(self) -> float | None:
@@ -208,6 +210,7 @@ class Report:
             "calibration_error": self.reliability.calibration_error(),
             "plates_output": self.plates_output, "grammar_invalid_outputs": len(self.invalid),
             "grammar_invalid": self.invalid,
+            "sure_mistakes": self.sure_mistakes,
             "conditions": {name: c.to_dict() for name, c in self.conditions.items()},
             "per_image": [{"file": r.file, "found": r.found, "missed": r.missed, "false_plates": r.false_plates,
                            "error": r.error, "timing_ms": r.timing_ms} for r in self.per_image],
@@ -297,6 +300,9 @@ class Report:
                      f"plates; calibration error {fmt(self.reliability.calibration_error())}):")
         lines += [f"  confidence {r['confidence']}: {r['fields']:>5} fields, mean {r['mean_confidence']:.3f}, "
                   f"right {r['accuracy']:.3f}" for r in self.reliability.rows()]
+        lines.append(f"fields read wrong at >= {SURE} confidence: {len(self.sure_mistakes)}"
+                     + "".join(f"\n  {m['file']}#{m['plate_index']} {m['field']}: {m['label']} read as {m['read']} "
+                               f"at {m['confidence']:.4f}" for m in self.sure_mistakes))
         return "\n".join(lines)
 
 
@@ -319,7 +325,7 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
     engines = {k: v for k, v in (baselines or {}).items() if not isinstance(v, str)}
     tallies: dict[str, FieldTally | str] = {k: v if isinstance(v, str) else FieldTally(fields=READ_FIELDS[:4])
                                             for k, v in (baselines or {}).items()}
-    plates_output, invalid = 0, []
+    plates_output, invalid, sure_mistakes = 0, [], []
     conditions: dict[str, ConditionScore] = {}
     results: list[ImageResult] = []
     totals, stages = [], {}
@@ -351,8 +357,14 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
             if plate.reading is not None:
                 for f in READ_FIELDS:
                     if known(getattr(label, f)):
-                        reliability.add(plate.reading.fields[f].confidence, same(f, getattr(label, f),
-                                                                                 plate.reading.best[f]))
+                        confidence, value = plate.reading.fields[f].confidence, plate.reading.best[f]
+                        right = same(f, getattr(label, f), value)
+                        reliability.add(confidence, right)
+                        if confidence >= SURE and not right:
+                            sure_mistakes.append({"file": name, "plate_index": label.index, "field": f,
+                                                  "label": getattr(label, f), "read": value,
+                                                  "confidence": round(float(confidence), 4),
+                                                  "condition": label.condition or None})
         by_label = {j: result.plates[i] for i, j, _ in pairs}
         for j, label in enumerate(wanted):
             if not label.counts_for_recall:
@@ -398,6 +410,7 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
         time_ms_p95=float(np.percentile(totals, 95)) if totals else 0.0,
         stage_ms_mean={k: round(float(np.mean(v)), 1) for k, v in stages.items()}, per_image=results, labels=labels,
         reading=reading, baselines=tallies, reliability=reliability, plates_output=plates_output, invalid=invalid,
+        sure_mistakes=sure_mistakes,
         conditions=dict(sorted(conditions.items(), key=lambda kv: _level_order(kv[0]))))
     return report
 

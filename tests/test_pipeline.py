@@ -196,6 +196,27 @@ def test_eval_scores_a_labelled_folder(tmp_path, capsys):
     assert "exact match" in table and "grammar-invalid outputs: 0 of 3" in table
 
 
+def test_eval_lists_each_field_read_wrong_at_0_99_or_more(tmp_path, capsys):
+    sample = _clear_scenes(1)[0]
+    _write_scene(tmp_path, sample, "s0.jpg")
+    x1, y1, x2, y2 = (round(v) for v in sample.plate_box)
+    p = sample.plate
+    wrong = "・・・1" if p.number != 1 else "・・・2"  # labelled with a serial the plate does not carry
+    (tmp_path / "labels.csv").write_text(LABEL_HEADER + f"s0.jpg,0,{x1},{y1},{x2},{y2},{p.region},{p.class_number},"
+                                         f"{p.kana},{wrong},{p.color.value},yes,no\n", encoding="utf-8")
+    assert main(["eval", str(tmp_path), "--json", "--no-detector", "--no-baselines"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    top = [row for row in report["reliability"] if row["confidence"] == "0.99-1.00"]
+    assert top and top[0]["wrong"] >= 1  # a clear plate's serial is read at 0.99 or more
+    assert len(report["sure_mistakes"]) == top[0]["wrong"]
+    listed = [m for m in report["sure_mistakes"] if m["field"] == "serial"]
+    assert listed == [{"file": "s0.jpg", "plate_index": 0, "field": "serial", "label": wrong, "read": p.serial,
+                       "confidence": listed[0]["confidence"], "condition": None}]
+    assert listed[0]["confidence"] >= 0.99
+    assert main(["eval", str(tmp_path), "--no-detector", "--no-baselines"]) == 0
+    assert f"s0.jpg#0 serial: {wrong} read as {p.serial} at" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("row, message", [
     ("a.jpg,0,10,10,5,20,品川,300,あ,12-34,white,yes,no", "line 2, column x2"),
     ("a.jpg,0,10,ten,50,20,品川,300,あ,12-34,white,yes,no", "line 2, column x1"),
