@@ -91,6 +91,12 @@ def write_report(report: Report, folder: str | Path) -> Path:
                       _table_html(report.condition_rows())]
         if "reliability.png" in pictures:
             parts += ["<h2>Reliability</h2>", '<img src="reliability.png" alt="reliability diagram">']
+        sure = d["sure_mistakes"]
+        parts.append(f"<h2>Fields read wrong at 0.99 or more: {len(sure)}</h2>")
+        if sure:
+            parts.append(_table_html([["image", "plate", "field", "label", "read", "confidence", "condition"],
+                                      *[[m["file"], str(m["plate_index"]), m["field"], m["label"], str(m["read"]),
+                                         f"{m['confidence']:.4f}", m["condition"] or ""] for m in sure]]))
         style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
                  "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child{text-align:left}")
         page = folder / "index.html"

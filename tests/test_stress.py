@@ -41,13 +41,17 @@ def test_anpr_eval_scores_a_stress_set_condition_by_condition_with_pictures(tmp_
     report = tmp_path / "report"
     run = anpr("eval", str(out), "--no-baselines", "--json", "--report", str(report))
     assert run.returncode == 0, run.stderr
-    conditions = json.loads(run.stdout)["conditions"]
+    result = json.loads(run.stdout)
+    conditions = result["conditions"]
     assert list(conditions) == [level.name for level in LEVELS]
     assert all(c["plates"] == 1 and 0 <= c["recall"] <= 1 for c in conditions.values())
     for name in ("conditions.png", "reliability.png"):
         assert cv2.imread(str(report / name)) is not None
     page = (report / "index.html").read_text(encoding="utf-8")
     assert 'src="conditions.png"' in page and "bus or truck rear" in page
+    sure = result["sure_mistakes"]
+    assert f"Fields read wrong at 0.99 or more: {len(sure)}</h2>" in page
+    assert all(f"<td>{m['file']}</td>" in page for m in sure)
 
 
 def test_a_stress_set_of_chosen_conditions_only(tmp_path):
