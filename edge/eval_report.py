@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from edge.evaluate import Report  # noqa: E402
+from edge.evaluate import SURE, Report  # noqa: E402
 
 
 class ReportError(OSError):
@@ -92,7 +92,7 @@ def write_report(report: Report, folder: str | Path) -> Path:
         if "reliability.png" in pictures:
             parts += ["<h2>Reliability</h2>", '<img src="reliability.png" alt="reliability diagram">']
         sure = d["sure_mistakes"]
-        parts.append(f"<h2>Fields read wrong at 0.99 or more: {len(sure)}</h2>")
+        parts.append(f"<h2>Fields read wrong at {SURE} or more: {len(sure)}</h2>")
         if sure:
             parts.append(_table_html([["image", "plate", "field", "label", "read", "confidence", "condition"],
                                       *[[m["file"], str(m["plate_index"]), m["field"], m["label"], str(m["read"]),
