@@ -13,7 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from edge.evaluate import SURE, Report  # noqa: E402
+from edge.evaluate import Report  # noqa: E402
+from edge.field_score import SURE  # noqa: E402
 
 
 class ReportError(OSError):

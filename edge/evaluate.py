@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.baselines import fields_from_text
-from edge.field_score import FieldTally, Reliability, grammar_problems, known, rounded, same
+from edge.field_score import SURE, FieldTally, Reliability, grammar_problems, known, rounded, same
 from edge.plates.reading import READ_FIELDS
 from edge.common.boxes import iou
 from edge.vision.pipeline import ImageError, Pipeline, load_image
@@ -33,7 +33,6 @@ REQUIRED = ("file", "plate_index", "x1", "y1", "x2", "y2", "region", "class_numb
             "readable", "pasted")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MATCH_IOU = 0.5
-SURE = 0.99  # issue 13: no field given at this confidence or above may be wrong; each wrong one is listed
 
 
 class LabelError(ValueError):
@@ -183,7 +182,7 @@ class Report:
     plates_output: int = 0
     invalid: list[str] = field(default_factory=list)  # "file: problem" for grammar-invalid outputs
     conditions: dict[str, ConditionScore] = field(default_factory=dict)  # a stress suite's, in label order
-    sure_mistakes: list[dict] = field(default_factory=list)  # fields read wrong at >= SURE confidence, one dict each
+    sure_mistakes: list[dict] = field(default_factory=list)  # fields read wrong at >= SURE confidence (each one listed)
 
     @property
     def recall(self) -> float | None:

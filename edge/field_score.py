@@ -14,8 +14,9 @@ from edge.plates import Color, PlateText, PlateTextError, class_number_rules, ka
 from edge.plates.reading import READ_FIELDS
 from edge.plates.serial import SerialError, parse_serial
 
+SURE = 0.99  # issue 13: no field given at this confidence or more may be wrong (the reliability top bin)
 # confidence bins of the reliability table: [low, high)
-RELIABILITY_BINS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 0.99), (0.99, 1.01))
+RELIABILITY_BINS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, SURE), (SURE, 1.01))
 
 
 def known(label: str) -> bool:
