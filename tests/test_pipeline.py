@@ -86,15 +86,21 @@ def test_model_missing_or_damaged_says_what_to_do(tmp_path):
 
 def test_a_plate_the_find_view_is_unsure_of_is_found_when_weak_blobs_are_refined():
     """Tiny plates (34 px) that show only weakly in the whole-frame view: the refine pass finds
-    them when vision.weak_candidate_threshold sends it the weak blobs, and not otherwise."""
+    more of them when vision.weak_candidate_threshold sends it the weak blobs, and loses none.
+    (Which few of the 36 only the weak blobs find moves with the CPU's float arithmetic: 23 and
+    34 on an AMD EPYC, 34 on an Intel Xeon with AVX-512, so the test counts them.)"""
     off = Pipeline(VisionConfig(vehicle_detector=False, read_fields=False))
     on = Pipeline(VisionConfig(vehicle_detector=False, read_fields=False, weak_candidate_threshold=0.25))
-    for index in (23, 34):
+    gained = 0
+    for index in range(36):
         sample = make_sample(91, index, "scenes", None, width_px=34.0, lighting="day")
         corners = np.float32(sample.record()["corners"])
         truth = (*corners.min(axis=0), *corners.max(axis=0))
-        assert not any(iou(truth, p.bbox) >= 0.5 for p in off.find(sample.image).plates)
-        assert any(iou(truth, p.bbox) >= 0.5 for p in on.find(sample.image).plates)
+        without = any(iou(truth, p.bbox) >= 0.5 for p in off.find(sample.image).plates)
+        with_weak = any(iou(truth, p.bbox) >= 0.5 for p in on.find(sample.image).plates)
+        assert with_weak or not without, f"sample {index}: lost when the weak blobs are refined too"
+        gained += with_weak and not without
+    assert gained >= 1
 
 
 def test_a_large_plate_close_up_is_read_from_the_find_views_outline_when_the_refine_pass_loses_it():
@@ -113,7 +119,15 @@ def test_a_large_plate_close_up_is_read_from_the_find_views_outline_when_the_ref
     for pipeline in (off, wider):
         assert not any(iou(truth, p.bbox) >= 0.5 for p in pipeline.read_image(sample.image).plates)
     found = [p for p in on.read_image(sample.image).plates if iou(truth, p.bbox) >= 0.5]
-    assert [p.text for p in found] == [sample.plate.format()]
+    assert len(found) == 1
+    # read from that outline: every field given is the plate's (which are given at all moves
+    # with the CPU's float arithmetic: all five on an AMD EPYC, the class number withheld on an
+    # Intel Xeon with AVX-512)
+    given = {name: field["value"] for name, field in found[0].fields.items() if field["value"] is not None}
+    region, class_number, kana, serial = sample.plate.format().split()
+    truth_fields = {"region": region, "class_number": class_number, "kana": kana, "serial": serial,
+                    "color": sample.plate.color.value}
+    assert len(given) >= 4 and given == {name: truth_fields[name] for name in given}
 
 
 def test_config_errors_name_the_key():
