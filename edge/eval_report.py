@@ -25,12 +25,15 @@ def _conditions_png(report: Report, path: Path) -> bool:
     rows = report.condition_rows()
     if len(rows) < 2:
         return False
-    header, body = rows[0][2:-2], rows[1:]  # the rates: recall, exact match, each field
-    values = [[float("nan") if v == "n/a" else float(v) for v in r[2:-2]] for r in body]
+    at = {name: 1 + k for k, name in enumerate(report.CONDITION_COLUMNS)}  # column of each figure in a row
+    rates = [at[name] for name in report.CONDITION_RATES]
+    header, body = [rows[0][k] for k in rates], rows[1:]
+    values = [[float("nan") if r[k] == "n/a" else float(r[k]) for k in rates] for r in body]
     fig, ax = plt.subplots(figsize=(1.1 * len(header) + 3.2, 0.32 * len(body) + 1.2))
     ax.imshow(values, cmap="RdYlGn", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(header)), header, rotation=30, ha="right")
-    ax.set_yticks(range(len(body)), [f"{r[0]} ({r[1]}; {r[-2]} wrong, {r[-1]} withheld)" for r in body])
+    ax.set_yticks(range(len(body)), [f"{r[0]} ({r[at['plates']]}; {r[at['fields_wrong']]} wrong, "
+                                     f"{r[at['fields_withheld']]} withheld)" for r in body])
     for i, row in enumerate(values):
         for j, v in enumerate(row):
             ax.text(j, i, "n/a" if v != v else f"{v:.2f}", ha="center", va="center", fontsize=8)

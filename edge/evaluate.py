@@ -149,13 +149,15 @@ class ConditionScore:
     plates: int = 0
     found: int = 0
     reading: FieldTally = field(default_factory=FieldTally)
+    corner_errors: list[float] = field(default_factory=list)  # of each found plate, as a share of its width
 
     def to_dict(self) -> dict:
         t = self.reading
         wrong = sum(c for (_, _, read), c in t.mistakes.items() if read not in ("not found", "null"))
         return {"plates": self.plates, "recall": rounded(self.found / self.plates if self.plates else None),
                 "exact_match": rounded(t.exact_match), **{name: rounded(t.accuracy(name)) for name in READ_FIELDS},
-                "fields_wrong": wrong, "fields_withheld": sum(t.withheld.values())}
+                "fields_wrong": wrong, "fields_withheld": sum(t.withheld.values()),
+                "corner_error_of_width": rounded(float(np.mean(self.corner_errors)) if self.corner_errors else None)}
 
 
 @dataclass
@@ -250,16 +252,19 @@ class Report:
             lines += ["", self.condition_table()]
         return "\n".join(lines)
 
-    CONDITION_COLUMNS = ("plates", "recall", "exact_match", *READ_FIELDS, "fields_wrong", "fields_withheld")
+    CONDITION_COLUMNS = ("plates", "recall", "exact_match", *READ_FIELDS, "fields_wrong", "fields_withheld",
+                         "corner_error_of_width")
+    CONDITION_RATES = ("recall", "exact_match", *READ_FIELDS)  # the columns that are shares, 0 to 1
 
     def condition_rows(self) -> list[list[str]]:
         """The stress suite condition by condition: header, then one row each."""
-        def fmt(v):
-            return "n/a" if v is None else str(v) if isinstance(v, int) else f"{v:.2f}"
+        def fmt(v, key):
+            return "n/a" if v is None else str(v) if isinstance(v, int) else f"{v:.3f}" if key.startswith("corner") \
+                else f"{v:.2f}"
         rows = [["condition", *(c.replace("_", " ") for c in self.CONDITION_COLUMNS)]]
         for name, c in self.conditions.items():
             d = c.to_dict()
-            rows.append([name, *(fmt(d[k]) for k in self.CONDITION_COLUMNS)])
+            rows.append([name, *(fmt(d[k], k) for k in self.CONDITION_COLUMNS)])
         return rows
 
     def condition_table(self) -> str:
@@ -377,6 +382,8 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
                 score = conditions.setdefault(label.condition, ConditionScore())
                 score.plates += 1
                 score.found += plate is not None
+                if plate is not None:
+                    score.corner_errors.append(corner_error(plate.bbox, label.box) / (label.box[2] - label.box[0]))
                 score.reading.add(label.fields, read)
             for name, engine in engines.items():
                 tally = tallies[name]

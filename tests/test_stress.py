@@ -45,10 +45,15 @@ def test_anpr_eval_scores_a_stress_set_condition_by_condition_with_pictures(tmp_
     conditions = result["conditions"]
     assert list(conditions) == [level.name for level in LEVELS]
     assert all(c["plates"] == 1 and 0 <= c["recall"] <= 1 for c in conditions.values())
+    # each condition's outline error: a share of the plate's width where its plate was found, none where not
+    errors = {name: c["corner_error_of_width"] for name, c in conditions.items()}
+    assert all((errors[name] is None) == (c["recall"] == 0) for name, c in conditions.items())
+    found = [e for e in errors.values() if e is not None]
+    assert found and all(0 <= e < 0.3 for e in found) and sorted(found)[len(found) // 2] < 0.05
     for name in ("conditions.png", "reliability.png"):
         assert cv2.imread(str(report / name)) is not None
     page = (report / "index.html").read_text(encoding="utf-8")
-    assert 'src="conditions.png"' in page and "bus or truck rear" in page
+    assert 'src="conditions.png"' in page and "bus or truck rear" in page and "corner error of width" in page
     sure = result["sure_mistakes"]
     assert f"Fields read wrong at 0.99 or more: {len(sure)}</h2>" in page
     assert all(f"<td>{m['file']}</td>" in page for m in sure)
