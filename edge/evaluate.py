@@ -259,8 +259,11 @@ class Report:
     def condition_rows(self) -> list[list[str]]:
         """The stress suite condition by condition: header, then one row each."""
         def fmt(v, key):
-            return "n/a" if v is None else str(v) if isinstance(v, int) else f"{v:.3f}" if key.startswith("corner") \
-                else f"{v:.2f}"
+            if v is None:
+                return "n/a"
+            if isinstance(v, int):
+                return str(v)
+            return f"{v:.3f}" if key == "corner_error_of_width" else f"{v:.2f}"
         rows = [["condition", *(c.replace("_", " ") for c in self.CONDITION_COLUMNS)]]
         for name, c in self.conditions.items():
             d = c.to_dict()
