@@ -354,13 +354,15 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
         boxes = [p.bbox for p in result.plates]
         pairs = match(boxes, wanted)
         matched_p = {i for i, _, _ in pairs}
+        error_of_width = {}  # label index -> its found plate's corner error as a share of its width
         for i, j, _ in pairs:
             label, plate = wanted[j], result.plates[i]
             if label.counts_for_recall:
                 found_r += 1
                 err = corner_error(boxes[i], label.box)
                 errors_px.append(err)
-                errors_rel.append(err / (label.box[2] - label.box[0]))
+                error_of_width[j] = err / (label.box[2] - label.box[0])
+                errors_rel.append(error_of_width[j])
             if plate.reading is not None:
                 for f in READ_FIELDS:
                     if known(getattr(label, f)):
@@ -386,7 +388,7 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
                 score.plates += 1
                 score.found += plate is not None
                 if plate is not None:
-                    score.corner_errors.append(corner_error(plate.bbox, label.box) / (label.box[2] - label.box[0]))
+                    score.corner_errors.append(error_of_width[j])
                 score.reading.add(label.fields, read)
             for name, engine in engines.items():
                 tally = tallies[name]

@@ -124,9 +124,7 @@ def test_a_large_plate_close_up_is_read_from_the_find_views_outline_when_the_ref
     # with the CPU's float arithmetic: all five on an AMD EPYC, the class number withheld on an
     # Intel Xeon with AVX-512)
     given = {name: field["value"] for name, field in found[0].fields.items() if field["value"] is not None}
-    region, class_number, kana, serial = sample.plate.format().split()
-    truth_fields = {"region": region, "class_number": class_number, "kana": kana, "serial": serial,
-                    "color": sample.plate.color.value}
+    truth_fields = sample.record()["plate"]
     assert len(given) >= 4 and given == {name: truth_fields[name] for name in given}
 
 
