@@ -20,7 +20,7 @@ the fields that are given always agree with each other.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -35,6 +35,7 @@ from edge.plates.text import FIELDS, PlateText, PlateTextError
 UNKNOWN_REGION = "?"  # a region label outside the 138 names (old one-kanji labels, new names)
 BLANK = ""  # an empty class-number place
 READ_FIELDS = (*FIELDS, "color")
+LETTERING = ("region", "class_number", "serial")  # the fields that spell a plate, apart from its colour
 PLACES = {"region": 1, "class_number": 3, "kana": 1, "serial": 4, "color": 1}  # classified places per field
 # Class numbers and kana tried jointly with every colour: enough that the combination the
 # colour classifier backs is among them (a kei class for a black plate, say) even when the
@@ -262,6 +263,13 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
     best["serial"] = serials[si]
     fields["serial"] = FieldReading(serials[si], float(p_serial[si]))
 
+    # The colour classes presume an ordinary plate, and the lettering read under the grammar is what
+    # says it is one: the colour is no surer than the surest of region, class number and serial (a
+    # diplomatic or SDF plate, a sign or a sticker reads as none of them). Where the lettering clears
+    # the gate's threshold, so does a colour that cleared it before.
+    lettering = max(fields[name].confidence for name in LETTERING)
+    if fields["color"].confidence > lettering:
+        fields["color"] = replace(fields["color"], confidence=lettering)
     floor = {name: min_confidence for name in READ_FIELDS}
     if not color_seen:
         floor["color"] = max(min_confidence, UNSEEN_COLOR_CONFIDENCE)
