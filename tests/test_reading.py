@@ -96,6 +96,26 @@ def test_kana_and_colour_that_disagree_are_decoded_into_ones_that_agree():
     assert grammar_problems(as_output(reading)) == []
 
 
+def test_a_colour_is_no_surer_than_the_plates_lettering():
+    plate = PlateText.parse("品川 300 さ 12-34", "white")
+    probs = probs_for(plate_labels(plate), sure=0.999)
+    sure_colour = decode(probs).fields["color"]
+    assert sure_colour.value == "white" and sure_colour.confidence > 0.99
+    flat = {name: np.full_like(probs[name], 1 / probs[name].shape[-1]) for name in ("region", "class_number", "serial")}
+    # a plate none of whose lettering reads as a plate's (a diplomatic or SDF plate, a sign): its
+    # colour classifier's certainty stands on nothing, so the colour is withheld
+    unread = decode({**probs, **flat}, min_confidence=0.5)
+    assert all(unread.fields[name].value is None for name in ("region", "class_number", "serial", "color"))
+    assert unread.fields["color"].confidence <= max(unread.fields[n].confidence for n in ("region", "class_number", "serial"))
+    # one field of lettering read at 0.8: the colour is given, but at no more than 0.8
+    region = np.full_like(probs["region"], 0.2 / (len(probs["region"]) - 1))
+    region[vocabularies()["region"].index("品川")] = 0.8
+    partly = decode({**probs, **flat, "region": region})
+    assert partly.fields["color"].value == "white"
+    assert partly.fields["color"].confidence == pytest.approx(partly.fields["region"].confidence)
+    assert partly.fields["color"].confidence < 0.81
+
+
 def test_an_unsure_field_is_null_with_its_confidence():
     plate = PlateText.parse("品川 300 さ 12-34", "white")
     probs = probs_for(plate_labels(plate))
