@@ -24,6 +24,9 @@ from edge.stream.config import StreamConfig
 from edge.stream.vote import Pool, weight
 from edge.vision.pipeline import PlateRead
 
+# A track seen in fewer frames than this and never read in full makes no event (Track.worth_an_event).
+GLIMPSE_SIGHTINGS = 3
+
 
 @dataclass(frozen=True)
 class Sighting:
@@ -115,9 +118,14 @@ class Track:
 
     def worth_an_event(self) -> bool:
         """Read at least once, and the reading shows a plate (its region or serial given): a
-        shape that was never read as a plate is not a vehicle."""
-        return (self.fused is not None
-                and (self.fused.fields["region"].value is not None or self.fused.fields["serial"].value is not None))
+        shape that was never read as a plate is not a vehicle. A plate read only in part must
+        also have been seen in ``GLIMPSE_SIGHTINGS`` frames or more: fewer is a glimpse (a far
+        plate at night found for a moment, whose car is tracked again when it comes closer),
+        and logging it would count the car twice."""
+        if self.fused is None:
+            return False
+        shows_a_plate = self.fused.fields["region"].value is not None or self.fused.fields["serial"].value is not None
+        return shows_a_plate and (self.fused.plate is not None or len(self.sightings) >= GLIMPSE_SIGHTINGS)
 
     def direction(self, ratio: float, ended: bool = True) -> str:
         """approaching, leaving, stationary; or unknown with too few sightings, and, for a
