@@ -44,6 +44,12 @@ from edge.vision.segmenter import PlateSegmenter, Window, fit_window
 # it: about a tenth of the smallest field (the kana) on a medium plate.
 MIN_FIELD_PIXELS = 120
 
+# The segmenter learnt refine views with the plate 0.35 to 1.0 of the window's side
+# (engines/segmenter/data.py); a blob the refine window sees smaller is looked at again in a
+# window it fills CLOSER_SHARE of (a plate close up at a steep yaw, whose box is as tall as wide).
+SMALLEST_REFINE_SHARE = 0.35
+CLOSER_SHARE = 0.6
+
 
 @dataclass(frozen=True, eq=False)
 class PlateRead:
@@ -246,18 +252,26 @@ class Pipeline:
         x1, y1, x2, y2 = cand.box
         side = max(1.6 * (x2 - x1), 3.2 * (y2 - y1), 16.0)
         centre = ((x1 + x2) / 2, (y1 + y2) / 2)
-        for _ in range(2):  # a blob cut by the window's edge is looked at again in a wider window
-            size = self.config.refine_size
+        size = self.config.refine_size
+        # a blob cut by the window's edge is looked at again in a wider window, and one the window
+        # sees smaller than the segmenter learnt in a closer one: each once
+        closer, wider = True, True
+        for _ in range(3):
             window = Window(centre[0] - side / 2, centre[1] - side / 2, size / side, size, size)
             seg = self.segmenter.segment(image, window)
             blob = _blob_at(seg.plate > self.config.plate_threshold, window.to_view([centre])[0])
             if blob is None:
                 return None
             x1, y1, x2, y2 = mask_box(blob)  # x2, y2 exclusive
-            if x1 > 0 and y1 > 0 and x2 < size and y2 < size:
-                return self._plate(image, seg, blob, cand.vehicle or _vehicle_of(blob, seg.window, vehicles))
             centre = tuple(window.to_image([[(x1 + x2 - 1) / 2, (y1 + y2 - 1) / 2]])[0])
-            side *= 1.8
+            if x1 > 0 and y1 > 0 and x2 < size and y2 < size:
+                if closer and max(x2 - x1, y2 - y1) < SMALLEST_REFINE_SHARE * size:
+                    closer, side = False, max(x2 - x1, y2 - y1) / window.scale / CLOSER_SHARE
+                    continue
+                return self._plate(image, seg, blob, cand.vehicle or _vehicle_of(blob, seg.window, vehicles))
+            if not wider:
+                return None
+            wider, side = False, side * 1.8
         return None
 
     def _as_found(self, image: np.ndarray, cand: _Candidate, vehicles: list[Vehicle]) -> PlateRead | None:
