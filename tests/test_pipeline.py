@@ -54,6 +54,17 @@ def test_finds_the_plate_in_clear_synthetic_scenes(pipeline):
         assert plate.field_boxes["serial"] is not None
 
 
+def test_a_plate_the_refine_window_sees_small_is_outlined_again_closer(pipeline):
+    # a box three times the plate's size (a find view's coarse blob, a track's stale box): the
+    # first refine window sees the plate at a fifth of its side, smaller than the segmenter learnt
+    for sample in _clear_scenes(6):
+        x1, y1, x2, y2 = sample.plate_box
+        w, h, cx, cy = x2 - x1, y2 - y1, (x1 + x2) / 2, (y1 + y2) / 2
+        plate = pipeline.follow(sample.image, (cx - 1.5 * w, cy - 1.5 * h, cx + 1.5 * w, cy + 1.5 * h))
+        assert plate is not None, sample.index
+        assert np.linalg.norm(plate.quad - sample.corners, axis=1).mean() < 0.03 * w, sample.index
+
+
 @pytest.mark.parametrize("make", [
     lambda: np.zeros((480, 640, 3), np.uint8),
     lambda: np.full((480, 640, 3), 255, np.uint8),
