@@ -266,7 +266,7 @@ class Pipeline:
             centre = tuple(window.to_image([[(x1 + x2 - 1) / 2, (y1 + y2 - 1) / 2]])[0])
             if x1 > 0 and y1 > 0 and x2 < size and y2 < size:
                 if closer and max(x2 - x1, y2 - y1) < SMALLEST_REFINE_SHARE * size:
-                    closer, side = False, max(x2 - x1, y2 - y1) / window.scale / CLOSER_SHARE
+                    closer, side = False, max(max(x2 - x1, y2 - y1) / window.scale / CLOSER_SHARE, 16.0)
                     continue
                 return self._plate(image, seg, blob, cand.vehicle or _vehicle_of(blob, seg.window, vehicles))
             if not wider:
