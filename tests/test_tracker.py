@@ -1,0 +1,42 @@
+"""A track's event: what it takes for a track to be a vehicle worth logging."""
+
+import numpy as np
+
+from edge.common.frame import Frame
+from edge.plates import PlateText
+from edge.plates.reading import decode, plate_labels, vocabularies
+from edge.stream.tracker import GLIMPSE_SIGHTINGS, Track
+from edge.vision.pipeline import PlateRead
+from tests.test_reading import probs_for
+
+
+def _sighting(index: int, probs: dict) -> tuple[Frame, PlateRead]:
+    image = np.zeros((360, 640, 3), np.uint8)
+    quad = np.array([[200.0, 150], [340, 150], [340, 220], [200, 220]]) + index  # a legible plate, moving a little
+    plate = PlateRead(quad=quad, score=0.9, rectified=np.full((168, 336, 3), 200, np.uint8),
+                      field_boxes={}, probs=probs, reading=decode(probs))
+    return Frame(image, index, 1000.0 + index / 30), plate
+
+
+def _track(probs: dict, frames: int) -> Track:
+    track = Track(track_id="t")
+    for i in range(frames):
+        frame, plate = _sighting(i, probs)
+        track.see(frame, plate)
+        track.add_read(frame, plate, 0.5)
+    return track
+
+
+def test_a_plate_read_only_in_part_for_a_moment_is_a_glimpse_not_a_vehicle():
+    probs = probs_for(plate_labels(PlateText.parse("出雲 307 り 45-67", "white")), sure=0.995)
+    for name in ("region", "class_number"):  # far away at night: only kana and serial read
+        probs[name] = np.full_like(probs[name], 1 / len(vocabularies()[name]))
+    glimpse = _track(probs, GLIMPSE_SIGHTINGS - 1)
+    assert glimpse.fused.fields["serial"].value == "45-67" and glimpse.fused.plate is None
+    assert not glimpse.worth_an_event()
+    assert _track(probs, GLIMPSE_SIGHTINGS).worth_an_event()  # seen long enough: a vehicle read in part
+
+
+def test_a_plate_read_in_full_is_worth_an_event_from_its_first_frame():
+    probs = probs_for(plate_labels(PlateText.parse("出雲 307 り 45-67", "white")), sure=0.995)
+    assert _track(probs, 1).worth_an_event()
