@@ -24,7 +24,8 @@ from edge.stream.config import StreamConfig
 from edge.stream.vote import Pool, weight
 from edge.vision.pipeline import PlateRead
 
-# A track seen in fewer frames than this and never read in full makes no event (Track.worth_an_event).
+# A track whose plate was found in fewer frames than this (frames where nothing moved not counted)
+# and never read in full makes no event (Track.worth_an_event).
 GLIMPSE_SIGHTINGS = 3
 
 
@@ -125,7 +126,7 @@ class Track:
         if self.fused is None:
             return False
         shows_a_plate = self.fused.fields["region"].value is not None or self.fused.fields["serial"].value is not None
-        return shows_a_plate and (self.fused.plate is not None or len(self.sightings) >= GLIMPSE_SIGHTINGS)
+        return shows_a_plate and (self.fused.plate is not None or self.frames_seen >= GLIMPSE_SIGHTINGS)
 
     def direction(self, ratio: float, ended: bool = True) -> str:
         """approaching, leaving, stationary; or unknown with too few sightings, and, for a
