@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 
 from edge.common.boxes import mask_box
-from edge.vision.segmenter import Segmentation, Window, resample_window
+from edge.vision.segmenter import Segmentation, WarpedWindow, Window, resample_warped, resample_window
 
 
 def test_a_box_of_a_mask_and_none_for_an_empty_one():
@@ -51,3 +51,47 @@ def test_a_label_map_shrunk_for_training_keeps_only_its_labels():
     view = resample_window(labels, Window(250.0, 200.0, 0.3, 128, 96), nearest=True)
     assert view.shape == (96, 128) and set(np.unique(view)) == {0, 3}
     assert view[int((360 - 200) * 0.3), int((550 - 250) * 0.3)] == 3
+
+
+def _warped(quad, target, size=(128, 128)):
+    h = cv2.getPerspectiveTransform(np.float32(quad), np.float32(target))
+    sides = np.linalg.norm(np.float32(quad) - np.roll(np.float32(quad), -1, axis=0), axis=1)
+    shrink = float(min(np.linalg.norm(np.float32(target) - np.roll(np.float32(target), -1, axis=0), axis=1) / sides))
+    return WarpedWindow(tuple(map(tuple, h.tolist())), shrink, shrink, *size)
+
+
+def test_a_warped_window_shows_a_slanted_plate_face_on_and_maps_points_back():
+    # a plate close up at a slant: its near (right) side twice as tall as its far side
+    image = np.zeros((600, 900, 3), np.uint8)
+    quad = np.float32([[200, 250], [700, 200], [700, 400], [200, 350]])
+    cv2.fillConvexPoly(image, quad.astype(np.int32), (255, 255, 255))
+    target = [[32, 48], [96, 48], [96, 80], [32, 80]]
+    window = _warped(quad, target)
+    assert np.abs(window.to_view(quad) - target).max() < 1e-3
+    points = np.array([[300.0, 260.0], [650.0, 400.0], [10.0, 590.0]])
+    assert np.abs(window.to_image(window.to_view(points)) - points).max() < 1e-6
+    assert window.in_front()
+    view = resample_warped(image, window)
+    assert view.shape == (128, 128, 3)
+    assert view[52:76, 36:92].min() == 255  # the plate, face-on and upright
+    assert view[:40].max() == 0 and view[88:].max() == 0 and view[:, :24].max() == 0 and view[:, 104:].max() == 0
+
+
+def test_a_warped_window_that_shrinks_a_lot_shrinks_the_image_first_and_sees_the_same():
+    rng = np.random.default_rng(6)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (1520, 2688, 3), dtype=np.uint8), (0, 0), 8)
+    quad = np.float32([[800, 600], [1900, 300], [1950, 1300], [820, 1000]])  # 1100 px wide, seen in 77
+    window = _warped(quad, [[25, 45], [102, 45], [102, 83], [25, 83]])
+    assert window.shrink < 0.6
+    direct = cv2.warpPerspective(image, np.array(window.homography), (128, 128), flags=cv2.INTER_LINEAR)
+    assert np.abs(resample_warped(image, window).astype(int) - direct.astype(int)).mean() < 2.0
+
+
+def test_a_warped_window_reaching_past_the_horizon_is_refused():
+    # a plate whose near side is four times its far side: its depth halves every third of its
+    # width, so a view reaching half a width past its near side shows what lies behind the camera
+    quad = np.float32([[100, 160], [300, 100], [300, 300], [100, 210]])
+    assert not _warped(quad, [[32, 48], [96, 48], [96, 80], [32, 80]]).in_front()
+    assert _warped(quad, [[22, 43], [106, 43], [106, 85], [22, 85]]).in_front()  # a quarter of a width past it
+    slanted = np.float32([[100, 150], [300, 100], [300, 300], [100, 250]])  # near side twice the far
+    assert _warped(slanted, [[32, 48], [96, 48], [96, 80], [32, 80]]).in_front()

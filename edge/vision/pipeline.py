@@ -33,11 +33,12 @@ from edge.plates import FIELDS
 from edge.plates.reading import READ_FIELDS, Reading, colorless, decode
 from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
-from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
+from edge.vision.geometry import (CANONICAL_SIZE, quad_from_mask, quad_size, rectify, rectify_transform, scaled,
+                                  shape_problem)
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
 from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionSecondOpinion
-from edge.vision.segmenter import PlateSegmenter, Window, fit_window
+from edge.vision.segmenter import PlateSegmenter, WarpedWindow, Window, fit_window
 
 
 # A field "shows" on a rectified plate when this many of its 336 x 168 pixels are labelled with
@@ -49,6 +50,13 @@ MIN_FIELD_PIXELS = 120
 # window it fills CLOSER_SHARE of (a plate close up at a steep yaw, whose box is as tall as wide).
 SMALLEST_REFINE_SHARE = 0.35
 CLOSER_SHARE = 0.6
+
+# A plate seen so slanted that one side of its outline is KEYSTONE times its opposite (close
+# up through a wide lens) is outlined once more in a view warped so that outline is a face-on
+# rectangle filling SQUARED_SHARE of the view's width: the segmenter learnt plates seen at
+# moderate slants, and there the near end it left out shows as an ordinary plate's corner.
+KEYSTONE = 1.3
+SQUARED_SHARE = 0.6
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,6 +294,34 @@ class Pipeline:
                 return plate if plate.width >= least else None
         return None
 
+    def _squared(self, image: np.ndarray, plate: PlateRead | None) -> PlateRead | None:
+        """A plate whose outline is steeply keystoned, outlined again in a view that shows it
+        face-on (KEYSTONE); the outline it had when that view finds no plate there."""
+        if plate is None:
+            return None
+        q = np.asarray(plate.quad, np.float64)
+        sides = np.linalg.norm(q - np.roll(q, -1, axis=0), axis=1)  # top, right, bottom, left
+        if max(sides[1] / sides[3], sides[3] / sides[1], sides[0] / sides[2], sides[2] / sides[0]) < KEYSTONE:
+            return plate
+        size = self.config.refine_size
+        w = SQUARED_SHARE * size
+        h = w * CANONICAL_SIZE[1] / CANONICAL_SIZE[0]
+        x0, y0 = (size - w) / 2, (size - h) / 2
+        target = np.float32([[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h]])
+        homography = cv2.getPerspectiveTransform(np.float32(q), target)
+        shrink = float(min(np.linalg.norm(target - np.roll(target, -1, axis=0), axis=1) / np.maximum(sides, 1e-6)))
+        window = WarpedWindow(tuple(map(tuple, homography.tolist())), w / quad_size(q)[0], shrink, size, size)
+        if not window.in_front():
+            return plate
+        seg = self.segmenter.segment(image, window)
+        blob = _blob_at(seg.plate > self.config.plate_threshold, (size / 2, size / 2))
+        if blob is None:
+            return plate
+        bx1, by1, bx2, by2 = mask_box(blob)
+        if bx1 == 0 or by1 == 0 or bx2 == size or by2 == size:
+            return plate
+        return self._plate(image, seg, blob, plate.vehicle) or plate
+
     def _plate(self, image: np.ndarray, seg, blob: np.ndarray, vehicle: Vehicle | None) -> PlateRead | None:
         """The plate a blob outlines in a refine view, if its shape and score allow it to be one."""
         window = seg.window
@@ -321,7 +357,8 @@ class Pipeline:
         t1 = time.perf_counter()
         candidates = self._candidates(image, vehicles, roi_box)[:self.config.max_candidates]
         t2 = time.perf_counter()
-        plates = _distinct([p for p in (self._refine(image, cand, vehicles) or self._as_found(image, cand, vehicles)
+        plates = _distinct([p for p in (self._squared(image, self._refine(image, cand, vehicles)
+                                                      or self._as_found(image, cand, vehicles))
                                         for cand in candidates) if p])
         t3 = time.perf_counter()
         timing = {"detect": (t1 - t0) * 1e3, "find": (t2 - t1) * 1e3, "refine": (t3 - t2) * 1e3}
@@ -332,7 +369,7 @@ class Pipeline:
         found with the refine pass alone, or None when no plate is there. One segmenter run
         instead of a whole search: how a plate already tracked is followed frame to frame."""
         image, _, _ = _unpack(frame)
-        return self._refine(image, _Candidate(tuple(float(v) for v in box), 1.0, None), [])
+        return self._squared(image, self._refine(image, _Candidate(tuple(float(v) for v in box), 1.0, None), []))
 
     def _views(self, plate: PlateRead) -> list[np.ndarray]:
         """The plate rectified from its outline scaled by each of ``vision.read_scales``. Made

@@ -60,6 +60,57 @@ def resample_window(image: np.ndarray, window: Window, nearest: bool = False) ->
                           flags=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderValue=0)
 
 
+@dataclass(frozen=True)
+class WarpedWindow:
+    """A view of the image through a homography (image pixel p goes to view pixel H p), which
+    can show a plate seen at a slant as if face-on; ``scale`` is view pixels per image pixel
+    across the plate it was made for, ``shrink`` the least over its sides (where the warp
+    shrinks the image most)."""
+
+    homography: tuple[tuple[float, float, float], ...]
+    scale: float
+    shrink: float
+    width: int
+    height: int
+
+    def to_view(self, points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, np.float64).reshape(-1, 1, 2)
+        return cv2.perspectiveTransform(pts, np.array(self.homography)).reshape(-1, 2)
+
+    def to_image(self, points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, np.float64).reshape(-1, 1, 2)
+        return cv2.perspectiveTransform(pts, np.linalg.inv(np.array(self.homography))).reshape(-1, 2)
+
+    def in_front(self) -> bool:
+        """Whether every view pixel comes from in front of the homography's horizon (a view
+        reaching past it would show the image mirrored)."""
+        inverse = np.linalg.inv(np.array(self.homography))
+        corners = np.array([[0, 0, 1], [self.width, 0, 1], [self.width, self.height, 1], [0, self.height, 1]], float)
+        w = corners @ inverse[2]
+        return bool(np.all(w > 0) or np.all(w < 0))
+
+
+def resample_warped(image: np.ndarray, window: WarpedWindow) -> np.ndarray:
+    """The warped window's view of ``image``; area-shrunk first where the warp shrinks a lot, as
+    ``resample_window`` does, so the view does not alias."""
+    h = np.array(window.homography)
+    if window.shrink < 0.6:
+        pre = window.shrink * 1.5
+        footprint = window.to_image([[0, 0], [window.width, 0], [window.width, window.height], [0, window.height]])
+        margin = int(np.ceil(4 / pre))
+        ih, iw = image.shape[:2]
+        cx1, cy1 = (max(0, int(np.floor(v)) - margin) for v in footprint.min(axis=0))
+        cx2, cy2 = (min(m, int(np.ceil(v)) + margin) for v, m in zip(footprint.max(axis=0), (iw, ih)))
+        if cx2 <= cx1 or cy2 <= cy1:
+            return np.zeros((window.height, window.width, *image.shape[2:]), image.dtype)
+        crop = image[cy1:cy2, cx1:cx2]
+        size = (max(1, round(crop.shape[1] * pre)), max(1, round(crop.shape[0] * pre)))
+        image = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        shrunk = np.array([[size[0] / crop.shape[1], 0, 0], [0, size[1] / crop.shape[0], 0], [0, 0, 1]])
+        h = h @ np.linalg.inv(shrunk @ np.array([[1, 0, -cx1], [0, 1, -cy1], [0, 0, 1]], float))
+    return cv2.warpPerspective(image, h, (window.width, window.height), flags=cv2.INTER_LINEAR, borderValue=0)
+
+
 def fit_window(box: tuple[float, float, float, float], longest: int, multiple: int = 32) -> Window:
     """A window over ``box`` whose longer side becomes ``longest`` view pixels, sides rounded up to ``multiple``."""
     x1, y1, x2, y2 = box
@@ -73,7 +124,7 @@ def fit_window(box: tuple[float, float, float, float], longest: int, multiple: i
 class Segmentation:
     """Class probabilities (C x height x width) over one window."""
 
-    window: Window
+    window: Window | WarpedWindow
     probs: np.ndarray
     classes: list[str]
 
@@ -108,10 +159,11 @@ class PlateSegmenter:
         self.backend = load_backend(self.manifest.path, backend, threads, plans_dir)
         self.output = self.manifest.data["output"]["name"]
 
-    def segment(self, image_bgr: np.ndarray, window: Window) -> Segmentation:
+    def segment(self, image_bgr: np.ndarray, window: Window | WarpedWindow) -> Segmentation:
         if window.width % self.multiple or window.height % self.multiple:
             raise ValueError(f"window {window.width}x{window.height} is not a multiple of {self.multiple}")
-        view = cv2.cvtColor(resample_window(image_bgr, window), cv2.COLOR_BGR2RGB)
+        view = resample_warped(image_bgr, window) if isinstance(window, WarpedWindow) else resample_window(image_bgr, window)
+        view = cv2.cvtColor(view, cv2.COLOR_BGR2RGB)
         logits = self.backend.run({self.manifest.input["name"]: self.manifest.normalise(view)})[self.output][0]
         probs = logits - logits.max(axis=0, keepdims=True)  # the softmax, in place from here on
         np.exp(probs, out=probs)
