@@ -162,8 +162,9 @@ class PlateSegmenter:
     def segment(self, image_bgr: np.ndarray, window: Window | WarpedWindow) -> Segmentation:
         if window.width % self.multiple or window.height % self.multiple:
             raise ValueError(f"window {window.width}x{window.height} is not a multiple of {self.multiple}")
-        view = resample_warped(image_bgr, window) if isinstance(window, WarpedWindow) else resample_window(image_bgr, window)
-        view = cv2.cvtColor(view, cv2.COLOR_BGR2RGB)
+        warped = isinstance(window, WarpedWindow)
+        view = cv2.cvtColor(resample_warped(image_bgr, window) if warped else resample_window(image_bgr, window),
+                            cv2.COLOR_BGR2RGB)
         logits = self.backend.run({self.manifest.input["name"]: self.manifest.normalise(view)})[self.output][0]
         probs = logits - logits.max(axis=0, keepdims=True)  # the softmax, in place from here on
         np.exp(probs, out=probs)
