@@ -54,10 +54,7 @@ def test_a_label_map_shrunk_for_training_keeps_only_its_labels():
 
 
 def _warped(quad, target, size=(128, 128)):
-    h = cv2.getPerspectiveTransform(np.float32(quad), np.float32(target))
-    sides = np.linalg.norm(np.float32(quad) - np.roll(np.float32(quad), -1, axis=0), axis=1)
-    shrink = float(min(np.linalg.norm(np.float32(target) - np.roll(np.float32(target), -1, axis=0), axis=1) / sides))
-    return WarpedWindow(tuple(map(tuple, h.tolist())), shrink, shrink, *size)
+    return WarpedWindow.onto(quad, target, *size)
 
 
 def test_a_warped_window_shows_a_slanted_plate_face_on_and_maps_points_back():

@@ -33,8 +33,7 @@ from edge.plates import FIELDS
 from edge.plates.reading import READ_FIELDS, Reading, colorless, decode
 from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
-from edge.vision.geometry import (CANONICAL_SIZE, quad_from_mask, quad_size, rectify, rectify_transform, scaled,
-                                  shape_problem)
+from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
 from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionSecondOpinion
@@ -272,7 +271,7 @@ class Pipeline:
                 return None
             x1, y1, x2, y2 = mask_box(blob)  # x2, y2 exclusive
             centre = tuple(window.to_image([[(x1 + x2 - 1) / 2, (y1 + y2 - 1) / 2]])[0])
-            if x1 > 0 and y1 > 0 and x2 < size and y2 < size:
+            if _uncut((x1, y1, x2, y2), size):
                 if closer and max(x2 - x1, y2 - y1) < SMALLEST_REFINE_SHARE * size:
                     closer, side = False, max(max(x2 - x1, y2 - y1) / window.scale / CLOSER_SHARE, 16.0)
                     continue
@@ -307,18 +306,12 @@ class Pipeline:
         w = SQUARED_SHARE * size
         h = w * CANONICAL_SIZE[1] / CANONICAL_SIZE[0]
         x0, y0 = (size - w) / 2, (size - h) / 2
-        target = np.float32([[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h]])
-        homography = cv2.getPerspectiveTransform(np.float32(q), target)
-        shrink = float(min(np.linalg.norm(target - np.roll(target, -1, axis=0), axis=1) / np.maximum(sides, 1e-6)))
-        window = WarpedWindow(tuple(map(tuple, homography.tolist())), w / quad_size(q)[0], shrink, size, size)
+        window = WarpedWindow.onto(q, [[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h]], size, size)
         if not window.in_front():
             return plate
         seg = self.segmenter.segment(image, window)
         blob = _blob_at(seg.plate > self.config.plate_threshold, (size / 2, size / 2))
-        if blob is None:
-            return plate
-        bx1, by1, bx2, by2 = mask_box(blob)
-        if bx1 == 0 or by1 == 0 or bx2 == size or by2 == size:
+        if blob is None or not _uncut(mask_box(blob), size):
             return plate
         return self._plate(image, seg, blob, plate.vehicle) or plate
 
@@ -455,6 +448,12 @@ def _blob_at(mask: np.ndarray, point) -> np.ndarray | None:
         nearest = np.argmin((xs - x) ** 2 + (ys - y) ** 2)
         k = comp[ys[nearest], xs[nearest]]
     return comp == k
+
+
+def _uncut(box, size: int) -> bool:
+    """Whether a blob's box (view pixels, x2 and y2 exclusive) keeps off a size x size view's edges."""
+    x1, y1, x2, y2 = box
+    return x1 > 0 and y1 > 0 and x2 < size and y2 < size
 
 
 def _distinct(plates: list[PlateRead]) -> list[PlateRead]:

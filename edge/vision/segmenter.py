@@ -37,23 +37,32 @@ class Window:
         return (np.asarray(points, np.float64) - (self.x0, self.y0)) * self.scale
 
 
+def _shrunk_part(image: np.ndarray, box: tuple[float, float, float, float], pre: float,
+                 nearest: bool = False) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """The part of ``image`` a view sees (``box``, image pixels), area-shrunk by ``pre``, and the
+    whole-pixel part it was cut from; None when the view sees none of the image. Only that part
+    (a plate followed close up would shrink the whole frame every frame), with a margin of a few
+    shrunk pixels for the area filter and the warp that follows."""
+    margin = int(np.ceil(4 / pre))
+    h, w = image.shape[:2]
+    cx1, cy1 = max(0, int(np.floor(box[0])) - margin), max(0, int(np.floor(box[1])) - margin)
+    cx2, cy2 = min(w, int(np.ceil(box[2])) + margin), min(h, int(np.ceil(box[3])) + margin)
+    if cx2 <= cx1 or cy2 <= cy1:
+        return None
+    crop = image[cy1:cy2, cx1:cx2]
+    size = (max(1, round(crop.shape[1] * pre)), max(1, round(crop.shape[0] * pre)))
+    return cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA), (cx1, cy1, cx2, cy2)
+
+
 def resample_window(image: np.ndarray, window: Window, nearest: bool = False) -> np.ndarray:
     """The window's view of ``image`` (BGR or a label map); area-averaged when it shrinks a lot."""
     x0, y0, scale = window.x0, window.y0, window.scale
     if scale < 0.6:  # shrink what the window sees first, so the warp does not alias
         pre = scale * 1.5
-        # only that part of the image (a plate followed close up would shrink the whole frame
-        # every frame), with a margin of a few shrunk pixels for the area filter and the warp
-        margin = int(np.ceil(4 / pre))
-        h, w = image.shape[:2]
-        cx1, cy1 = max(0, int(np.floor(x0)) - margin), max(0, int(np.floor(y0)) - margin)
-        cx2 = min(w, int(np.ceil(x0 + window.width / scale)) + margin)
-        cy2 = min(h, int(np.ceil(y0 + window.height / scale)) + margin)
-        if cx2 <= cx1 or cy2 <= cy1:  # the window sees none of the image
+        part = _shrunk_part(image, (x0, y0, x0 + window.width / scale, y0 + window.height / scale), pre, nearest)
+        if part is None:
             return np.zeros((window.height, window.width, *image.shape[2:]), image.dtype)
-        crop = image[cy1:cy2, cx1:cx2]
-        size = (max(1, round(crop.shape[1] * pre)), max(1, round(crop.shape[0] * pre)))
-        image = cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
+        image, (cx1, cy1, _, _) = part
         x0, y0, scale = (x0 - cx1) * pre, (y0 - cy1) * pre, 1 / 1.5
     m = np.float32([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]])
     return cv2.warpAffine(image, m, (window.width, window.height),
@@ -72,6 +81,17 @@ class WarpedWindow:
     shrink: float
     width: int
     height: int
+
+    @classmethod
+    def onto(cls, quad: np.ndarray, target: np.ndarray, width: int, height: int) -> WarpedWindow:
+        """The width x height view in which ``quad`` (TL, TR, BR, BL image pixels) is seen as
+        ``target`` (the same corners in view pixels)."""
+        quad, target = np.float32(quad), np.float32(target)
+        sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)  # top, right, bottom, left
+        seen = np.linalg.norm(target - np.roll(target, -1, axis=0), axis=1)
+        homography = cv2.getPerspectiveTransform(quad, target)
+        return cls(tuple(map(tuple, homography.tolist())), float((seen[0] + seen[2]) / max(sides[0] + sides[2], 1e-6)),
+                   float(min(seen / np.maximum(sides, 1e-6))), width, height)
 
     def to_view(self, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points, np.float64).reshape(-1, 1, 2)
@@ -95,18 +115,12 @@ def resample_warped(image: np.ndarray, window: WarpedWindow) -> np.ndarray:
     ``resample_window`` does, so the view does not alias."""
     h = np.array(window.homography)
     if window.shrink < 0.6:
-        pre = window.shrink * 1.5
         footprint = window.to_image([[0, 0], [window.width, 0], [window.width, window.height], [0, window.height]])
-        margin = int(np.ceil(4 / pre))
-        ih, iw = image.shape[:2]
-        cx1, cy1 = (max(0, int(np.floor(v)) - margin) for v in footprint.min(axis=0))
-        cx2, cy2 = (min(m, int(np.ceil(v)) + margin) for v, m in zip(footprint.max(axis=0), (iw, ih)))
-        if cx2 <= cx1 or cy2 <= cy1:
+        part = _shrunk_part(image, (*footprint.min(axis=0), *footprint.max(axis=0)), window.shrink * 1.5)
+        if part is None:
             return np.zeros((window.height, window.width, *image.shape[2:]), image.dtype)
-        crop = image[cy1:cy2, cx1:cx2]
-        size = (max(1, round(crop.shape[1] * pre)), max(1, round(crop.shape[0] * pre)))
-        image = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        shrunk = np.array([[size[0] / crop.shape[1], 0, 0], [0, size[1] / crop.shape[0], 0], [0, 0, 1]])
+        image, (cx1, cy1, cx2, cy2) = part
+        shrunk = np.array([[image.shape[1] / (cx2 - cx1), 0, 0], [0, image.shape[0] / (cy2 - cy1), 0], [0, 0, 1]])
         h = h @ np.linalg.inv(shrunk @ np.array([[1, 0, -cx1], [0, 1, -cy1], [0, 0, 1]], float))
     return cv2.warpPerspective(image, h, (window.width, window.height), flags=cv2.INTER_LINEAR, borderValue=0)
 
