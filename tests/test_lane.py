@@ -180,6 +180,7 @@ def test_a_missing_camera_is_reported_and_retried_with_growing_pauses(tmp_path):
 @pytest.mark.parametrize("text, fragment", [
     ("[stream]\nsettle_reads = 0\n", "stream.settle_reads = 0: expected an integer of at least 1"),
     ("[stream]\nsettle_readz = 3\n", "stream: unknown key(s) settle_readz"),
+    ("[stream]\nsettle_width = 5\n", "stream.settle_width = 5: expected a number from 8 to 2000"),
     ("[vision]\nfind_size = 500\n", "vision.find_size = 500"),
     ("[lane]\nroi = [0.5, 0, 0.2, 1]\n", "lane.roi"),
     ("[store]\ndisk_budget_mb = -1\n", "store.disk_budget_mb = -1"),

@@ -5,23 +5,26 @@ import numpy as np
 from edge.common.frame import Frame
 from edge.plates import PlateText
 from edge.plates.reading import decode, plate_labels, vocabularies
+from edge.stream.config import StreamConfig
 from edge.stream.tracker import GLIMPSE_SIGHTINGS, Track
 from edge.vision.pipeline import PlateRead
 from tests.test_reading import probs_for
 
 
-def _sighting(index: int, probs: dict) -> tuple[Frame, PlateRead]:
+def _sighting(index: int, probs: dict, width: float = 140.0) -> tuple[Frame, PlateRead]:
     image = np.zeros((360, 640, 3), np.uint8)
-    quad = np.array([[200.0, 150], [340, 150], [340, 220], [200, 220]]) + index  # a legible plate, moving a little
+    quad = np.array([[200.0, 150], [200 + width, 150], [200 + width, 150 + width / 2], [200, 150 + width / 2]])
+    quad += index  # a legible plate, moving a little
     plate = PlateRead(quad=quad, score=0.9, rectified=np.full((168, 336, 3), 200, np.uint8),
                       field_boxes={}, probs=probs, reading=decode(probs))
     return Frame(image, index, 1000.0 + index / 30), plate
 
 
-def _track(probs: dict, frames: int) -> Track:
-    track = Track(track_id="t")
-    for i in range(frames):
-        frame, plate = _sighting(i, probs)
+def _track(probs: dict, frames: int, width: float = 140.0, track: Track | None = None) -> Track:
+    track = track or Track(track_id="t")
+    start = track.last.frame_index + 1 if track.sightings else 0
+    for i in range(start, start + frames):
+        frame, plate = _sighting(i, probs, width)
         track.see(frame, plate)
         track.add_read(frame, plate, 0.5)
     return track
@@ -40,3 +43,15 @@ def test_a_plate_read_only_in_part_for_a_moment_is_a_glimpse_not_a_vehicle():
 def test_a_plate_read_in_full_is_worth_an_event_from_its_first_frame():
     probs = probs_for(plate_labels(PlateText.parse("出雲 307 り 45-67", "white")), sure=0.995)
     assert _track(probs, 1).worth_an_event()
+
+
+def test_a_plate_read_surely_but_small_settles_only_once_read_at_the_settle_width():
+    config = StreamConfig()
+    probs = probs_for(plate_labels(PlateText.parse("旭川 891 み ・・・1", "white")), sure=0.999)
+    small = _track(probs, 10, width=config.min_read_width + 2)  # every field sure in ten frames at 52 px
+    fields = small.fused.fields.values()
+    assert small.fused.plate is not None and all(f.confidence >= config.settle_confidence for f in fields)
+    assert not small.settled(config)  # a class number misread at 52 px is as sure as this: no early event
+    assert small.worth_an_event()  # it is still logged when the vehicle leaves
+    grown = _track(probs, 1, width=config.settle_width, track=small)
+    assert grown.settled(config)

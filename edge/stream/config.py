@@ -39,9 +39,11 @@ class StreamConfig:
     # Plates narrower than this are followed but not read: their fields are not legible.
     min_read_width: float = 50.0
     # Early event: at least settle_reads fused readings, the fused text unchanged over the last
-    # settle_reads of them, and every field at settle_confidence or more.
+    # settle_reads of them, every field at settle_confidence or more, and the plate read at least
+    # settle_width px wide once (a plate just past min_read_width is read, but not decided on).
     settle_reads: int = 3
     settle_confidence: float = 0.95
+    settle_width: float = 70.0
     # A track not seen for lost_after seconds has left; one open longer than max_track_seconds
     # is emitted with what it has (and then only followed, never emitted again).
     lost_after: float = 0.6
@@ -55,7 +57,7 @@ class StreamConfig:
     approach_ratio: float = 1.15
 
     def __post_init__(self):
-        for key, low, high in (("motion_level", 1, 255), ("min_read_width", 8, 2000),
+        for key, low, high in (("motion_level", 1, 255), ("min_read_width", 8, 2000), ("settle_width", 8, 2000),
                                ("settle_confidence", 0.5, 1), ("lost_after", 0.05, 60),
                                ("max_track_seconds", 1, 86400), ("rejoin_seconds", 0, 60),
                                ("match_iou", 0.01, 0.99), ("approach_ratio", 1.01, 10)):

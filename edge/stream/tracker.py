@@ -54,6 +54,7 @@ class Track:
     emitted: bool = False
     event_id: str | None = None
     frames_seen: int = 0
+    widest_read: float = 0.0  # px: the widest the plate was in a frame it was read in
 
     @property
     def first(self) -> Sighting:
@@ -98,6 +99,7 @@ class Track:
     def add_read(self, frame: Frame, plate: PlateRead, min_confidence: float) -> None:
         """One frame's field probabilities into the track; the fused reading decoded again."""
         w = weight(plate.width, plate.score)
+        self.widest_read = max(self.widest_read, plate.width)
         self.color_seen |= plate.color_seen  # a grey frame's colour probabilities are flat: they pool as "any colour"
         self.pool.add(plate.probs, w)
         self.fused = self.pool.reading(min_confidence, self.color_seen)
@@ -108,10 +110,11 @@ class Track:
             self.best = (score, plate.reading, Evidence(frame.image, plate.rectified, frame.index), quad)
 
     def settled(self, config: StreamConfig) -> bool:
-        """Every field confident (the colour only if it could be seen) and the fused text the same
-        over the last ``settle_reads`` reads."""
+        """Every field confident (the colour only if it could be seen), the fused text the same
+        over the last ``settle_reads`` reads, and the plate read at ``settle_width`` px or wider."""
         n = config.settle_reads
-        if self.fused is None or self.fused.plate is None or len(self.fused_texts) < n:
+        if (self.fused is None or self.fused.plate is None or len(self.fused_texts) < n
+                or self.widest_read < config.settle_width):
             return False
         recent = self.fused_texts[-n:]
         fields = [f for name, f in self.fused.fields.items() if name != "color" or self.color_seen]
