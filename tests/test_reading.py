@@ -168,3 +168,19 @@ def test_the_agreement_shortcut_matches_the_full_plate_check():
                 except PlateTextError:
                     valid = False
                 assert _agree(class_number, kana, color) == valid, (class_number, kana, color)
+
+
+def test_a_reading_contradicts_another_plate_but_not_its_own_misread():
+    def read(text: str, withheld: tuple[str, ...] = ()):
+        probs = probs_for(plate_labels(PlateText.parse(text, "white")), sure=0.99)
+        for name in withheld:  # far away: the field not read
+            probs[name] = np.full_like(probs[name], 1 / len(vocabularies()[name]))
+        return decode(probs)
+
+    plate = read("旭川 891 み ・・・1")
+    assert not plate.contradicts(read("旭川 897 み ・・・1"))  # one field misread: the same plate
+    assert plate.contradicts(read("旭川 891 せ 12-34"))  # two fields apart: another plate
+    assert plate.contradicts(read("浜松 325 ら 11-56")) and read("浜松 325 ら 11-56").contradicts(plate)
+    # only fields read in both count: a plate read in part contradicts only what it shows
+    assert not plate.contradicts(read("浜松 325 ら ・・・1", withheld=("region", "class_number")))
+    assert plate.contradicts(read("浜松 325 ら 11-56", withheld=("region", "class_number")))

@@ -6,7 +6,7 @@ from edge.common.frame import Frame
 from edge.plates import PlateText
 from edge.plates.reading import decode, plate_labels, vocabularies
 from edge.stream.config import StreamConfig
-from edge.stream.tracker import GLIMPSE_SIGHTINGS, Track
+from edge.stream.tracker import GLIMPSE_SIGHTINGS, Track, Tracker
 from edge.vision.pipeline import PlateRead
 from tests.test_reading import probs_for
 
@@ -55,3 +55,22 @@ def test_a_plate_read_surely_but_small_settles_only_once_read_at_the_settle_widt
     assert small.worth_an_event()  # it is still logged when the vehicle leaves
     grown = _track(probs, 1, width=config.settle_width, track=small)
     assert grown.settled(config)
+
+
+def test_a_lost_track_is_continued_by_its_own_plate_but_not_by_the_next_car_in_its_place():
+    """The car after a vehicle that stopped at the barrier shows its plate where that one was
+    lost (a leaving car's rear plate); it must start its own track, or it is never logged."""
+    config = StreamConfig()
+    first = probs_for(plate_labels(PlateText.parse("三河 582 と 66-28", "yellow")), sure=0.99)
+    misread = probs_for(plate_labels(PlateText.parse("三河 588 と 66-28", "yellow")), sure=0.99)
+    next_car = probs_for(plate_labels(PlateText.parse("板橋 52 な ・・・4", "yellow")), sure=0.99)
+    for probs, continues in ((misread, True), (next_car, False)):
+        tracker = Tracker("lane-1", config, 0.5)
+        frame, plate = _sighting(0, first)
+        track = tracker.found(frame, plate)
+        track.add_read(frame, plate, 0.5)
+        gone = Frame(frame.image, 30, frame.time + config.lost_after + 0.1)
+        events, _ = tracker.expire(gone)  # lost: not seen for longer than lost_after
+        assert tracker.live == [] and tracker.lost == [track] and len(events) == 1
+        frame, plate = _sighting(31, probs)  # 1 s later (within rejoin_seconds), in its place
+        assert (tracker.found(frame, plate) is track) == continues

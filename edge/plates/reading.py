@@ -108,6 +108,14 @@ class Reading:
         """The chance that every field is right (product of the field confidences)."""
         return float(np.prod([f.confidence for f in self.fields.values()]))
 
+    def contradicts(self, other: Reading) -> bool:
+        """``other`` is another plate's reading, not this plate misread: two or more of the
+        printed fields read in both and different (a frame misreads one field; a different
+        plate differs in nearly all)."""
+        mine, theirs = self.fields, other.fields
+        return sum(mine[n].value is not None and theirs[n].value is not None and mine[n].value != theirs[n].value
+                   for n in FIELDS) >= 2
+
     def spelled(self, missing: str, names: tuple[str, ...] = FIELDS) -> str:
         """The fields in plate order as a person reads them (``品川 300 さ 12-34``), ``missing``
         standing for one withheld."""

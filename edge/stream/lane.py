@@ -159,7 +159,7 @@ class LaneLoop:
                 continue
             track.see(frame, plate)
             if not track.emitted and plate.width >= c.min_read_width:
-                events += self._read(track, frame, plate)
+                events += self._add_read(track, frame, self._read(plate))
                 t = time.perf_counter()
         self.tracker.drop_duplicates()
 
@@ -184,23 +184,34 @@ class LaneLoop:
         stats.frames_analysed += analysed
         return Step(events, closed)
 
-    def _read(self, track, frame: Frame, plate) -> list[ReadEvent]:
+    def _read(self, plate):
         t = time.perf_counter()
         plate = self.pipeline.read([plate])[0]
         self.stats.reads += 1
-        t = self._timed("read", t)
+        self._timed("read", t)
+        return plate
+
+    def _add_read(self, track, frame: Frame, plate) -> list[ReadEvent]:
+        """A read plate into its track; the track's event if it has settled."""
         track.add_read(frame, plate, self.pipeline.config.min_field_confidence)
         if track.settled(self.config):
             return [track.emit(self.lane.name, frame.index, "settled", self.config)]
         return []
 
     def _join(self, found: ReadResult, searched: Frame) -> list[ReadEvent]:
-        """The plates a search found in frame ``searched`` start or continue tracks, read as of that frame."""
+        """The plates a search found in frame ``searched`` start or continue tracks, read as of
+        that frame: read before they are matched, since what a plate says decides whether it
+        continues a lost track."""
         events = []
         for plate in found.plates:
+            if self.tracker.followed(plate, searched.index):
+                continue
+            readable = plate.width >= self.config.min_read_width
+            if readable:
+                plate = self._read(plate)
             track = self.tracker.found(searched, plate)
-            if track is not None and not track.emitted and plate.width >= self.config.min_read_width:
-                events += self._read(track, searched, plate)
+            if track is not None and readable and not track.emitted:
+                events += self._add_read(track, searched, plate)
         return events
 
     @property

@@ -176,12 +176,20 @@ class Tracker:
                     best, best_iou = t, overlap
         return best
 
+    def followed(self, plate: PlateRead, frame_index: int) -> bool:
+        """A live track already follows this plate."""
+        return self.match(plate.bbox, frame_index, self.live) is not None
+
     def found(self, frame: Frame, plate: PlateRead) -> Track | None:
         """A plate the full search found: a new track, or the lost track it continues; None when
-        a live track already follows it."""
-        if self.match(plate.bbox, frame.index, self.live) is not None:
+        a live track already follows it. A lost track is continued only by a plate in its place
+        whose reading (if it was read) does not contradict the track's: the car that comes next
+        often shows its plate where the last one was lost (a leaving car where the car before it
+        stood at the barrier; an approaching one where a leaving car went out of sight)."""
+        if self.followed(plate, frame.index):
             return None
-        recent = [t for t in self.lost if frame.time - t.last.time <= self.config.rejoin_seconds]
+        recent = [t for t in self.lost if frame.time - t.last.time <= self.config.rejoin_seconds
+                  and not (t.fused is not None and plate.reading is not None and t.fused.contradicts(plate.reading))]
         track = self.match(plate.bbox, frame.index, recent)
         if track is not None:
             self.lost.remove(track)
