@@ -1,5 +1,7 @@
 """A track's event: what it takes for a track to be a vehicle worth logging."""
 
+from dataclasses import replace
+
 import numpy as np
 
 from edge.common.frame import Frame
@@ -74,3 +76,22 @@ def test_a_lost_track_is_continued_by_its_own_plate_but_not_by_the_next_car_in_i
         assert tracker.live == [] and tracker.lost == [track] and len(events) == 1
         frame, plate = _sighting(31, probs)  # 1 s later (within rejoin_seconds), in its place
         assert (tracker.found(frame, plate) is track) == continues
+
+
+def test_a_track_that_made_its_event_is_not_continued_by_a_plate_too_small_to_read():
+    """An approaching car far away, too small to read, where a leaving car went out of sight:
+    joined to that car's track, which made its event and is no longer read, it would never be
+    logged. A track never logged (its plate never read) may still be continued by an unread plate."""
+    config = StreamConfig()
+    probs = probs_for(plate_labels(PlateText.parse("安曇野 96 け ・405", "green")), sure=0.99)
+    for read in (True, False):
+        tracker = Tracker("lane-1", config, 0.5)
+        frame, plate = _sighting(0, probs)
+        track = tracker.found(frame, plate)
+        if read:
+            track.add_read(frame, plate, 0.5)
+        events, _ = tracker.expire(Frame(frame.image, 30, frame.time + config.lost_after + 0.1))
+        assert tracker.lost == [track] and track.emitted == read and len(events) == read
+        frame, plate = _sighting(31, probs)
+        unread = replace(plate, probs=None, reading=None)  # as the search gives a plate under min_read_width
+        assert (tracker.found(frame, unread) is track) == (not read)

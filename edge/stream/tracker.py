@@ -131,6 +131,15 @@ class Track:
         shows_a_plate = self.fused.fields["region"].value is not None or self.fused.fields["serial"].value is not None
         return shows_a_plate and (self.fused.plate is not None or self.frames_seen >= GLIMPSE_SIGHTINGS)
 
+    def may_continue(self, plate: PlateRead) -> bool:
+        """Whether ``plate``, found where this track was lost, may be its plate: not when the two
+        readings contradict each other (``Reading.contradicts``), and, once the track has made
+        its event, only a plate read as its own: an unread plate joining it would never be read,
+        so a new car taken for it would never be logged."""
+        if plate.reading is None:
+            return not self.emitted
+        return self.fused is None or not self.fused.contradicts(plate.reading)
+
     def direction(self, ratio: float, ended: bool = True) -> str:
         """approaching, leaving, stationary; or unknown with too few sightings, and, for a
         track still going, rather than stationary (its row is brought up to date when it ends)."""
@@ -183,13 +192,13 @@ class Tracker:
     def found(self, frame: Frame, plate: PlateRead) -> Track | None:
         """A plate the full search found: a new track, or the lost track it continues; None when
         a live track already follows it. A lost track is continued only by a plate in its place
-        whose reading (if it was read) does not contradict the track's: the car that comes next
-        often shows its plate where the last one was lost (a leaving car where the car before it
-        stood at the barrier; an approaching one where a leaving car went out of sight)."""
+        that may be its own: the car that comes next often shows its plate where the last one
+        was lost (a leaving car where the car before it stood at the barrier; an approaching one,
+        still too small to read, where a leaving car went out of sight)."""
         if self.followed(plate, frame.index):
             return None
         recent = [t for t in self.lost if frame.time - t.last.time <= self.config.rejoin_seconds
-                  and not (t.fused is not None and plate.reading is not None and t.fused.contradicts(plate.reading))]
+                  and t.may_continue(plate)]
         track = self.match(plate.bbox, frame.index, recent)
         if track is not None:
             self.lost.remove(track)
