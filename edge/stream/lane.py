@@ -26,8 +26,8 @@ from edge.events import ReadEvent, TrackEnded
 from edge.plates.japanese import MISSING
 from edge.stream.config import LaneConfig, StreamConfig
 from edge.stream.motion import MotionGate
-from edge.stream.tracker import Tracker
-from edge.vision.pipeline import Pipeline, ReadResult
+from edge.stream.tracker import Track, Tracker
+from edge.vision.pipeline import Pipeline, PlateRead, ReadResult
 
 STAGES = ("motion", "search", "follow", "read", "track")
 
@@ -184,14 +184,15 @@ class LaneLoop:
         stats.frames_analysed += analysed
         return Step(events, closed)
 
-    def _read(self, plate):
+    def _read(self, plate: PlateRead) -> PlateRead:
+        """``plate`` with its fields read (timed as the read stage)."""
         t = time.perf_counter()
         plate = self.pipeline.read([plate])[0]
         self.stats.reads += 1
         self._timed("read", t)
         return plate
 
-    def _add_read(self, track, frame: Frame, plate) -> list[ReadEvent]:
+    def _add_read(self, track: Track, frame: Frame, plate: PlateRead) -> list[ReadEvent]:
         """A read plate into its track; the track's event if it has settled."""
         track.add_read(frame, plate, self.pipeline.config.min_field_confidence)
         if track.settled(self.config):
