@@ -9,6 +9,7 @@ from edge.plates import PlateText
 from edge.plates.reading import decode, plate_labels, vocabularies
 from edge.stream.config import StreamConfig
 from edge.stream.tracker import GLIMPSE_SIGHTINGS, Track, Tracker
+from edge.stream.vote import FULL_WEIGHT_WIDTH
 from edge.vision.pipeline import PlateRead
 from tests.test_reading import probs_for
 
@@ -95,3 +96,19 @@ def test_a_track_that_made_its_event_is_not_continued_by_a_plate_too_small_to_re
         frame, plate = _sighting(31, probs)
         unread = replace(plate, probs=None, reading=None)  # as the search gives a plate under min_read_width
         assert (tracker.found(frame, unread) is track) == (not read)
+
+
+def test_a_colour_still_unsure_when_the_plate_is_fully_legible_no_longer_holds_the_event_back():
+    """A design plate's thin rim: every printed field sure, the colour torn between white and
+    design-yellow. The event waits for the colour while the plate grows, not after it is
+    FULL_WEIGHT_WIDTH wide (a car stopped at the barrier would otherwise wait for the time limit)."""
+    config = StreamConfig()
+    probs = probs_for(plate_labels(PlateText.parse("徳島 5X8 わ ・・・1", "design-yellow")), sure=0.999)
+    colors = vocabularies()["color"]
+    probs["color"] = np.full(len(colors), 0.01)
+    probs["color"][colors.index("white")], probs["color"][colors.index("design-yellow")] = 0.6, 0.36
+    track = _track(probs, 10, width=FULL_WEIGHT_WIDTH - 20)
+    assert track.fused.fields["color"].confidence < config.settle_confidence
+    assert not track.settled(config)
+    track = _track(probs, 1, width=FULL_WEIGHT_WIDTH, track=track)
+    assert track.settled(config) and track.fused.fields["color"].confidence < config.settle_confidence

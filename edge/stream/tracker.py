@@ -19,9 +19,10 @@ import numpy as np
 from edge.common.boxes import iou
 from edge.common.frame import Frame
 from edge.events import Evidence, ReadEvent, TrackEnded
+from edge.plates import FIELDS
 from edge.plates.reading import Reading
 from edge.stream.config import StreamConfig
-from edge.stream.vote import Pool, weight
+from edge.stream.vote import FULL_WEIGHT_WIDTH, Pool, weight
 from edge.vision.pipeline import PlateRead
 
 # A track whose plate was found in fewer frames than this (frames where nothing moved not counted)
@@ -45,7 +46,7 @@ class Track:
     track_id: str
     sightings: list[Sighting] = field(default_factory=list)
     pool: Pool = field(default_factory=Pool)  # the frames read, pooled (edge/stream/vote.py)
-    fused_texts: list[str | None] = field(default_factory=list)
+    fused_texts: list[str] = field(default_factory=list)
     fused: Reading | None = None
     best: tuple[float, Reading, Evidence, tuple] | None = None  # (score, reading, evidence, quad)
     vehicle: str | None = None
@@ -103,22 +104,29 @@ class Track:
         self.color_seen |= plate.color_seen  # a grey frame's colour probabilities are flat: they pool as "any colour"
         self.pool.add(plate.probs, w)
         self.fused = self.pool.reading(min_confidence, self.color_seen)
-        self.fused_texts.append(self.fused.plate.format() if self.fused.plate else None)
+        self.fused_texts.append(self.fused.spelled("?"))  # the printed fields, ? for one withheld
         score = plate.reading.confidence * w
         if self.best is None or score > self.best[0]:
             quad = tuple((float(x), float(y)) for x, y in plate.quad)
             self.best = (score, plate.reading, Evidence(frame.image, plate.rectified, frame.index), quad)
 
     def settled(self, config: StreamConfig) -> bool:
-        """Every field confident (the colour only if it could be seen), the fused text the same
-        over the last ``settle_reads`` reads, and the plate read at ``settle_width`` px or wider."""
+        """The printed fields confident and the same over the last ``settle_reads`` reads, the
+        plate read at ``settle_width`` px or wider, and the colour confident too (if it could be
+        seen) until the plate has been read at ``FULL_WEIGHT_WIDTH``: a plate that wide shows all
+        it will, so a colour still unsure then (a design plate's thin rim) stays unsure, and the
+        event comes with it as read rather than when the car has gone."""
         n = config.settle_reads
-        if (self.fused is None or self.fused.plate is None or len(self.fused_texts) < n
-                or self.widest_read < config.settle_width):
+        if self.fused is None or len(self.fused_texts) < n or self.widest_read < config.settle_width:
             return False
         recent = self.fused_texts[-n:]
-        fields = [f for name, f in self.fused.fields.items() if name != "color" or self.color_seen]
-        return all(t == recent[0] for t in recent) and all(f.confidence >= config.settle_confidence for f in fields)
+        printed = [self.fused.fields[name] for name in FIELDS]
+        if any(t != recent[0] for t in recent) or any(f.value is None or f.confidence < config.settle_confidence
+                                                      for f in printed):
+            return False
+        if self.color_seen and self.fused.fields["color"].confidence < config.settle_confidence:
+            return self.widest_read >= FULL_WEIGHT_WIDTH  # the colour as read: it will not get surer
+        return self.fused.plate is not None
 
     def worth_an_event(self) -> bool:
         """Read at least once, and the reading shows a plate (its region or serial given): a
