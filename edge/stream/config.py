@@ -39,7 +39,8 @@ class StreamConfig:
     # Plates narrower than this are followed but not read: their fields are not legible.
     min_read_width: float = 50.0
     # Early event: at least settle_reads fused readings, the fused text unchanged over the last
-    # settle_reads of them, every field at settle_confidence or more, and the plate read at least
+    # settle_reads of them, every field at settle_confidence or more (the colour only until the
+    # plate has been read 160 px wide: vote.FULL_WEIGHT_WIDTH), and the plate read at least
     # settle_width px wide once (a plate just past min_read_width is read, but not decided on).
     settle_reads: int = 3
     settle_confidence: float = 0.95
