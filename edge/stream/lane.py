@@ -211,7 +211,7 @@ class LaneLoop:
             if readable:
                 plate = self._read(plate)
             track = self.tracker.found(searched, plate)
-            if track is not None and readable and not track.emitted:
+            if readable and not track.emitted:
                 events += self._add_read(track, searched, plate)
         return events
 

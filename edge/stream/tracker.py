@@ -197,14 +197,12 @@ class Tracker:
         """A live track already follows this plate."""
         return self.match(plate.bbox, frame_index, self.live) is not None
 
-    def found(self, frame: Frame, plate: PlateRead) -> Track | None:
-        """A plate the full search found: a new track, or the lost track it continues; None when
-        a live track already follows it. A lost track is continued only by a plate in its place
+    def found(self, frame: Frame, plate: PlateRead) -> Track:
+        """A plate the full search found that no live track follows (``followed``): a new track,
+        or the lost track it continues. A lost track is continued only by a plate in its place
         that may be its own: the car that comes next often shows its plate where the last one
         was lost (a leaving car where the car before it stood at the barrier; an approaching one,
         still too small to read, where a leaving car went out of sight)."""
-        if self.followed(plate, frame.index):
-            return None
         recent = [t for t in self.lost if frame.time - t.last.time <= self.config.rejoin_seconds
                   and t.may_continue(plate)]
         track = self.match(plate.bbox, frame.index, recent)
