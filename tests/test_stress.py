@@ -27,6 +27,11 @@ def test_each_sample_is_its_condition():
             assert s.image.shape[1::-1] == level.overrides.frame_size
         if level.color:
             assert s.plate.color is level.color
+            assert any(w.rule == "color.white_kei" for w in s.plate.warnings) == level.kei
+        if level.overrides.motion_blur:
+            assert c["motion_blur_px"] == pytest.approx(level.overrides.motion_blur)
+        if level.overrides.jpeg_quality:
+            assert c["jpeg_quality"] == level.overrides.jpeg_quality
         if level.lighting != "day":
             assert c["lighting"] == level.lighting
     assert stress_sample(9, 3).image.tobytes() == stress_sample(9, 3).image.tobytes()  # a pure function

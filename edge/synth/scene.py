@@ -277,6 +277,8 @@ class Overrides:
     glare: bool | None = None
     dirt: float | None = None  # 0..1 on the plate
     focal: float | None = None  # the lens's focal length in frame widths (a wide lens close up: 0.5)
+    motion_blur: float | None = None  # px: the vehicle's motion while the shutter is open
+    jpeg_quality: int | None = None  # the encoder's quality (a low-bitrate stream: 15)
 
     @property
     def forces_vehicle(self) -> bool:
@@ -420,8 +422,9 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     if rng.random() < 0.08:
         canvas = degrade.rain(canvas, rng)
         conditions["rain"] = True
-    if rng.random() < 0.25:
+    if rng.random() < 0.25 or o.motion_blur:
         length = float(rng.uniform(2, max(3, plate_width / 15)))
+        length = o.motion_blur or length
         canvas = degrade.motion_blur(canvas, length, float(rng.normal(0, 20)))
         conditions["motion_blur_px"] = round(length, 1)
     elif rng.random() < 0.15:
@@ -431,8 +434,9 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     sigma = float(rng.uniform(1, 6) * (2.5 if light in ("night", "dusk") else 1))
     canvas = degrade.sensor_noise(canvas, sigma, rng)
     conditions["noise_sigma"] = round(sigma, 1)
-    if rng.random() < 0.7:
+    if rng.random() < 0.7 or o.jpeg_quality:
         quality = int(rng.integers(25, 96))
+        quality = o.jpeg_quality or quality
         canvas = degrade.jpeg(canvas, quality)
         conditions["jpeg_quality"] = quality
 

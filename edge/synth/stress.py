@@ -1,7 +1,8 @@
 """The stress suite: scenes made condition by condition, so ``anpr eval`` can say where reading
 fails (plate against a body of its own colour, tiny and huge plates, steep angles, large
-frames, a large plate close up through a wide lens, bus and truck rears, each plate colour,
-night and infrared, dirt and glare).
+frames, a large plate close up through a wide lens, bus and truck rears, each plate colour and
+the design plates (a white kei plate among them), night and infrared, dirt and glare, a moving
+car's blur, a low-bitrate stream).
 
 Sample ``i`` of a stress set is condition ``LEVELS[i % len(LEVELS)]``; everything the level does
 not fix is drawn as for ordinary scenes (edge/synth/scene.py) in a drawn lane, on a drawn car or
@@ -27,6 +28,7 @@ class Level:
     width_px: float | None = None
     lighting: str | None = "day"
     color: Color | None = None
+    kei: bool = False  # with ``color`` white: a kei car's white design plate (2019 Rugby World Cup)
     overrides: Overrides = Overrides()
     frame_share: float | None = None  # plate width as a share of the frame's width
 
@@ -48,18 +50,30 @@ LEVELS: tuple[Level, ...] = (
     Level("body same colour as plate", width_px=140.0, overrides=Overrides(body="same")),
     Level("bus or truck rear", width_px=160.0, overrides=Overrides(vehicle="large rear")),
     *(Level(f"plate {c.value}", width_px=140.0, color=c) for c in (Color.WHITE, Color.GREEN, Color.YELLOW, Color.BLACK)),
+    # design plates: a white face with a 3-5 mm rim (green: commercial; yellow: kei), and the kei
+    # plates of the 2019 Rugby World Cup, white with no rim: only the rim tells them apart
+    *(Level(f"plate {c.value}", width_px=140.0, color=c) for c in (Color.DESIGN_GREEN, Color.DESIGN_YELLOW)),
+    Level("plate white on a kei car", width_px=140.0, color=Color.WHITE, kei=True),
     *(Level(f"light {light}", width_px=140.0, lighting=light) for light in ("dusk", "night", "infrared")),
     Level("heavy dirt", width_px=140.0, overrides=Overrides(dirt=0.9, glare=False)),
     Level("glare", width_px=140.0, overrides=Overrides(glare=True)),
+    # a car moving across a 140 px plate's width while the shutter is open: about 20 and 40 km/h
+    # at 1/500 s; and a small plate in a low-bitrate stream (the blocks of a starved encoder)
+    *(Level(f"motion blur {b} px", width_px=140.0, overrides=Overrides(motion_blur=float(b))) for b in (8, 16)),
+    Level("compression JPEG 15 at 70 px", width_px=70.0, overrides=Overrides(jpeg_quality=15)),
 )
 
 
-def _plate_of(color: Color, rng: np.random.Generator) -> PlateText:
+def _plate_of(level: Level, rng: np.random.Generator) -> PlateText:
+    design = level.kei or level.color in (Color.DESIGN_GREEN, Color.DESIGN_YELLOW)
+    wanted = Color.DESIGN_YELLOW if level.kei else level.color
     for _ in range(500):
-        plate = random_plate_text(rng, design_rate=0.0)
-        if plate.color is color:
+        plate = random_plate_text(rng, design_rate=1.0 if design else 0.0)
+        if plate.color is wanted:
+            if level.kei:  # the same kei private plate, white as the Rugby World Cup made it
+                return PlateText(plate.region, plate.class_number, plate.kana, plate.number, level.color)
             return plate
-    raise RuntimeError(f"no {color.value} plate drawn in 500 tries")  # never, for the four colours
+    raise RuntimeError(f"no {level.name} drawn in 500 tries")  # never, for these levels
 
 
 def levels_named(text: str | None) -> tuple[Level, ...]:
@@ -76,7 +90,7 @@ def stress_sample(seed: int, index: int, levels: tuple[Level, ...] = LEVELS) -> 
     level = levels[index % len(levels)]
     for attempt in range(20):
         rng = np.random.default_rng([seed, index, attempt, 31])
-        plate = _plate_of(level.color, rng) if level.color else None
+        plate = _plate_of(level, rng) if level.color else None
         width = level.width_px
         if level.frame_share is not None:
             width = level.frame_share * level.overrides.frame_size[0]
