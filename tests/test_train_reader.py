@@ -65,11 +65,11 @@ def test_train_exports_classifiers_the_runtime_loads(tmp_path):
 
 
 def test_fine_tuning_starts_from_the_exported_classifiers_exactly():
-    """From each committed classifier, or from the first member where it is an ensemble."""
+    """From each committed classifier, or from any member where it is an ensemble."""
     torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
     import onnx
     import onnxruntime as ort
-    from engines.reader.ensemble import first_member_prefix
+    from engines.reader.ensemble import member_prefix_of
     from engines.reader.train import build, init_from_onnx, train_mode
 
     from edge.plates.reading import READ_FIELDS
@@ -77,15 +77,15 @@ def test_fine_tuning_starts_from_the_exported_classifiers_exactly():
     from edge.vision.manifest import DEFAULT_MODELS_DIR
     from edge.vision.reader import MODEL_NAMES
 
-    for field in READ_FIELDS:
+    for field, member in [(field, 0) for field in READ_FIELDS] + [("kana", 1), ("serial", 2)]:
         path = DEFAULT_MODELS_DIR / f"{MODEL_NAMES[field]}.onnx"
         model = build(field)
-        init_from_onnx(model, path)
+        init_from_onnx(model, path, member)
         crop = FIELD_CROPS[field]
         x = np.random.default_rng(1).normal(size=(4, 3 if crop.color else 1, crop.size[1], crop.size[0]))
         x = x.astype(np.float32)
         exported = onnx.load(str(path))
-        logits = first_member_prefix(exported.graph) + "logits"  # of an ensemble, its first member's
+        logits = member_prefix_of(exported.graph, member) + "logits"  # of an ensemble, that member's
         if logits not in [o.name for o in exported.graph.output]:
             exported.graph.output.append(onnx.helper.make_tensor_value_info(logits, onnx.TensorProto.FLOAT, None))
         want = ort.InferenceSession(exported.SerializeToString()).run([logits], {"input": x})[0]
@@ -97,3 +97,26 @@ def test_fine_tuning_starts_from_the_exported_classifiers_exactly():
             got = model(torch.from_numpy(x)).numpy()
         np.testing.assert_allclose(got, want, atol=1e-4)
         assert all(not m.training for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+
+def test_the_blur_augmentation_smears_a_share_of_the_cuts_along_a_moving_cars_path():
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.train import BLUR_LENGTH, augment
+
+    from edge.vision.fields import FIELD_CROPS
+
+    crop = FIELD_CROPS["serial"]
+    cuts = np.full((400, crop.size[1], crop.size[0]), 40, np.uint8)
+    cuts[:, :, crop.size[0] // 2] = 220  # one thin upright stroke
+    plain = augment(cuts, np.random.default_rng(0), crop)
+    blurred = augment(cuts, np.random.default_rng(0), crop, blur=0.5)
+    # how wide the stroke is at half its height, on the mean of each cut's rows (the noise averaged out)
+    def width(batch):
+        profile = batch.astype(float).mean(axis=1)
+        profile -= profile.min(axis=1, keepdims=True)
+        return (profile > 0.5 * profile.max(axis=1, keepdims=True)).sum(axis=1)
+    assert width(plain).max() <= 2
+    smeared = width(blurred) > 2
+    assert 0.4 < smeared.mean() < 0.6  # about half the cuts
+    plate_width = crop.size[0] / (crop.box[2] - crop.box[0])
+    assert width(blurred).max() <= BLUR_LENGTH[1] * plate_width + 2  # no longer than the longest blur

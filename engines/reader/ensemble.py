@@ -39,7 +39,18 @@ def member_prefix(i: int) -> str:
 
 def first_member_prefix(graph: onnx.GraphProto) -> str:
     """``member_prefix(0)`` where ``graph`` is an ensemble, else "" (a single network's names as they are)."""
-    return member_prefix(0) if any(n.name.startswith(member_prefix(0)) for n in graph.node) else ""
+    return member_prefix_of(graph, 0)
+
+
+def member_prefix_of(graph: onnx.GraphProto, member: int) -> str:
+    """``member_prefix(member)`` where ``graph`` is an ensemble holding that member; "" for a single
+    network and member 0; ValueError for a member the graph does not hold."""
+    ensemble = any(n.name.startswith(member_prefix(0)) for n in graph.node)
+    if ensemble and any(n.name.startswith(member_prefix(member)) for n in graph.node):
+        return member_prefix(member)
+    if not ensemble and member == 0:
+        return ""
+    raise ValueError(f"no member {member} in this graph")
 
 
 def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.ModelProto:
