@@ -37,11 +37,6 @@ def member_prefix(i: int) -> str:
     return f"m{i}/"
 
 
-def first_member_prefix(graph: onnx.GraphProto) -> str:
-    """``member_prefix(0)`` where ``graph`` is an ensemble, else "" (a single network's names as they are)."""
-    return member_prefix_of(graph, 0)
-
-
 def member_prefix_of(graph: onnx.GraphProto, member: int) -> str:
     """``member_prefix(member)`` where ``graph`` is an ensemble holding that member; "" for a single
     network and member 0; ValueError for a member the graph does not hold."""
