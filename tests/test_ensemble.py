@@ -111,3 +111,17 @@ def test_the_runtime_reads_an_ensemble_as_one_classifier(tmp_path):
         assert kana.shape == np.asarray(alone[k]["kana"]).shape
         np.testing.assert_allclose(kana.sum(-1), 1.0, atol=1e-5)
         np.testing.assert_allclose(got[k]["region"], alone[k]["region"], atol=1e-6)  # the other fields as before
+
+
+def test_a_merged_graph_splits_back_into_its_members_with_their_temperatures():
+    from engines.reader.ensemble import split
+
+    rng = np.random.default_rng(2)
+    a, b = _linear(rng.normal(0, 0.05, (1600, 6))), _linear(rng.normal(0, 0.05, (1600, 6)))
+    x = rng.normal(size=(5, 1, 40, 40)).astype(np.float32)
+    members = split(merge([a, b], [1.1, 0.8]))
+    assert [t for _, t in members] == pytest.approx([1.1, 0.8])
+    for (member, _), original in zip(members, (a, b)):
+        onnx.checker.check_model(member)
+        np.testing.assert_allclose(_run(member, x), _run(original, x), atol=1e-6)
+    assert split(a)[0][0] is a  # one network is its own member

@@ -110,7 +110,7 @@ def test_the_blur_augmentation_smears_a_share_of_the_cuts_along_a_moving_cars_pa
     cuts[:, :, crop.size[0] // 2] = 220  # one thin upright stroke
     plain = augment(cuts, np.random.default_rng(0), crop)
     blurred = augment(cuts, np.random.default_rng(0), crop, blur=0.5)
-    # how wide the stroke is at half its height, on the mean of each cut's rows (the noise averaged out)
+    # how wide the stroke is at half its peak, on the mean of each cut's rows (the noise averaged out)
     def width(batch):
         profile = batch.astype(float).mean(axis=1)
         profile -= profile.min(axis=1, keepdims=True)

@@ -2,7 +2,8 @@
 
     python -m engines.reader.ensemble DIR_A DIR_B... --val VAL_DIR --out DIR
 
-Each DIR holds the five classifiers as ``python -m engines.reader.train`` exports them. For each
+Each DIR holds the five classifiers as ``python -m engines.reader.train`` exports them, or as this
+module merged them (an ensemble's members join one by one, with their own temperatures). For each
 field the merged graph runs every member on the same input and gives
 ``log(mean_i softmax(logits_i / T_i))`` as its ``logits`` (T_i: the member's calibrated
 temperature), so the runtime reads it as it reads one network: one file, one input, one output
@@ -100,6 +101,39 @@ def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.Mod
     return model
 
 
+def split(model: onnx.ModelProto) -> list[tuple[onnx.ModelProto, float]]:
+    """A merged graph's members again, each a network of its own with its temperature; a single
+    network is its own only member (temperature 1: the caller's manifest has the real one)."""
+    graph = model.graph
+    count = sum(1 for w in graph.initializer if w.name.endswith("/temperature"))
+    if not count:
+        return [(model, 1.0)]
+    out = []
+    for i in range(count):
+        prefix = member_prefix(i)
+        own = lambda name: name[len(prefix):] if name.startswith(prefix) else name  # noqa: E731
+        nodes = []
+        for node in graph.node:
+            if not node.name.startswith(prefix) or node.name in (prefix + "temper", prefix + "softmax"):
+                continue
+            copy = onnx.NodeProto()
+            copy.CopyFrom(node)
+            copy.name, copy.input[:], copy.output[:] = own(node.name), map(own, node.input), map(own, node.output)
+            nodes.append(copy)
+        weights, temperature = [], None
+        for w in graph.initializer:
+            if w.name == prefix + "temperature":
+                temperature = float(numpy_helper.to_array(w))
+            elif w.name.startswith(prefix):
+                copy = onnx.TensorProto()
+                copy.CopyFrom(w)
+                copy.name = own(w.name)
+                weights.append(copy)
+        member = helper.make_graph(nodes, f"{graph.name}-member{i}", list(graph.input), list(graph.output), weights)
+        out.append((helper.make_model(member, opset_imports=model.opset_import), temperature))
+    return out
+
+
 def run(model: onnx.ModelProto, cuts: np.ndarray, batch: int = 512):
     """The merged graph's output on ``cuts`` (ONNX Runtime, as the product runs it), as a torch tensor."""
     import onnxruntime as ort
@@ -116,12 +150,24 @@ def build(name: str, dirs: list[Path], val_cuts: np.ndarray, val_labels, out_dir
     from engines.reader.train import accuracy, calibration_error, fit_temperature  # the train extra (torch)
 
     stem = MODEL_NAMES[name]
-    manifests = [json.loads((d / f"{stem}.json").read_text(encoding="utf-8")) for d in dirs]
-    for d, m in zip(dirs, manifests):
-        if m["classes"] != manifests[0]["classes"] or m["input"] != manifests[0]["input"]:
+    networks, temperatures, manifests = [], [], []
+    for d in dirs:
+        manifest = json.loads((d / f"{stem}.json").read_text(encoding="utf-8"))
+        if manifests and (manifest["classes"] != manifests[0]["classes"] or manifest["input"] != manifests[0]["input"]):
             raise SystemExit(f"{d / stem}.json: its classes or input differ from {dirs[0] / stem}.json")
-    model = merge([onnx.load(str(d / f"{stem}.onnx")) for d in dirs],
-                  [m["calibration"]["temperature"] for m in manifests])
+        found = split(onnx.load(str(d / f"{stem}.onnx")))
+        if len(found) == 1:  # one network: its temperature is in its manifest
+            networks.append(found[0][0])
+            temperatures.append(manifest["calibration"]["temperature"])
+            manifests.append(manifest)
+            continue
+        for i, (network, temperature) in enumerate(found):  # an ensemble: each member as trained
+            networks.append(network)
+            temperatures.append(temperature)
+            manifests.append({**manifest, "training": manifest["training"]["members"][i],
+                              "metrics": manifest["metrics"]["members"][i],
+                              "parameters": sum(int(np.prod(w.dims)) for w in network.graph.initializer)})
+    model = merge(networks, temperatures)
     logits = run(model, val_cuts)
     temperature = fit_temperature(logits, val_labels)
     metrics = {**accuracy(logits, val_labels),
