@@ -101,24 +101,25 @@ def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.Mod
     return model
 
 
-def split(model: onnx.ModelProto) -> list[tuple[onnx.ModelProto, float]]:
+def split(model: onnx.ModelProto) -> list[tuple[onnx.ModelProto, float | None]]:
     """A merged graph's members again, each a network of its own with its temperature; a single
-    network is its own only member (temperature 1: the caller's manifest has the real one)."""
+    network is its own only member (temperature None: its manifest holds it)."""
     graph = model.graph
     count = sum(1 for w in graph.initializer if w.name.endswith("/temperature"))
     if not count:
-        return [(model, 1.0)]
+        return [(model, None)]
     out = []
     for i in range(count):
         prefix = member_prefix(i)
-        own = lambda name: name[len(prefix):] if name.startswith(prefix) else name  # noqa: E731
         nodes = []
         for node in graph.node:
             if not node.name.startswith(prefix) or node.name in (prefix + "temper", prefix + "softmax"):
                 continue
             copy = onnx.NodeProto()
             copy.CopyFrom(node)
-            copy.name, copy.input[:], copy.output[:] = own(node.name), map(own, node.input), map(own, node.output)
+            copy.name = node.name.removeprefix(prefix)
+            copy.input[:] = [name.removeprefix(prefix) for name in node.input]
+            copy.output[:] = [name.removeprefix(prefix) for name in node.output]
             nodes.append(copy)
         weights, temperature = [], None
         for w in graph.initializer:
@@ -127,7 +128,7 @@ def split(model: onnx.ModelProto) -> list[tuple[onnx.ModelProto, float]]:
             elif w.name.startswith(prefix):
                 copy = onnx.TensorProto()
                 copy.CopyFrom(w)
-                copy.name = own(w.name)
+                copy.name = w.name.removeprefix(prefix)
                 weights.append(copy)
         member = helper.make_graph(nodes, f"{graph.name}-member{i}", list(graph.input), list(graph.output), weights)
         out.append((helper.make_model(member, opset_imports=model.opset_import), temperature))
@@ -156,7 +157,7 @@ def build(name: str, dirs: list[Path], val_cuts: np.ndarray, val_labels, out_dir
         if manifests and (manifest["classes"] != manifests[0]["classes"] or manifest["input"] != manifests[0]["input"]):
             raise SystemExit(f"{d / stem}.json: its classes or input differ from {dirs[0] / stem}.json")
         found = split(onnx.load(str(d / f"{stem}.onnx")))
-        if len(found) == 1:  # one network: its temperature is in its manifest
+        if found[0][1] is None:  # one network: its temperature is in its manifest
             networks.append(found[0][0])
             temperatures.append(manifest["calibration"]["temperature"])
             manifests.append(manifest)
