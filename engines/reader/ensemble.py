@@ -38,13 +38,21 @@ def member_prefix(i: int) -> str:
     return f"m{i}/"
 
 
+def member_count(graph: onnx.GraphProto) -> int:
+    """How many members a merged graph holds (their nodes named ``member_prefix(i)``...); 0 for a single network."""
+    count = 0
+    while any(n.name.startswith(member_prefix(count)) for n in graph.node):
+        count += 1
+    return count
+
+
 def member_prefix_of(graph: onnx.GraphProto, member: int) -> str:
     """``member_prefix(member)`` where ``graph`` is an ensemble holding that member; "" for a single
     network and member 0; ValueError for a member the graph does not hold."""
-    ensemble = any(n.name.startswith(member_prefix(0)) for n in graph.node)
-    if ensemble and any(n.name.startswith(member_prefix(member)) for n in graph.node):
+    count = member_count(graph)
+    if 0 <= member < count:
         return member_prefix(member)
-    if not ensemble and member == 0:
+    if count == 0 and member == 0:
         return ""
     raise ValueError(f"no member {member} in this graph")
 
@@ -105,7 +113,7 @@ def split(model: onnx.ModelProto) -> list[tuple[onnx.ModelProto, float | None]]:
     """A merged graph's members again, each a network of its own with its temperature; a single
     network is its own only member (temperature None: its manifest holds it)."""
     graph = model.graph
-    count = sum(1 for w in graph.initializer if w.name.endswith("/temperature"))
+    count = member_count(graph)
     if not count:
         return [(model, None)]
     out = []
