@@ -32,6 +32,7 @@ from edge.evaluate import evaluate, read_labels
 from edge.vision.backend import OnnxRuntimeBackend
 from edge.vision.calibration import DEFAULT_CALIBRATION_DIR, CalibrationSet
 from edge.vision.config import VisionConfig
+from edge.vision.half import expand_half
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file, quantized_file
 from edge.vision.pipeline import Pipeline
 from edge.vision.plans import sha256_of
@@ -109,17 +110,20 @@ def float_nodes(onnx_path: Path, keep: tuple[str, ...]) -> list[str]:
 def quantize_model(fp32: Path, out: Path, calibration: CalibrationSet, keep: tuple[str, ...] = ()) -> Path:
     """``fp32`` as a Q/DQ INT8 model at ``out`` (ONNX Runtime static quantization), the nodes
     ``keep`` names (op types or node names) left in float."""
+    import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     exclude = float_nodes(fp32, keep)
 
     with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "float32.onnx"  # weights stored at half precision made float32 tensors again:
+        onnx.save(expand_half(onnx.load(str(fp32))), str(full))  # the quantizer quantizes only initializers
         prepared = Path(tmp) / "prepared.onnx"
         try:
-            quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=False)
+            quant_pre_process(str(full), str(prepared), skip_symbolic_shape=False)
         except Exception:  # shape inference fails on some graphs; the model itself still quantizes
-            shutil.copy(fp32, prepared)
+            shutil.copy(full, prepared)
         quantize_static(str(prepared), str(out), calibration.ort_reader(), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(exclude),

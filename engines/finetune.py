@@ -14,13 +14,15 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from edge.vision.half import expand_half
+
 
 def onnx_weights(path: Path, what: str) -> tuple[onnx.GraphProto, dict[str, torch.Tensor]]:
     """The graph of the exported model at ``path`` and its initialisers as tensors; ``what``
     names the model in the message when the file is missing."""
     if not path.is_file():
         raise SystemExit(f"{path}: no such model to fine-tune (--init names {what})")
-    graph = onnx.load(str(path)).graph
+    graph = expand_half(onnx.load(str(path))).graph  # a half-stored model's weights as float32
     return graph, {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
 
 

@@ -1,0 +1,79 @@
+"""Weights stored at half precision: a model file half the size that still computes in float32.
+
+``store_half`` keeps each convolution's and matrix product's weight tensor as float16 with a
+``Cast`` back to float32 in front of its one use, under the weight's own name, so the rest of
+the graph is untouched. ONNX Runtime (and TensorRT) fold those casts when they load the model,
+so a run costs what it did; the network differs from the float32 one only by its weights rounded
+to 11 significant bits (a relative 0.05 % at most). Biases, temperatures and other small tensors
+stay float32 (the ensemble's floor of 1e-30 is below float16's range). ``expand_half`` undoes
+it, for the tools that want each weight as a float32 tensor under its name: INT8 quantization
+(weights must be initializers to be quantized) and fine-tuning from a model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+# The ops whose second input is a weight tensor worth halving (the bulk of a classifier's bytes).
+WEIGHT_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+HALF_SUFFIX, CAST_SUFFIX = "/half", "/cast"
+
+
+def store_half(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of ``model`` with the float32 weights of ``WEIGHT_OPS`` stored as float16."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    graph = out.graph
+    weights = {w.name: w for w in graph.initializer if w.data_type == TensorProto.FLOAT}
+    halve = []
+    for node in graph.node:
+        if node.op_type in WEIGHT_OPS and len(node.input) > 1 and node.input[1] in weights:
+            halve.append(node.input[1])
+    halve = list(dict.fromkeys(halve))
+    casts = []
+    for name in halve:
+        w = weights[name]
+        graph.initializer.remove(w)
+        graph.initializer.append(numpy_helper.from_array(numpy_helper.to_array(w).astype(np.float16),
+                                                         name + HALF_SUFFIX))
+        casts.append(helper.make_node("Cast", [name + HALF_SUFFIX], [name], to=TensorProto.FLOAT,
+                                      name=name + CAST_SUFFIX))
+    nodes = casts + list(graph.node)  # casts first: a graph's nodes are in topological order
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(out)
+    return out
+
+
+def expand_half(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` with every float16 weight that ``store_half`` wrote back as a float32 tensor
+    under its own name and its cast gone; a model without them is returned as it is."""
+    halves = {w.name: w for w in model.graph.initializer if w.data_type == TensorProto.FLOAT16}
+
+    def restores(node: onnx.NodeProto) -> bool:
+        return (node.op_type == "Cast" and len(node.input) == 1 and node.input[0] in halves
+                and any(a.name == "to" and a.i == TensorProto.FLOAT for a in node.attribute))
+
+    casts = [n for n in model.graph.node if restores(n)]
+    if not casts:
+        return model
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    graph = out.graph
+    gone = {n.input[0] for n in casts}
+    weights = [w for w in graph.initializer if w.name not in gone]
+    weights += [numpy_helper.from_array(numpy_helper.to_array(halves[n.input[0]]).astype(np.float32), n.output[0])
+                for n in casts]
+    nodes = [n for n in graph.node if not restores(n)]
+    del graph.initializer[:]
+    graph.initializer.extend(weights)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return out
+
+
+def is_half(model: onnx.ModelProto) -> bool:
+    """Whether ``model`` holds weights stored by ``store_half``."""
+    return any(w.data_type == TensorProto.FLOAT16 for w in model.graph.initializer)

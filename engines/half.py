@@ -1,0 +1,50 @@
+"""Store a model's weights at half precision, in place: the file halves, the network computes in float32.
+
+    python -m engines.half engines/models/read-region.onnx [MORE.onnx...]
+
+Each model is rewritten by ``edge.vision.half.store_half`` and its manifest (the ``.json``
+beside it) gets the new file's sha256 and a ``weights`` entry saying how they are stored. The
+committed files must stay under the repository's 20 MB limit; a six-member reader does not in
+float32. A model already stored so is left as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+import onnx
+
+from edge.vision.half import WEIGHT_OPS, is_half, store_half
+
+
+def halve(path: Path) -> str:
+    """Rewrite the model at ``path`` and its manifest; what was done, for the log."""
+    meta = path.with_suffix(".json")
+    if not path.is_file() or not meta.is_file():
+        raise SystemExit(f"{path}: needs the model and its manifest {meta.name} beside it")
+    model = onnx.load(str(path))
+    if is_half(model):
+        return f"{path}: already stored at half precision, left as it is"
+    before = path.stat().st_size
+    onnx.save(store_half(model), str(path))
+    manifest = json.loads(meta.read_text(encoding="utf-8"))
+    manifest["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest["weights"] = (f"the weights of {', '.join(WEIGHT_OPS)} stored as float16 and cast to float32 where "
+                           "used (python -m engines.half); computed in float32")
+    meta.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return f"{path}: {before / 1e6:.1f} MB -> {path.stat().st_size / 1e6:.1f} MB"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", type=Path, nargs="+", help="ONNX models, each with its manifest beside it")
+    for path in ap.parse_args(argv).models:
+        print(halve(path), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
