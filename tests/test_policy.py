@@ -9,7 +9,7 @@ from edge.events import ListedPlate
 from edge.gate.config import GateConfig
 from edge.gate.policy import GatePolicy, one_character_apart
 from edge.plates import PlateText
-from edge.plates.reading import FieldReading, decode
+from edge.plates.reading import FieldReading, decode, vocabularies
 from tests.test_store import _probs, make_event
 
 NOW = 1_800_000_000.0
@@ -19,12 +19,15 @@ def listed(text, color=None, **kw):
     return ListedPlate(PlateText.parse(text, color), **kw)
 
 
-def event(text="品川 300 さ 12-34", colour="white", sure=0.999, color_seen=True, **unsure):
-    """An event read as ``text``; ``unsure`` sets fields' confidences (serial=0.9...)."""
+def event(text="品川 300 さ 12-34", colour="white", sure=0.999, color_seen=True, probs=None, **unsure):
+    """An event read as ``text`` (from ``probs`` when given); ``unsure`` sets fields' confidences
+    (serial=0.9...; category= the category's)."""
     e = make_event(text, colour, pictures=False)
-    reading = decode(_probs(PlateText.parse(text, colour), sure), color_seen=color_seen)
+    reading = decode(probs or _probs(PlateText.parse(text, colour), sure), color_seen=color_seen)
+    category = FieldReading(reading.category_reading.value, unsure.pop("category", reading.category_reading.confidence))
     fields = {**reading.fields, **{k: FieldReading(reading.fields[k].value, v) for k, v in unsure.items()}}
-    return replace(e, reading=replace(reading, fields=fields), color_seen=color_seen, last_seen=NOW)
+    return replace(e, reading=replace(reading, fields=fields, category_reading=category), color_seen=color_seen,
+                   last_seen=NOW)
 
 
 def policy(**kw):
@@ -41,8 +44,8 @@ def test_a_listed_plate_read_surely_opens_and_others_do_not():
 
 def test_any_field_under_the_threshold_keeps_it_closed():
     allow = [listed("品川 300 さ 12-34")]
-    for field in ("region", "class_number", "kana", "serial", "color"):
-        d = policy().decide(event(**{field: 0.9}), allow, NOW)  # color= sets the colour's confidence
+    for field in ("region", "class_number", "kana", "serial", "category"):
+        d = policy().decide(event(**{field: 0.9}), allow, NOW)  # category= sets what the colour says of the vehicle
         assert d.action == "deny" and field in d.reason
     withheld = event()
     fields = {**withheld.reading.fields, "kana": FieldReading(None, 0.4)}
@@ -53,15 +56,37 @@ def test_any_field_under_the_threshold_keeps_it_closed():
 def test_colour_is_checked_only_where_it_could_be_seen():
     allow = [listed("品川 300 さ 12-34", "white")]
     assert policy().decide(event(), allow, NOW).opens
-    green_listed = [listed("品川 100 あ 12-34", "green")]
-    wrong = event("品川 100 あ 12-34", "green")
-    wrong_colour = replace(wrong.reading.fields["color"], value="design-green")
-    e = replace(wrong, reading=replace(wrong.reading, fields={**wrong.reading.fields, "color": wrong_colour}))
-    assert "another colour" in policy().decide(e, green_listed, NOW).reason
+    # a two-digit class: yellow says kei, white says registered, another vehicle's plate
+    kei_listed = [listed("品川 55 さ 12-34", "yellow")]
+    assert policy().decide(event("品川 55 さ 12-34", "yellow"), kei_listed, NOW).opens
+    d = policy().decide(event("品川 55 さ 12-34", "white"), kei_listed, NOW)
+    assert d.action == "deny" and "another category than the registered/private read (white)" in d.reason
     grey = event("品川 100 あ 12-34", "green", color_seen=False)  # green, or a design plate's green rim
     assert grey.reading.fields["color"].value is None
     d = policy().decide(grey, [listed("品川 100 あ 12-34", "green")], NOW)
     assert d.opens and "colour not seen" in d.reason
+
+
+def _rim_unseen(text: str) -> dict:
+    """A kei private plate read surely, its face white or design-yellow at even odds (the rim not seen)."""
+    probs = _probs(PlateText.parse(text, "design-yellow"), 0.999)
+    colours = vocabularies()["color"]
+    probs["color"] = np.array([0.5 if c in ("white", "design-yellow") else 0.0 for c in colours])
+    return probs
+
+
+def test_a_kei_plate_whose_rim_is_unseen_opens_for_its_listing_whatever_its_face():
+    text = "横浜 580 む 13-76"
+    e = event(text, "design-yellow", probs=_rim_unseen(text))
+    assert e.reading.fields["color"].confidence < 0.9 and e.reading.category_reading.value == "kei/private"
+    assert e.reading.category_reading.confidence > 0.99
+    for face in ("design-yellow", "yellow", "white"):  # the design plate, the plain one it replaced, a Rugby one
+        d = policy().decide(e, [listed(text, face)], NOW)
+        assert d.opens, (face, d.reason)
+        assert face == e.reading.fields["color"].value or f"listed {face}, face read white: both kei/private" in d.reason
+    assert policy().decide(e, [listed(text)], NOW).opens
+    # the face is no excuse for lettering: one character off still does not open
+    assert policy().decide(e, [listed("横浜 580 む 13-78", "design-yellow")], NOW).action == "deny"
 
 
 def test_validity_window():

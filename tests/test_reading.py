@@ -184,3 +184,20 @@ def test_a_reading_contradicts_another_plate_but_not_its_own_misread():
     # only fields read in both count: a plate read in part contradicts only what it shows
     assert not plate.contradicts(read("浜松 325 ら ・・・1", withheld=("region", "class_number")))
     assert plate.contradicts(read("浜松 325 ら 11-56", withheld=("region", "class_number")))
+
+
+def test_a_kei_plates_category_is_sure_where_its_face_is_not():
+    plate = PlateText.parse("横浜 580 む 13-76", "design-yellow")
+    probs = probs_for(plate_labels(plate))
+    colours = vocabularies()["color"]
+    probs["color"] = np.array([0.55 if c == "white" else 0.45 if c == "design-yellow" else 0.0 for c in colours])
+    reading = decode(probs)
+    assert reading.fields["color"].value == "white" and reading.fields["color"].confidence < 0.6  # the rim unseen
+    assert reading.category == "kei/private"  # as sure as the class number and kana that tell it
+    assert reading.category_reading.confidence == pytest.approx(min(reading.fields[n].confidence
+                                                                    for n in ("class_number", "kana")))
+    assert reading.category_reading.confidence > 0.95
+    assert reading.category == plate.meaning.category == PlateText.parse("横浜 580 む 13-76", "white").meaning.category
+    # a category is no surer than the kana it rests on
+    probs["kana"] = np.full(len(vocabularies()["kana"]), 1 / len(vocabularies()["kana"]))
+    assert decode(probs).category is None

@@ -1,10 +1,14 @@
 """Whether the barrier opens for a read event: fail closed.
 
 ``allow-list`` mode opens only for a plate that is on the list and valid now, and whose every
-field cleared ``gate.min_field_confidence`` (the colour too, where the camera could see it; a
-listed colour is checked only then: the gate neither opens nor refuses on a colour nobody
-could see). ``open-all`` opens for every vehicle (a toll lane that logs and opens);
-``log-only`` never opens.
+field cleared ``gate.min_field_confidence``. The colour is checked for what it says of the
+vehicle, its category (``kei/private``, ``registered/commercial``...), where the camera could
+see it: the category read must clear the threshold and match a listed colour's. A plate's faces
+of one category are the same registration (a kei car's yellow plate swapped for a design plate
+keeps its number), and two of them differ only by a 3-5 mm rim (a design-yellow plate and a
+white kei one), often hidden by the plate's holder or too thin to see: the gate neither opens
+nor refuses on a colour nobody could see. ``open-all`` opens for every vehicle (a toll lane that
+logs and opens); ``log-only`` never opens.
 
 One named tolerance may be set: ``serial-digit`` opens when the serial alone is under the
 threshold (but at least ``gate.tolerance_floor``), every other field is sure, the plate read is
@@ -76,26 +80,32 @@ class GatePolicy:
         plate = PlateText(*(r.fields[n].value for n in ("region", "class_number", "kana")), r.number)
         unsure = [f"{name} {r.fields[name].confidence:.2f}" for name in FIELDS
                   if r.fields[name].confidence < c.min_field_confidence]
-        color = r.fields["color"]
-        if event.color_seen and (color.value is None or color.confidence < c.min_field_confidence):
-            unsure.append(f"color {color.confidence:.2f}")
+        category, color = r.category_reading, r.fields["color"].value
+        if event.color_seen and (category.value is None or category.confidence < c.min_field_confidence):
+            unsure.append(f"category (colour) {category.confidence:.2f}")
         candidates = [e for e in listed if _key(e.plate) == _key(plate)]
         if not candidates:
             return Decision("deny", "not on the allow-list" + (f" (and unsure: {', '.join(unsure)})" if unsure else ""))
         valid = [e for e in candidates if e.valid_at(now)]
         if not valid:
             return Decision("deny", "on the allow-list but not valid now", candidates[0])
-        if event.color_seen and color.value is not None:
-            valid = [e for e in valid if e.plate.color is None or e.plate.color.value == color.value]
+        if event.color_seen and category.value is not None:
+            valid = [e for e in valid if e.plate.color is None or e.plate.meaning.category == category.value]
             if not valid:
-                return Decision("deny", f"listed with another colour than the {color.value} read", candidates[0])
+                return Decision("deny", f"listed with a colour of another category than the {category.value} read "
+                                        f"({color or 'face unsure'})", candidates[0])
         entry = valid[0]
         if unsure:
             tolerated = self._tolerated(event, plate, listed, unsure)
             if tolerated is None:
                 return Decision("deny", f"under the threshold {c.min_field_confidence}: {', '.join(unsure)}", entry)
             return self._cooled(Decision("open", tolerated, entry), _key(plate), now)
-        seen = "" if event.color_seen else " (colour not seen: not checked)"
+        if not event.color_seen:
+            seen = " (colour not seen: not checked)"
+        elif entry.plate.color is not None and entry.plate.color.value != color:
+            seen = f" (listed {entry.plate.color.value}, face read {color or 'unsure'}: both {category.value})"
+        else:
+            seen = ""
         return self._cooled(Decision("open", f"listed{': ' + entry.label if entry.label else ''}{seen}", entry),
                             _key(plate), now)
 

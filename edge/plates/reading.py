@@ -11,7 +11,12 @@ per colour. Decoding keeps only what the grammar in ``edge.plates`` allows:
 * class number, kana and colour must agree (kei or registered, which kana on which colour):
   the best combinations are scored jointly and renormalised over the combinations that agree;
 * each field's confidence is the probability, under that joint model, of the value chosen;
-  a field under ``min_confidence`` is returned as null with its confidence.
+  a field under ``min_confidence`` is returned as null with its confidence;
+* the plate's category (``kei/private``, ``registered/commercial``...: what colour, class number
+  and kana say of the vehicle) is given with its own confidence, the joint's mass over every
+  colour of that category: a kei plate's yellow, design-yellow and white faces differ by a face
+  colour or only by a 3-5 mm rim, but all say "kei, private", so the category can be sure where
+  the face is not (the gate checks the category, edge/gate/policy.py).
 
 So the output is always a valid ``PlateText`` or a set of fields some of which are null, and
 the fields that are given always agree with each other.
@@ -26,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from edge.plates.class_number import class_number_rules
-from edge.plates.color import MEANINGS, Color
+from edge.plates.color import Color
 from edge.plates.kana import VehicleClass, kana_table
 from edge.plates.regions import region_table
 from edge.plates.serial import DOT, format_serial, parse_serial
@@ -102,6 +107,9 @@ class Reading:
     fields: dict[str, FieldReading]  # READ_FIELDS
     plate: PlateText | None
     best: dict[str, str]  # the best value of every field, withheld or not (for diagnostics)
+    # ``registered/private``, ``kei/commercial``...: the category the chosen class number, kana and
+    # colour give, with the probability of every colour of that category; null under min_confidence
+    category_reading: FieldReading = FieldReading(None, 0.0)
 
     @property
     def confidence(self) -> float:
@@ -128,8 +136,9 @@ class Reading:
 
     @property
     def category(self) -> str | None:
-        """``registered/private``, ``kei/commercial``...: from colour and kana, when both are read."""
-        return self.plate.meaning.category if self.plate else _category(self.fields)
+        """``registered/private``, ``kei/commercial``...: what colour, class number and kana say
+        of the vehicle, when decoding is sure enough of it (the face itself may be withheld)."""
+        return self.category_reading.value
 
 
 @lru_cache(maxsize=1)
@@ -215,6 +224,16 @@ def _agree_as(class_number: str, kana: str, color: str) -> bool:
     return True
 
 
+def _category_of(class_number: str, kana: str, color: str) -> str | None:
+    """The category of a plate with these three, which agree (a white plate with a kei class is kei)."""
+    return _category_as(_class_kinds()[class_number], kana, color)
+
+
+@lru_cache(maxsize=4096)
+def _category_as(class_number: str, kana: str, color: str) -> str | None:
+    return PlateText("品川", class_number, kana, 1, Color(color)).meaning.category
+
+
 def colorless(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``probs`` with the colour classifier's output replaced by "any colour": what a plate seen
     without colour (infrared, monochrome) tells of its colour."""
@@ -248,6 +267,7 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
             joint[(ci, ki, oi)] = p_class[ci] * p_kana[ki] * p_color[oi]
     best: dict[str, str] = {}
     fields: dict[str, FieldReading] = {}
+    category = FieldReading(None, 0.0)
     if joint:
         total = sum(joint.values())
         (ci, ki, oi) = max(joint, key=joint.get)
@@ -256,6 +276,12 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
             chosen = (ci, ki, oi)[pos]
             conf = sum(p for key, p in joint.items() if key[pos] == chosen) / total
             best[name], fields[name] = value, FieldReading(value, float(conf))
+        # the category: the mass of every combination that gives it, and no surer than the class
+        # number and kana it rests on (the joint holds only the likeliest of them)
+        kind = _category_of(classes[ci], v["kana"][ki], v["color"][oi])
+        mass = sum(p for (a, b, o), p in joint.items() if _category_of(classes[a], v["kana"][b], v["color"][o]) == kind)
+        category = FieldReading(kind, min(float(mass / total), fields["class_number"].confidence,
+                                          fields["kana"].confidence))
     else:  # nothing among the likeliest agrees: no trustworthy value for any of the three
         for name, p, labels in (("class_number", p_class, classes), ("kana", p_kana, v["kana"]),
                                 ("color", p_color, v["color"])):
@@ -275,27 +301,22 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
     # says it is one: the colour is no surer than the surest of region, class number and serial (a
     # diplomatic or SDF plate, a sign or a sticker reads as none of them). Where the lettering clears
     # the gate's threshold, so does a colour that cleared it before.
+    # The category is told by the colour too, so the same holds for it.
     lettering = max(fields[name].confidence for name in LETTERING)
     if fields["color"].confidence > lettering:
         fields["color"] = replace(fields["color"], confidence=lettering)
+    category = replace(category, confidence=min(category.confidence, lettering))
     floor = {name: min_confidence for name in READ_FIELDS}
     if not color_seen:
         floor["color"] = max(min_confidence, UNSEEN_COLOR_CONFIDENCE)
     fields = {name: fields[name] if fields[name].value is None or fields[name].confidence >= floor[name]
               else FieldReading(None, fields[name].confidence) for name in READ_FIELDS}
+    if category.value is not None and category.confidence < min_confidence:
+        category = FieldReading(None, category.confidence)
     plate = None
     printed = all(fields[name].value is not None for name in FIELDS)
     if printed and (fields["color"].value is not None or not color_seen):
         color = fields["color"].value
         plate = PlateText(fields["region"].value, fields["class_number"].value, fields["kana"].value,
                           parse_serial(fields["serial"].value), Color(color) if color else None)
-    return Reading(fields=fields, plate=plate, best=best)
-
-
-def _category(fields: dict[str, FieldReading]) -> str | None:
-    kana, color = fields["kana"].value, fields["color"].value
-    if kana is None or color is None:
-        return None
-    vehicle_class = MEANINGS[Color(color)].vehicle_class
-    use = kana_table().use_of(kana, vehicle_class)
-    return None if use is None else f"{vehicle_class.value}/{use.value}"
+    return Reading(fields=fields, plate=plate, best=best, category_reading=category)
