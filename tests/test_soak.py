@@ -27,3 +27,18 @@ def test_the_plan_is_mostly_near_misses_with_some_listed():
         if v.kind == "near miss":
             assert one_character_apart(PlateText.parse(v.near), v.plate)
     assert plan(300, 20, seed=5)[1] == fleet  # the same seed, the same vehicles
+
+
+def test_listed_vehicles_may_show_another_face_of_their_category():
+    from edge.soak import other_faces
+
+    kei = PlateText.parse("横浜 580 む 13-76", "yellow")
+    assert {p.color.value for p in other_faces(kei)} == {"design-yellow", "white"}
+    assert {p.color.value for p in other_faces(PlateText.parse("品川 100 あ 12-34", "green"))} == {"design-green"}
+    assert other_faces(PlateText.parse("品川 300 さ 12-34", "white")) == []  # a design plate of it is white too
+    assert other_faces(PlateText.parse("品川 55 さ 12-34", "yellow")) == []  # no design plate for a 2-digit class
+    allow, fleet = plan(600, 20, seed=5)
+    listed = {e.plate.format(): e.plate for e in allow}
+    swapped = [v for v in fleet if v.other_face]
+    assert swapped and all(v.kind == "listed" and v.plate.color != listed[v.plate.format()].color
+                           and v.plate.meaning.category == listed[v.plate.format()].meaning.category for v in swapped)
