@@ -830,7 +830,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--config", metavar="FILE.toml")
         if name in ("add", "remove"):
             sub.add_argument("text", metavar="TEXT", help="the plate as people write it, e.g. '品川 300 さ 12-34'")
-            sub.add_argument("--color", help="white, green, yellow, black, design-green, design-yellow (optional)")
+            sub.add_argument("--color", help="white, green, yellow, black, design-green, design-yellow (optional); the "
+                                             "gate matches it by what it says of the vehicle, so a kei car's yellow, "
+                                             "design-yellow and white plates are one")
         if name == "add":
             sub.add_argument("--label", help="who or what it is (shown on each event)")
             sub.add_argument("--from", dest="since", metavar="DATE", help="valid from (2026-12-01, or an ISO time)")
