@@ -1,8 +1,8 @@
 """Weights stored at half precision: a model file half the size that still computes in float32.
 
 ``store_half`` keeps each convolution's and matrix product's weight tensor as float16 with a
-``Cast`` back to float32 in front of its one use, under the weight's own name, so the rest of
-the graph is untouched. ONNX Runtime (and TensorRT) fold those casts when they load the model,
+``Cast`` back to float32 under the weight's own name, so its uses and the rest of
+the graph are untouched. ONNX Runtime (and TensorRT) fold those casts when they load the model,
 so a run costs what it did; the network differs from the float32 one only by its weights rounded
 to 11 significant bits (a relative 0.05 % at most). Biases, temperatures and other small tensors
 stay float32 (the ensemble's floor of 1e-30 is below float16's range). ``expand_half`` undoes
