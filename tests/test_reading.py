@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from edge.field_score import grammar_problems
 from edge.plates import PlateText
-from edge.plates.reading import LETTER_CLASS_SHARE_TRAINED, PLACES, READ_FIELDS, decode, plate_labels, vocabularies
+from edge.plates.reading import (LETTER_CLASS_SHARE_TRAINED, PLACES, READ_FIELDS, RIM_FACE_CONFIDENCE, RIM_FACES, decode,
+                                 plate_labels, vocabularies)
 from edge.synth.texts import random_plate_text
 
 
@@ -31,7 +32,10 @@ def test_a_confident_reading_decodes_to_that_plate(seed):
     plate = random_plate_text(np.random.default_rng(seed))
     reading = decode(probs_for(plate_labels(plate)))
     assert reading.plate == plate and reading.plate.color == plate.color
-    assert all(f.confidence > 0.8 for f in reading.fields.values())  # a string of places: the product
+    assert all(f.confidence > 0.8 for f in reading.fields.values()  # a string of places: the product
+               if f is not reading.fields["color"] or f.value not in RIM_FACES or not plate.meaning.kei)
+    if plate.meaning.kei and plate.color.value in RIM_FACES:  # a face only a rim tells (a kei design plate)
+        assert reading.fields["color"].confidence == RIM_FACE_CONFIDENCE
     assert reading.number == plate.number
     assert reading.category == plate.meaning.category
 
@@ -201,3 +205,14 @@ def test_a_kei_plates_category_is_sure_where_its_face_is_not():
     # a category is no surer than the kana it rests on
     probs["kana"] = np.full(len(vocabularies()["kana"]), 1 / len(vocabularies()["kana"]))
     assert decode(probs).category is None
+
+
+def test_a_face_only_a_rim_tells_is_given_no_surer_than_the_colour_classifier_has_been_on_it():
+    for text, color, capped in (("横浜 580 む 13-76", "design-yellow", True), ("横浜 580 む 13-76", "white", True),
+                                ("横浜 580 む 13-76", "yellow", False), ("品川 300 さ 12-34", "white", False),
+                                ("品川 100 あ 12-34", "design-green", False)):
+        reading = decode(probs_for(plate_labels(PlateText.parse(text, color)), sure=0.9999))
+        face = reading.fields["color"]
+        assert face.value == color
+        assert (face.confidence == RIM_FACE_CONFIDENCE) if capped else face.confidence > 0.99, (text, color)
+        assert reading.category_reading.confidence > 0.99  # what the gate checks stays sure

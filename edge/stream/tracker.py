@@ -112,10 +112,12 @@ class Track:
 
     def settled(self, config: StreamConfig) -> bool:
         """The printed fields confident and the same over the last ``settle_reads`` reads, the
-        plate read at ``settle_width`` px or wider, and the colour confident too (if it could be
-        seen) until the plate has been read at ``FULL_WEIGHT_WIDTH``: a plate that wide shows all
-        it will, so a colour still unsure then (a design plate's thin rim) stays unsure, and the
-        event comes with it as read rather than when the car has gone."""
+        plate read at ``settle_width`` px or wider, and what the colour says of the vehicle (its
+        category, what the gate checks) confident too (if it could be seen) until the plate has
+        been read at ``FULL_WEIGHT_WIDTH``: a plate that wide shows all it will, so a category
+        still unsure then stays unsure, and the event comes with it as read rather than when the
+        car has gone. The face itself is not waited for: a design plate's thin rim, which tells
+        design-yellow from white, does not get surer as the car comes closer."""
         n = config.settle_reads
         if self.fused is None or len(self.fused_texts) < n or self.widest_read < config.settle_width:
             return False
@@ -124,8 +126,8 @@ class Track:
         if any(t != recent[0] for t in recent) or any(f.value is None or f.confidence < config.settle_confidence
                                                       for f in printed):
             return False
-        if self.color_seen and self.fused.fields["color"].confidence < config.settle_confidence:
-            return self.widest_read >= FULL_WEIGHT_WIDTH  # the colour as read: it will not get surer
+        if self.color_seen and self.fused.category_reading.confidence < config.settle_confidence:
+            return self.widest_read >= FULL_WEIGHT_WIDTH  # the category as read: it will not get surer
         return self.fused.plate is not None
 
     def worth_an_event(self) -> bool:
