@@ -98,16 +98,22 @@ def test_a_track_that_made_its_event_is_not_continued_by_a_plate_too_small_to_re
         assert (tracker.found(frame, unread) is track) == (not read)
 
 
+def _torn(text: str, color: str, first: str, second: str) -> dict:
+    """A plate's probabilities read surely, but its colour torn: ``first`` 0.6, ``second`` 0.36."""
+    probs = probs_for(plate_labels(PlateText.parse(text, color)), sure=0.999)
+    colors = vocabularies()["color"]
+    probs["color"] = np.full(len(colors), 0.01)
+    probs["color"][colors.index(first)], probs["color"][colors.index(second)] = 0.6, 0.36
+    return probs
+
+
 def test_a_category_still_unsure_when_the_plate_is_fully_legible_no_longer_holds_the_event_back():
     """A two-digit class whose colour is torn between yellow (a kei car) and white (a registered
     one): every printed field sure, the category not. The event waits for it while the plate
     grows, not after it is FULL_WEIGHT_WIDTH wide (a car stopped at the barrier would otherwise
     wait for the time limit)."""
     config = StreamConfig()
-    probs = probs_for(plate_labels(PlateText.parse("品川 55 さ 12-34", "yellow")), sure=0.999)
-    colors = vocabularies()["color"]
-    probs["color"] = np.full(len(colors), 0.01)
-    probs["color"][colors.index("yellow")], probs["color"][colors.index("white")] = 0.6, 0.36
+    probs = _torn("品川 55 さ 12-34", "yellow", "yellow", "white")
     track = _track(probs, 10, width=FULL_WEIGHT_WIDTH - 20)
     assert track.fused.category_reading.confidence < config.settle_confidence
     assert not track.settled(config)
@@ -119,10 +125,7 @@ def test_a_design_plates_unsure_face_does_not_hold_the_event_back():
     """A kei design plate's thin rim: the face torn between white and design-yellow, both "kei,
     private". The gate checks the category, which is sure, so the event does not wait for the face."""
     config = StreamConfig()
-    probs = probs_for(plate_labels(PlateText.parse("徳島 5X8 わ ・・・1", "design-yellow")), sure=0.999)
-    colors = vocabularies()["color"]
-    probs["color"] = np.full(len(colors), 0.01)
-    probs["color"][colors.index("white")], probs["color"][colors.index("design-yellow")] = 0.6, 0.36
+    probs = _torn("徳島 5X8 わ ・・・1", "design-yellow", "white", "design-yellow")
     track = _track(probs, 10, width=FULL_WEIGHT_WIDTH - 20)
     assert track.fused.fields["color"].confidence < config.settle_confidence
     assert track.settled(config)
