@@ -314,14 +314,14 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
     # The colour classes presume an ordinary plate, and the lettering read under the grammar is what
     # says it is one: the colour is no surer than the surest of region, class number and serial (a
     # diplomatic or SDF plate, a sign or a sticker reads as none of them). Where the lettering clears
-    # the gate's threshold, so does a colour that cleared it before.
-    # The category is told by the colour too, so the same holds for it.
+    # the gate's threshold, so does a colour that cleared it before. The category is told by the
+    # colour too, so the same holds for it.
     lettering = max(fields[name].confidence for name in LETTERING)
     if fields["color"].confidence > lettering:
         fields["color"] = replace(fields["color"], confidence=lettering)
-    if joint and _rim_only(classes[ci], v["kana"][ki], v["color"][oi]):
-        fields["color"] = replace(fields["color"], confidence=min(fields["color"].confidence, RIM_FACE_CONFIDENCE))
     category = replace(category, confidence=min(category.confidence, lettering))
+    if joint and _rim_only(classes[ci], v["kana"][ki], v["color"][oi]):  # a face only a rim tells
+        fields["color"] = replace(fields["color"], confidence=min(fields["color"].confidence, RIM_FACE_CONFIDENCE))
     floor = {name: min_confidence for name in READ_FIELDS}
     if not color_seen:
         floor["color"] = max(min_confidence, UNSEEN_COLOR_CONFIDENCE)
