@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from edge.baselines import fields_from_text
-from edge.field_score import SURE, FieldTally, Reliability, grammar_problems, known, rounded, same
+from edge.field_score import (GATE_THRESHOLD, SURE, CategoryTally, FieldTally, Reliability, grammar_problems, known,
+                               labelled_category, rounded, same)
 from edge.plates.reading import READ_FIELDS
 from edge.common.boxes import iou
 from edge.vision.pipeline import ImageError, Pipeline, load_image
@@ -185,6 +186,7 @@ class Report:
     invalid: list[str] = field(default_factory=list)  # "file: problem" for grammar-invalid outputs
     conditions: dict[str, ConditionScore] = field(default_factory=dict)  # a stress suite's, in label order
     sure_mistakes: list[dict] = field(default_factory=list)  # fields read wrong at >= SURE confidence (each one listed)
+    category: CategoryTally = field(default_factory=CategoryTally)  # what the gate checks of the colour
 
     @property
     def recall(self) -> float | None:
@@ -212,6 +214,7 @@ class Report:
             "plates_output": self.plates_output, "grammar_invalid_outputs": len(self.invalid),
             "grammar_invalid": self.invalid,
             "sure_mistakes": self.sure_mistakes,
+            "category": self.category.to_dict(),
             "conditions": {name: c.to_dict() for name, c in self.conditions.items()},
             "per_image": [{"file": r.file, "found": r.found, "missed": r.missed, "false_plates": r.false_plates,
                            "error": r.error, "timing_ms": r.timing_ms} for r in self.per_image],
@@ -307,6 +310,9 @@ class Report:
                      f"plates; calibration error {fmt(self.reliability.calibration_error())}):")
         lines += [f"  confidence {r['confidence']}: {r['fields']:>5} fields, mean {r['mean_confidence']:.3f}, "
                   f"right {r['accuracy']:.3f}" for r in self.reliability.rows()]
+        c = self.category
+        lines.append(f"category (kei/private...: what the gate checks of the colour): right {c.right} of {c.scored}, "
+                     f"withheld {c.withheld}, wrong at >= {GATE_THRESHOLD} {c.wrong_at_gate} (>= {SURE}: {c.wrong_sure})")
         lines.append(f"fields read wrong at >= {SURE} confidence: {len(self.sure_mistakes)}"
                      + "".join(f"\n  {m['file']}#{m['plate_index']} {m['field']}: {m['label']} read as {m['read']} "
                                f"at {m['confidence']:.4f}" for m in self.sure_mistakes))
@@ -332,7 +338,7 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
     engines = {k: v for k, v in (baselines or {}).items() if not isinstance(v, str)}
     tallies: dict[str, FieldTally | str] = {k: v if isinstance(v, str) else FieldTally(fields=READ_FIELDS[:4])
                                             for k, v in (baselines or {}).items()}
-    plates_output, invalid, sure_mistakes = 0, [], []
+    plates_output, invalid, sure_mistakes, category = 0, [], [], CategoryTally()
     conditions: dict[str, ConditionScore] = {}
     results: list[ImageResult] = []
     totals, stages = [], {}
@@ -374,6 +380,9 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
                                                   "label": getattr(label, f), "read": value,
                                                   "confidence": round(float(confidence), 4),
                                                   "condition": label.condition or None})
+                if (truth := labelled_category(label.fields)) is not None:
+                    read = plate.reading.category_reading
+                    category.add(truth, read.value, read.confidence)
         by_label = {j: result.plates[i] for i, j, _ in pairs}
         for j, label in enumerate(wanted):
             if not label.counts_for_recall:
@@ -421,7 +430,7 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
         time_ms_p95=float(np.percentile(totals, 95)) if totals else 0.0,
         stage_ms_mean={k: round(float(np.mean(v)), 1) for k, v in stages.items()}, per_image=results, labels=labels,
         reading=reading, baselines=tallies, reliability=reliability, plates_output=plates_output, invalid=invalid,
-        sure_mistakes=sure_mistakes,
+        sure_mistakes=sure_mistakes, category=category,
         conditions=dict(sorted(conditions.items(), key=lambda kv: _level_order(kv[0]))))
     return report
 

@@ -15,6 +15,7 @@ from edge.plates.reading import READ_FIELDS
 from edge.plates.serial import SerialError, parse_serial
 
 SURE = 0.99  # issue 13: no field given at this confidence or more may be wrong (the reliability top bin)
+GATE_THRESHOLD = 0.95  # gate.min_field_confidence's default: a category read wrong at this or more could act
 # confidence bins of the reliability table: [low, high)
 RELIABILITY_BINS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, SURE), (SURE, 1.01))
 
@@ -67,6 +68,44 @@ def grammar_problems(plate: dict) -> list[str]:
     if plate.get("valid") and any(plate.get(k) is None for k in needed):
         problems.append("marked valid with a field missing")
     return problems
+
+
+def labelled_category(fields: dict[str, str]) -> str | None:
+    """The category (``kei/private``...) a labelled plate's class number, kana and colour give;
+    None where one of them is not scored or they do not make a valid plate (a pasted dummy)."""
+    if not all(known(fields[k]) for k in ("class_number", "kana", "color")):
+        return None
+    try:
+        return PlateText("品川", fields["class_number"], fields["kana"], 1, Color(fields["color"])).meaning.category
+    except (PlateTextError, ValueError):
+        return None
+
+
+@dataclass
+class CategoryTally:
+    """The plate's category as read (``Reading.category_reading``: what the gate checks of the
+    colour) against the labelled one: right, withheld, and wrong at the gate's default threshold
+    (0.95) or at ``SURE``."""
+
+    scored: int = 0
+    right: int = 0
+    withheld: int = 0
+    wrong_at_gate: int = 0
+    wrong_sure: int = 0
+
+    def add(self, label: str, value: str | None, confidence: float) -> None:
+        self.scored += 1
+        if value is None:
+            self.withheld += 1
+        elif value == label:
+            self.right += 1
+        else:
+            self.wrong_at_gate += confidence >= GATE_THRESHOLD
+            self.wrong_sure += confidence >= SURE
+
+    def to_dict(self) -> dict:
+        return {"scored": self.scored, "right": self.right, "withheld": self.withheld,
+                f"wrong_at_{GATE_THRESHOLD}": self.wrong_at_gate, f"wrong_at_{SURE}": self.wrong_sure}
 
 
 @dataclass

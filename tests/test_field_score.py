@@ -75,3 +75,19 @@ def test_grammar_problems_find_every_impossible_output(plate, bad):
 def test_baseline_text_is_split_into_fields(text, fields):
     got = fields_from_text(text)
     assert (got.region, got.class_number, got.kana, got.serial) == fields
+
+
+def test_the_category_is_scored_as_the_gate_uses_it():
+    from edge.field_score import CategoryTally, labelled_category
+
+    fields = {"region": "横浜", "class_number": "580", "kana": "む", "serial": "13-76"}
+    assert labelled_category({**fields, "color": "design-yellow"}) == "kei/private"
+    assert labelled_category({**fields, "color": "white"}) == "kei/private"  # a Rugby World Cup plate
+    assert labelled_category({**fields, "color": "?"}) is None
+    assert labelled_category({**fields, "class_number": "300", "color": "yellow"}) is None  # no such plate (a dummy)
+    tally = CategoryTally()
+    for label, value, confidence in (("kei/private", "kei/private", 0.99), ("kei/private", None, 0.4),
+                                     ("kei/private", "registered/private", 0.96),
+                                     ("kei/private", "registered/private", 0.995)):
+        tally.add(label, value, confidence)
+    assert tally.to_dict() == {"scored": 4, "right": 1, "withheld": 1, "wrong_at_0.95": 2, "wrong_at_0.99": 1}
