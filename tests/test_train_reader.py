@@ -123,3 +123,23 @@ def test_the_blur_augmentation_smears_a_share_of_the_cuts_along_a_moving_cars_pa
     assert 0.4 < smeared.mean() < 0.6  # about half the cuts
     plate_width = crop.size[0] / (crop.box[2] - crop.box[0])
     assert width(blurred).max() <= BLUR_LENGTH[1] * plate_width + 2  # no longer than the longest blur
+
+
+def test_fine_tuning_from_a_model_stored_at_half_precision_starts_from_its_weights(tmp_path):
+    """`python -m engines.half` keeps the weights as float16 behind casts; --init reads them as float32."""
+    torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    import onnx
+    from engines.reader.train import build, init_from_onnx
+
+    from edge.vision.half import store_half
+    from edge.vision.manifest import DEFAULT_MODELS_DIR
+
+    path = DEFAULT_MODELS_DIR / "read-kana.onnx"
+    half = tmp_path / "read-kana.onnx"
+    onnx.save(store_half(onnx.load(str(path))), str(half))
+    a, b = build("kana"), build("kana")
+    init_from_onnx(a, path, 1)
+    init_from_onnx(b, half, 1)
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        want = p.detach().half().float() if p.dim() > 1 else p  # weights rounded to half, biases as they were
+        torch.testing.assert_close(q, want, msg=name)
