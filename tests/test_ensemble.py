@@ -10,6 +10,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from edge.vision.fields import FIELD_CROPS
+from edge.vision.half import expand_half
 from edge.vision.manifest import DEFAULT_MODELS_DIR, load_manifest
 from edge.vision.reader import MODEL_NAMES, FieldReader
 from engines.reader.ensemble import FLOOR, merge, write
@@ -18,7 +19,7 @@ from engines.reader.ensemble import FLOOR, merge, write
 def _member_b(field: str) -> onnx.ModelProto:
     """Another network of the same shape: the committed one (itself an ensemble or not) with its last
     layers' weights moved."""
-    model = onnx.load(str(DEFAULT_MODELS_DIR / f"{MODEL_NAMES[field]}.onnx"))
+    model = expand_half(onnx.load(str(DEFAULT_MODELS_DIR / f"{MODEL_NAMES[field]}.onnx")))  # weights as float32
     rng = np.random.default_rng(3)
     for last in [w for w in model.graph.initializer if w.name.endswith("head.5.weight")]:
         moved = numpy_helper.to_array(last) + rng.normal(0, 0.05, last.dims).astype(np.float32)
