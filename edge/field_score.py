@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from edge.plates import Color, PlateText, PlateTextError, class_number_rules, kana_table, region_table
-from edge.plates.reading import READ_FIELDS
+from edge.plates.reading import READ_FIELDS, category_of
 from edge.plates.serial import SerialError, parse_serial
 
 SURE = 0.99  # issue 13: no field given at this confidence or more may be wrong (the reliability top bin)
@@ -75,10 +75,7 @@ def labelled_category(fields: dict[str, str]) -> str | None:
     None where one of them is not scored or they do not make a valid plate (a pasted dummy)."""
     if not all(known(fields[k]) for k in ("class_number", "kana", "color")):
         return None
-    try:
-        return PlateText("品川", fields["class_number"], fields["kana"], 1, Color(fields["color"])).meaning.category
-    except (PlateTextError, ValueError):
-        return None
+    return category_of(fields["class_number"], fields["kana"], fields["color"])
 
 
 @dataclass

@@ -99,11 +99,8 @@ def record_calibration(scenes: int, out_dir: Path = DEFAULT_CALIBRATION_DIR / "s
     return written
 
 
-def float_nodes(onnx_path: Path, keep: tuple[str, ...]) -> list[str]:
-    """Names of the nodes of the model that ``keep`` names by op type or by node name."""
-    import onnx
-
-    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+def float_nodes(graph, keep: tuple[str, ...]) -> list[str]:
+    """Names of the nodes of ``graph`` (an ``onnx.GraphProto``) that ``keep`` names by op type or by node name."""
     return [n.name for n in graph.node if n.op_type in keep or n.name in keep]
 
 
@@ -114,11 +111,12 @@ def quantize_model(fp32: Path, out: Path, calibration: CalibrationSet, keep: tup
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    exclude = float_nodes(fp32, keep)
+    model = expand_half(onnx.load(str(fp32)))  # half-stored weights as float32: only initializers are quantized
+    exclude = float_nodes(model.graph, keep)
 
     with tempfile.TemporaryDirectory() as tmp:
-        full = Path(tmp) / "float32.onnx"  # weights stored at half precision made float32 tensors again:
-        onnx.save(expand_half(onnx.load(str(fp32))), str(full))  # the quantizer quantizes only initializers
+        full = Path(tmp) / "float32.onnx"
+        onnx.save(model, str(full))
         prepared = Path(tmp) / "prepared.onnx"
         try:
             quant_pre_process(str(full), str(prepared), skip_symbolic_shape=False)

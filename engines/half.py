@@ -11,13 +11,13 @@ float32. A model already stored so is left as it is.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import onnx
 
 from edge.vision.half import WEIGHT_OPS, is_half, store_half
+from edge.vision.plans import sha256_of
 
 
 def halve(path: Path) -> str:
@@ -31,7 +31,7 @@ def halve(path: Path) -> str:
     before = path.stat().st_size
     onnx.save(store_half(model), str(path))
     manifest = json.loads(meta.read_text(encoding="utf-8"))
-    manifest["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest["sha256"] = sha256_of(path)
     manifest["weights"] = (f"the weights of {', '.join(WEIGHT_OPS)} stored as float16 and cast to float32 where "
                            "used (python -m engines.half); computed in float32")
     meta.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -203,16 +203,16 @@ def class_number_posterior(place_probs: np.ndarray) -> np.ndarray:
     return _string_posterior(np.asarray(place_probs), _class_number_table(), _class_number_prior())[1]
 
 
-def _agree(class_number: str, kana: str, color: str) -> bool:
-    """Whether class number, kana and colour can stand together on one plate."""
-    return _agree_as(_class_kinds()[class_number], kana, color)
+def _category(class_number: str, kana: str, color: str) -> str | None:
+    """``category_of`` for a well-formed class number, through one class of its kind (cached)."""
+    return category_of(_class_kinds()[class_number], kana, color)
 
 
 @lru_cache(maxsize=1)
 def _class_kinds() -> dict[str, str]:
-    """Each well-formed class number -> the first one of its kind. Agreement with kana and colour
-    depends only on the numbering system a class implies and the systems it conflicts with, so
-    one of each kind stands for all."""
+    """Each well-formed class number -> the first one of its kind. Agreement with kana and colour,
+    and the category they give, depend only on the numbering system a class implies and the
+    systems it conflicts with, so one of each kind stands for all."""
     rules, first = class_number_rules(), {}
     out = {}
     for class_number in _class_number_table()[0]:
@@ -223,29 +223,20 @@ def _class_kinds() -> dict[str, str]:
 
 
 @lru_cache(maxsize=4096)
-def _agree_as(class_number: str, kana: str, color: str) -> bool:
+def category_of(class_number: str, kana: str, color: str) -> str | None:
+    """What a plate with this class number, kana and colour says of its vehicle (``kei/private``...;
+    a white plate with a kei class is kei); None when the three cannot stand together on one plate."""
     try:
-        PlateText("品川", class_number, kana, 1, Color(color))
-    except PlateTextError:
-        return False
-    return True
+        return PlateText("品川", class_number, kana, 1, Color(color)).meaning.category
+    except (PlateTextError, ValueError):  # ValueError: not a colour
+        return None
 
 
 def _rim_only(class_number: str, kana: str, color: str) -> bool:
     """Whether ``color`` is one of ``RIM_FACES`` and the other is a face of the same category with
     this class number and kana (a kei private plate)."""
-    return color in RIM_FACES and all(_agree(class_number, kana, face) for face in RIM_FACES) \
-        and len({_category_of(class_number, kana, face) for face in RIM_FACES}) == 1
-
-
-def _category_of(class_number: str, kana: str, color: str) -> str | None:
-    """The category of a plate with these three, which agree (a white plate with a kei class is kei)."""
-    return _category_as(_class_kinds()[class_number], kana, color)
-
-
-@lru_cache(maxsize=4096)
-def _category_as(class_number: str, kana: str, color: str) -> str | None:
-    return PlateText("品川", class_number, kana, 1, Color(color)).meaning.category
+    faces = {_category(class_number, kana, face) for face in RIM_FACES}
+    return color in RIM_FACES and len(faces) == 1 and None not in faces
 
 
 def colorless(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -276,9 +267,12 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
     top_class = np.argsort(-p_class)[:TOP_CLASS_NUMBERS]
     top_kana = np.argsort(-p_kana)[:TOP_KANA]
     joint: dict[tuple[int, int, int], float] = {}
+    categories: dict[tuple[int, int, int], str | None] = {}
     for ci, ki, oi in itertools.product(top_class, top_kana, range(len(p_color))):
-        if _agree(classes[ci], v["kana"][ki], v["color"][oi]):
+        kind = _category(classes[ci], v["kana"][ki], v["color"][oi])
+        if kind is not None:  # the three agree
             joint[(ci, ki, oi)] = p_class[ci] * p_kana[ki] * p_color[oi]
+            categories[(ci, ki, oi)] = kind
     best: dict[str, str] = {}
     fields: dict[str, FieldReading] = {}
     category = FieldReading(None, 0.0)
@@ -292,8 +286,8 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
             best[name], fields[name] = value, FieldReading(value, float(conf))
         # the category: the mass of every combination that gives it, and no surer than the class
         # number and kana it rests on (the joint holds only the likeliest of them)
-        kind = _category_of(classes[ci], v["kana"][ki], v["color"][oi])
-        mass = sum(p for (a, b, o), p in joint.items() if _category_of(classes[a], v["kana"][b], v["color"][o]) == kind)
+        kind = categories[(ci, ki, oi)]
+        mass = sum(p for key, p in joint.items() if categories[key] == kind)
         category = FieldReading(kind, min(float(mass / total), fields["class_number"].confidence,
                                           fields["kana"].confidence))
     else:  # nothing among the likeliest agrees: no trustworthy value for any of the three

@@ -27,11 +27,8 @@ def store_half(model: onnx.ModelProto) -> onnx.ModelProto:
     out.CopyFrom(model)
     graph = out.graph
     weights = {w.name: w for w in graph.initializer if w.data_type == TensorProto.FLOAT}
-    halve = []
-    for node in graph.node:
-        if node.op_type in WEIGHT_OPS and len(node.input) > 1 and node.input[1] in weights:
-            halve.append(node.input[1])
-    halve = list(dict.fromkeys(halve))
+    halve = dict.fromkeys(node.input[1] for node in graph.node  # a weight two nodes share is halved once
+                          if node.op_type in WEIGHT_OPS and len(node.input) > 1 and node.input[1] in weights)
     casts = []
     for name in halve:
         w = weights[name]
