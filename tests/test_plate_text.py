@@ -123,6 +123,8 @@ def test_ambiguous_kana_and_class_leave_use_unknown():
     ("横浜 300 A 12-34", None, "kana", "kana.vehicle_class"),
     ("横浜 480 E 12-34", "yellow", "kana", "kana.color"),
     ("横浜 300 わ 12-34", "design-green", "kana", "kana.color"),
+    ("品川 55 あ 12-34", "design-green", "class_number", "class_number.design"),  # design plates came in 2017
+    ("横浜 5 と 12-34", "design-yellow", "class_number", "class_number.design"),
     ("品川\x00300さ1234", None, "plate", "plate.control_character"),
     ("品川\u200b300さ1234", None, "plate", "plate.control_character"),
     ("品川 300 さ\u202e12-34", None, "plate", "plate.control_character"),

@@ -46,6 +46,12 @@ class Color(str, Enum):
         raise ValueError(f"colour {text!r} is not one of: {allowed}")
 
 
+# Faces only a design plate (図柄入り, issued since 2017) has. Every plate issued since 2005 has a
+# 3-character class number (registered since 1999, kei since 2005: edge.plates.class_number), so a
+# plate with one of these faces never carries a 1- or 2-character class number.
+DESIGN_RIMS = frozenset({Color.DESIGN_GREEN, Color.DESIGN_YELLOW})
+
+
 @dataclass(frozen=True)
 class ColorMeaning:
     vehicle_class: VehicleClass

@@ -59,12 +59,15 @@ LETTER_CLASS_SHARE_ROAD = 0.01
 # the class number and kana leave one colour possible: the colour classifier's guess from grey
 # levels is not evidence (a yellow kei plate in grey read as white at 0.976 on real photos).
 UNSEEN_COLOR_CONFIDENCE = 0.99
-# A kei private plate's white face (2019 Rugby World Cup) and design-yellow one differ only by a
-# 3-5 mm yellow rim, which the colour classifier cannot see at its 64 x 32 input (README: lever
-# 14); its choice between the two rests on the class number and the light. On 150 kei private
-# plates drawn twice in the same scenes, once each way (seed 30001, README: lever 30), its choices
-# given at 0.95 or more were right 37 times of 48: so that choice is given no surer than that.
-RIM_FACES = ("white", "design-yellow")
+# White, design-green and design-yellow plates show one white face told apart only by a 3-5 mm
+# rim (none, green, yellow), which the colour classifier cannot see at its 64 x 32 input (README:
+# lever 14); its choice between them rests on the class number and the light. On 150 kei private
+# plates drawn twice in the same scenes, white and design-yellow (seed 30001, README: lever 30),
+# its choices given at 0.95 or more were right 37 times of 48. So before decoding no rim face is
+# given worse odds than 23 : 77 against another on the colour classifier's word: where two faces
+# say the same of the vehicle (a kei private plate's white and design-yellow) the face is given no
+# surer than 0.77; where they do not (white is private, design-green commercial) the kana decides.
+RIM_FACES = ("white", "design-green", "design-yellow")
 RIM_FACE_CONFIDENCE = 0.77
 
 
@@ -211,12 +214,13 @@ def _category(class_number: str, kana: str, color: str) -> str | None:
 @lru_cache(maxsize=1)
 def _class_kinds() -> dict[str, str]:
     """Each well-formed class number -> the first one of its kind. Agreement with kana and colour,
-    and the category they give, depend only on the numbering system a class implies and the
-    systems it conflicts with, so one of each kind stands for all."""
+    and the category they give, depend only on the numbering system a class implies, the systems
+    it conflicts with and whether it has the 3 characters of a design plate's, so one of each kind
+    stands for all."""
     rules, first = class_number_rules(), {}
     out = {}
     for class_number in _class_number_table()[0]:
-        key = (rules.implied_class(class_number),
+        key = (rules.implied_class(class_number), len(class_number) == 3,
                *(rules.conflict(class_number, vc) is None for vc in VehicleClass))
         out[class_number] = first.setdefault(key, class_number)
     return out
@@ -232,11 +236,14 @@ def category_of(class_number: str, kana: str, color: str) -> str | None:
         return None
 
 
-def _rim_only(class_number: str, kana: str, color: str) -> bool:
-    """Whether ``color`` is one of ``RIM_FACES`` and the other is a face of the same category with
-    this class number and kana (a kei private plate)."""
-    faces = {_category(class_number, kana, face) for face in RIM_FACES}
-    return color in RIM_FACES and len(faces) == 1 and None not in faces
+def rim_faces_evened(p_color: np.ndarray) -> np.ndarray:
+    """The colour classifier's probabilities with every rim face raised to at least
+    (1 - RIM_FACE_CONFIDENCE) / RIM_FACE_CONFIDENCE of the likeliest rim face's: its word on a rim
+    is worth those odds and no more (the joint renormalises)."""
+    rim = [vocabularies()["color"].index(face) for face in RIM_FACES]
+    out = np.array(p_color, np.float64)
+    out[rim] = np.maximum(out[rim], out[rim].max() * (1 - RIM_FACE_CONFIDENCE) / RIM_FACE_CONFIDENCE)
+    return out
 
 
 def colorless(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -260,7 +267,7 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
     classes, p_class = _string_posterior(np.asarray(probs["class_number"]), _class_number_table(),
                                          _class_number_prior())
     serials, p_serial = _string_posterior(np.asarray(probs["serial"]), _serial_table())
-    p_kana, p_color = np.asarray(probs["kana"], np.float64), np.asarray(probs["color"], np.float64)
+    p_kana, p_color = np.asarray(probs["kana"], np.float64), rim_faces_evened(probs["color"])
     p_region = np.asarray(probs["region"], np.float64)
 
     # class number x kana x colour: the combinations that agree, renormalised
@@ -314,8 +321,6 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
     if fields["color"].confidence > lettering:
         fields["color"] = replace(fields["color"], confidence=lettering)
     category = replace(category, confidence=min(category.confidence, lettering))
-    if joint and _rim_only(classes[ci], v["kana"][ki], v["color"][oi]):  # a face only a rim tells
-        fields["color"] = replace(fields["color"], confidence=min(fields["color"].confidence, RIM_FACE_CONFIDENCE))
     floor = {name: min_confidence for name in READ_FIELDS}
     if not color_seen:
         floor["color"] = max(min_confidence, UNSEEN_COLOR_CONFIDENCE)

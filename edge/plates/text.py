@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from edge.plates.class_number import class_number_rules
-from edge.plates.color import MEANINGS, Color, plain_color
+from edge.plates.color import DESIGN_RIMS, MEANINGS, Color, plain_color
 from edge.plates.kana import Use, VehicleClass, kana_table
 from edge.plates.regions import Region, UnknownRegion, region_table
 from edge.plates.serial import DOT_LOOKALIKES, HYPHEN_LOOKALIKES, SerialError, format_serial, parse_serial
@@ -303,6 +303,10 @@ def _agree(class_number: str, kana: str, color: Color | None,
         out.warnings.append(Problem("color", "color.white_kei",
                                     f"white plate with kei class {class_number}: only the 2019 Rugby World Cup"
                                     " (and possibly Tokyo 2020) design plates are white on kei cars"))
+    if color in DESIGN_RIMS and len(class_number) < 3:
+        out.errors.append(Problem("class_number", "class_number.design",
+                                  f"a {color.value} plate is a design plate (issued since 2017), whose class number"
+                                  f" has 3 characters, not {len(class_number)} like {class_number}"))
     conflict = rules.conflict(class_number, vehicle_class)
     if conflict:
         out.errors.append(Problem("class_number", "class_number.color",
