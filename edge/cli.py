@@ -135,6 +135,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
             raise UsageError("give OUT, the folder to write samples to (or --compare DIR)")
         if args.kind == "clip":
             return _synth_clip(args, Backgrounds(backgrounds_dir) if backgrounds_dir else None)
+        clip_only = [flag for flag, value in (("--wait", args.wait), ("--size", args.size), ("--fps", args.fps))
+                     if value is not None]
+        if clip_only:
+            raise UsageError(f"{', '.join(clip_only)}: only for --kind clip")
         summary = write_dataset(args.out, args.count, args.seed, args.kind, backgrounds_dir, args.workers,
                                 progress=not args.quiet, conditions=args.conditions)
         print(f"wrote {summary.count} {args.kind} to {summary.folder} in {summary.seconds:.1f} s "
@@ -149,7 +153,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def _synth_clip(args: argparse.Namespace, backgrounds) -> int:
     from tqdm import tqdm
 
-    from edge.synth.clip import ClipError, write_clip
+    from edge.synth.clip import ClipError, ClipFormat, write_clip
 
     bar = None if args.quiet else tqdm(total=0, unit="frame", desc="clip", disable=None)  # None: no bar off a terminal
 
@@ -158,8 +162,9 @@ def _synth_clip(args: argparse.Namespace, backgrounds) -> int:
         bar.update(done - bar.n)
 
     try:
+        fmt = ClipFormat.parse(args.size or "1280x720", args.fps or 30)
         summary = write_clip(args.out, args.count, args.seed, backgrounds,
-                             progress if bar is not None else None, args.wait)
+                             progress if bar is not None else None, args.wait, fmt)
     except ClipError as exc:
         raise UsageError(str(exc)) from exc
     finally:
@@ -752,11 +757,16 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--kind", choices=("plates", "scenes", "stress", "clip"), default="plates",
                        help="plates: crops round one plate; scenes: whole camera frames; stress: scenes condition "
                             "by condition for `anpr eval` (sample i is the i-th condition, round and round); clip: OUT/clip.mp4 "
-                            "(1280x720, 30 fps) of COUNT vehicles at a gate and OUT/vehicles.jsonl (default plates)")
+                            "(1280x720, 30 fps unless --size, --fps) of COUNT vehicles at a gate and OUT/vehicles.jsonl "
+                            "(default plates)")
     synth.add_argument("--conditions", metavar="TEXT",
                        help="stress: only the conditions whose names hold TEXT (e.g. 'close range'), round and round")
     synth.add_argument("--wait", type=float, metavar="SECONDS",
                        help="clip: every vehicle stops at the barrier and waits this long")
+    synth.add_argument("--size", metavar="WIDTHxHEIGHT",
+                       help="clip: the camera's picture (default 1280x720; 2688x1520 is a 4-megapixel IP camera's); "
+                            "plates grow with it, the same lane seen through the same lens")
+    synth.add_argument("--fps", type=_positive, help="clip: frames per second (default 30)")
     synth.add_argument("--sheet", metavar="PNG", help="also draw the first samples with their labels")
     synth.add_argument("--workers", type=_positive, help="processes (default: one per core)")
     synth.add_argument("--backgrounds", metavar="DIR",

@@ -30,6 +30,10 @@ def test_bad_arguments_exit_two_with_the_reason(tmp_path):
         (["synth"], "give OUT"),
         (["synth", str(tmp_path / "x"), "--backgrounds", str(tmp_path / "nowhere")], "plates.csv is missing"),
         (["synth", "--compare", str(tmp_path / "nowhere"), "--picture", str(tmp_path / "c.png")], "cannot read"),
+        (["synth", str(tmp_path / "x"), "--kind", "clip", "--size", "big"], "expected WIDTHxHEIGHT"),
+        (["synth", str(tmp_path / "x"), "--kind", "clip", "--size", "8000x6000"], "expected 320x240 to 3840x2160"),
+        (["synth", str(tmp_path / "x"), "--kind", "clip", "--fps", "100"], "expected 5 to 60"),
+        (["synth", str(tmp_path / "x"), "--kind", "scenes", "--size", "2688x1520"], "only for --kind clip"),
     ]:
         run = anpr(*args)
         assert run.returncode == 2, (args, run.stderr)

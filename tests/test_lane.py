@@ -46,6 +46,25 @@ def test_clip_is_a_1280x720_30fps_video_with_its_truth(lane_clip):
         [truth[0]["text"], truth[2]["text"]]
 
 
+def test_a_4_megapixel_camera_at_20_fps_sees_the_plate_larger_and_logs_it_once(tmp_path):
+    clip = tmp_path / "4mp"
+    run = anpr("synth", str(clip), "--kind", "clip", "--count", "1", "--seed", "3", "--size", "2688x1520",
+               "--fps", "20", "--backgrounds", "none", "--quiet")
+    assert run.returncode == 0, run.stderr
+    cap = cv2.VideoCapture(str(clip / "clip.mp4"))
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT), cap.get(cv2.CAP_PROP_FPS)) == \
+        (2688, 1520, 20)
+    cap.release()
+    truth, fps = read_truth(clip)
+    assert fps == 20 and len(truth) == 1
+    assert truth[0]["max_plate_width_px"] > 260 * 1.5  # the same lane through the same lens: 2.1 times larger
+    db = tmp_path / "events.db"
+    run = anpr("run", str(clip / "clip.mp4"), "--db", str(db))
+    assert run.returncode == 0, run.stderr
+    score = score_clip(truth, _rows(db), fps).to_dict()
+    assert score["vehicles_with_exactly_one_event"] == 1 and score["fused_exact"] == 1, score
+
+
 def test_each_vehicle_gives_exactly_one_event_with_its_plate(lane_clip, tmp_path):
     db = tmp_path / "events.db"
     run = anpr("run", str(lane_clip / "clip.mp4"), "--db", str(db), "--stats")

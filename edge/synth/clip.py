@@ -1,6 +1,7 @@
 """A lane clip: vehicles arriving at a gate one after another, as a fixed camera sees them.
 
-``write_clip(out, count, seed)`` writes ``clip.mp4`` (1280x720, 30 fps) and ``vehicles.jsonl``:
+``write_clip(out, count, seed)`` writes ``clip.mp4`` (1280x720, 30 fps, or another ``ClipFormat``:
+a 4-megapixel IP camera's 2688x1520 at 20 fps, say) and ``vehicles.jsonl``:
 one line per vehicle with its plate, the frames its plate is wholly in view, the first frame it
 is readable (at least ``READABLE_WIDTH`` px wide and wholly in view), its direction and whether
 it stopped; and ``allowlist.csv``, every other vehicle's plate, for trying a gate
@@ -30,14 +31,45 @@ from edge.synth.plate import render_plate
 from edge.synth.scene import _canvas_to_plane, _car_front, _procedural_background, _project, _warp_onto, plane_homography
 from edge.synth.texts import random_plate_text
 
-WIDTH, HEIGHT, FPS = 1280, 720, 30
-READABLE_WIDTH = 70  # px: from here a person reads every field of a plate in this clip's frames
-FAR_WIDTH = 34  # px: a plate's width where it enters (or leaves) the lane's far end
+READABLE_WIDTH = 70  # px: from here a person reads every field of a plate, whatever the frame's size
+FAR_WIDTH = 34  # px at 1280 wide: a plate's width where it enters (or leaves) the lane's far end
 NOISE_TILES = 8  # sensor noise is drawn once per clip and cycled: drawing it per frame is the slow part
 
 
 class ClipError(ValueError):
-    """The clip cannot be written (bad count, unwritable folder, no video encoder)."""
+    """The clip cannot be written (bad count, size or rate, unwritable folder, no video encoder)."""
+
+
+@dataclass(frozen=True)
+class ClipFormat:
+    """The camera's picture size and frame rate. The lane and lens are the same at every size, so
+    a plate's width in pixels at a given distance grows with the picture's width (``scale``)."""
+
+    width: int = 1280
+    height: int = 720
+    fps: int = 30
+
+    def __post_init__(self) -> None:
+        if not (320 <= self.width <= 3840 and 240 <= self.height <= 2160):
+            raise ClipError(f"--size {self.width}x{self.height}: expected 320x240 to 3840x2160")
+        if self.width % 2 or self.height % 2:
+            raise ClipError(f"--size {self.width}x{self.height}: the video encoder needs even sides")
+        if not 5 <= self.fps <= 60:
+            raise ClipError(f"--fps {self.fps}: expected 5 to 60 frames per second")
+
+    @classmethod
+    def parse(cls, size: str, fps: int = 30) -> ClipFormat:
+        """``size`` as ``WIDTHxHEIGHT`` (``2688x1520``)."""
+        try:
+            width, height = (int(v) for v in size.lower().split("x"))
+        except ValueError:
+            raise ClipError(f"--size {size!r}: expected WIDTHxHEIGHT, such as 2688x1520") from None
+        return cls(width, height, fps)
+
+    @property
+    def scale(self) -> float:
+        """Plate widths here over the same plate's at 1280 px wide."""
+        return self.width / 1280
 
 
 @dataclass(frozen=True)
@@ -55,38 +87,39 @@ class Vehicle:
     start: int = 0  # the clip frame its pass begins
 
 
-def _path(rng: np.random.Generator, direction: str, behaviour: str,
-          wait_seconds: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _path(rng: np.random.Generator, direction: str, behaviour: str, wait_seconds: float | None = None,
+          fmt: ClipFormat = ClipFormat()) -> tuple[np.ndarray, np.ndarray]:
     """Plate width and centre per frame. Width is focal / distance; the distance falls (or rises)
     at the vehicle's speed, easing into a stop and out of it for a vehicle that waits."""
-    near = rng.uniform(190, 260)  # width at the barrier, where a car stops
-    d_far, d_near, d_exit = 1 / FAR_WIDTH, 1 / near, 1 / 420  # distances in units of focal/px
-    speed = (d_far - d_near) / (rng.uniform(2.2, 3.4) * FPS)  # per frame, far end to barrier
+    fps, far = fmt.fps, FAR_WIDTH * fmt.scale
+    near = rng.uniform(190, 260) * fmt.scale  # width at the barrier, where a car stops
+    d_far, d_near, d_exit = 1 / far, 1 / near, 1 / (420 * fmt.scale)  # distances in units of focal/px
+    speed = (d_far - d_near) / (rng.uniform(2.2, 3.4) * fps)  # per frame, far end to barrier
     if behaviour == "stops":
         approach = d_near + (d_far - d_near) * (1 - np.sin(np.linspace(0, np.pi / 2, int((d_far - d_near) / speed * 1.4))))
         waited = rng.uniform(1.2, 3.5)
-        wait = np.full(int((wait_seconds if wait_seconds is not None else waited) * FPS), d_near)
-        leave = d_near - (d_near - d_exit) * (1 - np.cos(np.linspace(0, np.pi / 2, int(1.6 * FPS)))) ** 0.7
+        wait = np.full(int((wait_seconds if wait_seconds is not None else waited) * fps), d_near)
+        leave = d_near - (d_near - d_exit) * (1 - np.cos(np.linspace(0, np.pi / 2, int(1.6 * fps)))) ** 0.7
         distance = np.concatenate([approach, wait, leave])
     else:
         distance = np.arange(d_far, d_exit, -speed)
     if direction == "leaving":  # the same road the other way: close and big first, then away
-        distance = np.arange(1 / 300, d_far * 1.1, speed)
+        distance = np.arange(1 / (300 * fmt.scale), d_far * 1.1, speed)
     widths = 1 / distance
     # far plates sit near the vanishing point, close ones low in the frame and to one side
-    t = (widths - FAR_WIDTH) / (near - FAR_WIDTH)
-    x0, x1 = rng.uniform(0.42, 0.58) * WIDTH, rng.uniform(0.35, 0.65) * WIDTH
-    y0, y1 = rng.uniform(0.38, 0.48) * HEIGHT, rng.uniform(0.72, 0.82) * HEIGHT
+    t = (widths - far) / (near - far)
+    x0, x1 = rng.uniform(0.42, 0.58) * fmt.width, rng.uniform(0.35, 0.65) * fmt.width
+    y0, y1 = rng.uniform(0.38, 0.48) * fmt.height, rng.uniform(0.72, 0.82) * fmt.height
     centres = np.stack([x0 + (x1 - x0) * t, y0 + (y1 - y0) * t], axis=1)
     if behaviour == "stops":  # an engine idling: the picture shakes by a fraction of a pixel
         centres = centres + rng.choice([-0.3, 0.0, 0.3], centres.shape)
     return widths.astype(np.float64), centres
 
 
-def plan(count: int, seed: int, wait_seconds: float | None = None) -> list[Vehicle]:
+def plan(count: int, seed: int, wait_seconds: float | None = None, fmt: ClipFormat = ClipFormat()) -> list[Vehicle]:
     """The vehicles of clip ``seed``, one after another with a gap of empty lane between them.
     ``wait_seconds``: every vehicle approaches, stops and waits that long at the barrier."""
-    vehicles, start = [], int(0.8 * FPS)
+    vehicles, start = [], int(0.8 * fmt.fps)
     for i in range(count):
         rng = np.random.default_rng([seed, i, 11])
         direction = "leaving" if rng.random() < 0.2 else "approaching"
@@ -94,38 +127,42 @@ def plan(count: int, seed: int, wait_seconds: float | None = None) -> list[Vehic
         if wait_seconds is not None:
             direction, behaviour = "approaching", "stops"
         light = str(rng.choice(["day", "dusk", "night"], p=[0.6, 0.15, 0.25]))
-        widths, centres = _path(rng, direction, behaviour, wait_seconds)
+        widths, centres = _path(rng, direction, behaviour, wait_seconds, fmt)
         plate = random_plate_text(rng, design_rate=0.05)
         vehicles.append(Vehicle(i, plate, direction, behaviour, light, widths, centres,
                                 float(rng.normal(0, 8)), start))
-        start += len(widths) + int(rng.uniform(0.6, 1.5) * FPS)
+        start += len(widths) + int(rng.uniform(0.6, 1.5) * fmt.fps)
     return vehicles
 
 
-def _lane(backgrounds: Backgrounds | None, seed: int) -> np.ndarray:
-    """The lane the camera watches: a real road frame cropped to 16:9 and scaled, else a drawn one."""
+def _lane(backgrounds: Backgrounds | None, seed: int, fmt: ClipFormat = ClipFormat()) -> np.ndarray:
+    """The lane the camera watches: a real road frame cropped to the format's shape and scaled,
+    else a drawn one."""
     rng = np.random.default_rng([seed, 12])
     if backgrounds is None or not len(backgrounds):
-        return _procedural_background(WIDTH, HEIGHT, rng)
+        return _procedural_background(fmt.width, fmt.height, rng)
     image = backgrounds.frame(int(rng.integers(len(backgrounds)))).image
     h, w = image.shape[:2]
-    ch, cw = (h, int(h * 16 / 9)) if w / h > 16 / 9 else (int(w * 9 / 16), w)
+    aspect = fmt.width / fmt.height
+    ch, cw = (h, int(h * aspect)) if w / h > aspect else (int(w / aspect), w)
     y, x = (h - ch) // 2, (w - cw) // 2
-    return cv2.resize(image[y:y + ch, x:x + cw], (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA).astype(np.float32)
+    resample = cv2.INTER_AREA if cw >= fmt.width else cv2.INTER_CUBIC  # a 4 MP lane from a smaller road frame
+    return cv2.resize(image[y:y + ch, x:x + cw], (fmt.width, fmt.height), interpolation=resample).astype(np.float32)
 
 
 class _Drawn:
     """A vehicle's plate and car front, drawn once at the size of its closest frame."""
 
-    def __init__(self, vehicle: Vehicle, seed: int):
+    def __init__(self, vehicle: Vehicle, seed: int, fmt: ClipFormat = ClipFormat()):
         rng = np.random.default_rng([seed, vehicle.index, 13])
-        biggest = float(np.clip(vehicle.widths.max(), 40, 420))
-        self.plate = render_plate(vehicle.plate, rng, px_per_mm=float(np.clip(1.5 * biggest / 330, 0.35, 2.5)))
+        bigger = max(1.0, fmt.scale)  # a sharper sensor: the plate and car drawn finer, never coarser
+        biggest = float(np.clip(vehicle.widths.max(), 40, 420 * bigger))
+        self.plate = render_plate(vehicle.plate, rng, px_per_mm=float(np.clip(1.5 * biggest / 330, 0.35, 2.5 * bigger)))
         self.w_mm, self.h_mm = self.plate.style.size.mm
-        self.car_scale = float(np.clip(1.3 * biggest / 330, 0.05, 0.9))
+        self.car_scale = float(np.clip(1.3 * biggest / 330, 0.05, 0.9 * bigger))
         self.car, self.car_alpha, self.origin, self.lamps, self.lamp_h = _car_front(self.w_mm, self.h_mm, rng,
                                                                                     self.car_scale)
-        self.focal = WIDTH * 1.2
+        self.focal = fmt.width * 1.2
         self.light_seed = [seed, vehicle.index, 14]
         self._cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # a waiting vehicle's few poses
 
@@ -155,10 +192,10 @@ class _Drawn:
         return _project(to_img, np.float64([[0, 0], [self.w_mm, 0], [self.w_mm, self.h_mm], [0, self.h_mm]]))
 
 
-def truth(vehicle: Vehicle, corners: list[np.ndarray]) -> dict:
+def truth(vehicle: Vehicle, corners: list[np.ndarray], fmt: ClipFormat = ClipFormat()) -> dict:
     """The truth line of a vehicle, from its plate corners in each frame of its pass."""
-    inside = [bool(c[:, 0].min() >= 0 and c[:, 1].min() >= 0 and c[:, 0].max() < WIDTH and c[:, 1].max() < HEIGHT)
-              for c in corners]
+    inside = [bool(c[:, 0].min() >= 0 and c[:, 1].min() >= 0 and c[:, 0].max() < fmt.width
+                   and c[:, 1].max() < fmt.height) for c in corners]
     seen = [i for i, ok in enumerate(inside) if ok]
     readable = [i for i in seen if vehicle.widths[i] >= READABLE_WIDTH]
     p = vehicle.plate
@@ -174,9 +211,10 @@ def truth(vehicle: Vehicle, corners: list[np.ndarray]) -> dict:
 
 
 def write_clip(out: str | Path, count: int, seed: int, backgrounds: Backgrounds | None = None,
-               progress=None, wait_seconds: float | None = None) -> dict:
+               progress=None, wait_seconds: float | None = None, fmt: ClipFormat = ClipFormat()) -> dict:
     """Write ``out/clip.mp4`` and ``out/vehicles.jsonl``; returns the clip's summary (also
-    ``out/clip.json``). ``wait_seconds``: every vehicle stops and waits that long."""
+    ``out/clip.json``). ``wait_seconds``: every vehicle stops and waits that long; ``fmt``: the
+    picture's size and rate."""
     if not isinstance(count, int) or count < 1:
         raise ClipError(f"--count {count}: a clip needs at least one vehicle")
     out = Path(out)
@@ -186,13 +224,13 @@ def write_clip(out: str | Path, count: int, seed: int, backgrounds: Backgrounds 
         raise ClipError(f"cannot make {out}: {exc.strerror or exc}") from exc
     if wait_seconds is not None and not 0 <= wait_seconds <= 3600:
         raise ClipError(f"--wait {wait_seconds}: expected 0 to 3600 seconds")
-    vehicles = plan(count, seed, wait_seconds)
-    lane = _lane(backgrounds, seed)
+    vehicles = plan(count, seed, wait_seconds, fmt)
+    lane = _lane(backgrounds, seed, fmt)
     noise_rng = np.random.default_rng([seed, 15])
     noise = [noise_rng.normal(0, 2.5, lane.shape).astype(np.float32) for _ in range(NOISE_TILES)]
-    total = vehicles[-1].start + len(vehicles[-1].widths) + int(0.8 * FPS)
+    total = vehicles[-1].start + len(vehicles[-1].widths) + int(0.8 * fmt.fps)
     video = out / "clip.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fmt.fps, (fmt.width, fmt.height))
     if not writer.isOpened():
         raise ClipError(f"cannot write {video}: OpenCV has no MPEG-4 encoder here")
     lines, current, drawn, corners = [], 0, None, []
@@ -201,12 +239,12 @@ def write_clip(out: str | Path, count: int, seed: int, backgrounds: Backgrounds 
             canvas = lane
             v = vehicles[current] if current < len(vehicles) else None
             if v is not None and v.start <= index < v.start + len(v.widths):
-                drawn = drawn or _Drawn(v, seed)
+                drawn = drawn or _Drawn(v, seed, fmt)
                 k = index - v.start
                 canvas, quad = drawn.draw(lane, float(v.widths[k]), v.centres[k], v.yaw, v.light)
                 corners.append(quad)
                 if k == len(v.widths) - 1:
-                    lines.append(truth(v, corners))
+                    lines.append(truth(v, corners, fmt))
                     current, drawn, corners = current + 1, None, []
             frame = np.clip(canvas + noise[index % NOISE_TILES], 0, 255).astype(np.uint8)
             writer.write(frame)
@@ -222,7 +260,7 @@ def write_clip(out: str | Path, count: int, seed: int, backgrounds: Backgrounds 
         writer.writerow(["plate", "color", "label"])
         for line in lines[::2]:
             writer.writerow([line["text"], line["color"], f"vehicle {line['vehicle']}"])
-    summary = {"video": "clip.mp4", "width": WIDTH, "height": HEIGHT, "fps": FPS, "frames": total,
+    summary = {"video": "clip.mp4", "width": fmt.width, "height": fmt.height, "fps": fmt.fps, "frames": total,
                "vehicles": len(lines), "seed": seed, "readable_width_px": READABLE_WIDTH, "wait_seconds": wait_seconds}
     (out / "clip.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
