@@ -98,6 +98,28 @@ def test_a_track_that_made_its_event_is_not_continued_by_a_plate_too_small_to_re
         assert (tracker.found(frame, unread) is track) == (not read)
 
 
+def test_the_next_car_found_by_following_a_lost_track_that_made_its_event_gets_a_track_of_its_own():
+    """A track that lost its plate is still followed where its plate should be, until it expires;
+    the next car's plate found there is another vehicle, not the last one's, or it is never logged
+    (seen on a 4 MP clip at 20 fps: a leaving car where the car before it went out of sight)."""
+    config = StreamConfig()
+    first = probs_for(plate_labels(PlateText.parse("姫路 376 ぬ 95-01", "white")), sure=0.99)
+    second = probs_for(plate_labels(PlateText.parse("出雲 307 り 45-67", "white")), sure=0.99)
+    tracker = Tracker("lane-1", config, 0.5)
+    frame, plate = _sighting(0, first)
+    old = tracker.found(frame, plate)
+    old.add_read(frame, plate, 0.5)
+    old.emit("lane-1", 0, "settled", config)
+    old.following = False  # lost, not yet expired
+    frame, plate = _sighting(5, second)
+    assert not old.may_continue(plate)
+    new, ended = tracker.another_car(old, frame, plate)
+    assert tracker.live == [new] and tracker.lost == [old] and new is not old and not new.emitted
+    assert ended.event_id == old.event_id and ended.last_frame == 0  # the old row ends at its last sighting
+    new.add_read(frame, plate, 0.5)
+    assert new.fused.plate == PlateText.parse("出雲 307 り 45-67", "white")
+
+
 def _torn(text: str, color: str, first: str, second: str) -> dict:
     """A plate's probabilities read surely, but its colour torn: ``first`` 0.6, ``second`` 0.36."""
     probs = probs_for(plate_labels(PlateText.parse(text, color)), sure=0.999)

@@ -141,7 +141,7 @@ class LaneLoop:
             events += self._join(found, searched)
             t = time.perf_counter()
 
-        explained = 0
+        explained, ended = 0, []
         for track in list(self.tracker.live):
             box = track.predicted_box(frame.index)
             region = _grown(box, 0.5)
@@ -157,6 +157,15 @@ class LaneLoop:
             if plate is None:
                 track.following = False
                 continue
+            if not track.following and track.emitted and plate.width >= c.min_read_width:
+                # found again after it was lost: this car's plate, or the next car's where this one went
+                plate = self._read(plate)
+                t = time.perf_counter()
+                if not track.may_continue(plate):
+                    track, gone = self.tracker.another_car(track, frame, plate)
+                    ended.append(gone)
+                    events += self._add_read(track, frame, plate)
+                    continue
             track.see(frame, plate)
             if not track.emitted and plate.width >= c.min_read_width:
                 events += self._add_read(track, frame, self._read(plate))
@@ -182,7 +191,7 @@ class LaneLoop:
         events += expired
         self._timed("track", t)
         stats.frames_analysed += analysed
-        return Step(events, closed)
+        return Step(events, ended + closed)
 
     def _read(self, plate: PlateRead) -> PlateRead:
         """``plate`` with its fields read (timed as the read stage)."""

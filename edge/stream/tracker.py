@@ -216,6 +216,19 @@ class Tracker:
         self.live.append(track)
         return track
 
+    def another_car(self, track: Track, frame: Frame, plate: PlateRead) -> tuple[Track, TrackEnded]:
+        """``plate``, found by following ``track`` after it had lost its plate, is read as another
+        plate (``Track.may_continue`` refuses it): the next car, shown where the last one went out
+        of sight. ``track`` ends at its last sighting (kept as lost) and ``plate`` starts a new one."""
+        self.live.remove(track)
+        self.lost.append(track)
+        ended = TrackEnded(track.event_id, track.last.time, track.last.frame_index,
+                           track.direction(self.config.approach_ratio))
+        new = Track(track_id=str(uuid.uuid4()))
+        new.see(frame, plate)
+        self.live.append(new)
+        return new, ended
+
     def drop_duplicates(self) -> None:
         """Two tracks that came to follow the same plate are one: the one that already made its
         event stays (so the plate makes no second one), else the older."""
