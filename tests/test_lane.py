@@ -65,6 +65,22 @@ def test_a_4_megapixel_camera_at_20_fps_sees_the_plate_larger_and_logs_it_once(t
     assert score["vehicles_with_exactly_one_event"] == 1 and score["fused_exact"] == 1, score
 
 
+@pytest.mark.slow
+def test_a_4_megapixel_lane_logs_the_car_shown_where_the_last_one_went_out_of_sight(tmp_path):
+    """The clip lever 39 was found on (README, "A 4-megapixel camera at 20 fps"): vehicle 7 leaves
+    where vehicle 6's plate, its event made, had just gone out of sight; it was never logged."""
+    clip = tmp_path / "4mp"
+    run = anpr("synth", str(clip), "--kind", "clip", "--count", "10", "--seed", "7", "--size", "2688x1520",
+               "--fps", "20", "--quiet", timeout=1200)
+    assert run.returncode == 0, run.stderr
+    db = tmp_path / "events.db"
+    run = anpr("run", str(clip / "clip.mp4"), "--db", str(db))
+    assert run.returncode == 0, run.stderr
+    truth, fps = read_truth(clip)
+    score = score_clip(truth, _rows(db), fps).to_dict()
+    assert score["vehicles_with_exactly_one_event"] == 10 and score["fused_exact"] == 10, score
+
+
 def test_each_vehicle_gives_exactly_one_event_with_its_plate(lane_clip, tmp_path):
     db = tmp_path / "events.db"
     run = anpr("run", str(lane_clip / "clip.mp4"), "--db", str(db), "--stats")
