@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from edge.common.frame import Frame
 from edge.plates import PlateText
@@ -118,6 +119,21 @@ def test_the_next_car_found_by_following_a_lost_track_that_made_its_event_gets_a
     assert ended.event_id == old.event_id and ended.last_frame == 0  # the old row ends at its last sighting
     new.add_read(frame, plate, 0.5)
     assert new.fused.plate == PlateText.parse("出雲 307 り 45-67", "white")
+
+
+def test_a_lost_tracks_predicted_box_stays_a_box_however_far_ahead():
+    """A plate shrinking as its car leaves: moving each corner on in a line would turn the box
+    inside out within a few frames; the centre moves on and the size shrinks by the same ratio."""
+    track = Track(track_id="t")
+    image = np.zeros((360, 640, 3), np.uint8)
+    for i, (x1, y1, x2, y2) in enumerate([(100, 100, 300, 200), (110, 104, 270, 184)]):
+        quad = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], float)
+        track.see(Frame(image, i, 1000.0 + i / 30), PlateRead(quad=quad, score=0.9, rectified=None, field_boxes={}))
+    for ahead in (1, 5, 15, 40):
+        x1, y1, x2, y2 = track.predicted_box(1 + ahead)
+        assert x2 > x1 and y2 > y1, ahead
+    x1, y1, x2, y2 = track.predicted_box(2)
+    assert (x1 + x2) / 2 == pytest.approx(180) and (x2 - x1) == pytest.approx(160 * 0.8)  # 10 px on, 0.8 the size
 
 
 def _torn(text: str, color: str, first: str, second: str) -> dict:

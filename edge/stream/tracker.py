@@ -68,7 +68,9 @@ class Track:
     def predicted_box(self, frame_index: int) -> tuple[float, float, float, float]:
         """Where the plate is in frame ``frame_index``: for a frame already passed (a search's
         plates join some frames after their frame), the sighting nearest it; for a new frame,
-        the last box moved and grown at the rate of the last two sightings."""
+        the last box moved and grown at the rate of the last two sightings: its centre moved on
+        in a line, its width and height scaled by the same ratio each frame, so that however far
+        ahead it stays a box (moving each corner in a line turns a shrinking box inside out)."""
         last = self.last
         if frame_index < last.frame_index:
             return min(self.sightings, key=lambda s: abs(s.frame_index - frame_index)).box
@@ -77,7 +79,10 @@ class Track:
         prev = self.sightings[-2]
         steps = max(1, last.frame_index - prev.frame_index)
         ahead = min(frame_index - last.frame_index, 15) / steps
-        return tuple(float(b + (b - a) * ahead) for a, b in zip(prev.box, last.box))
+        (cx0, cy0, w0, h0), (cx, cy, w, h) = (_centre_size(s.box) for s in (prev, last))
+        cx, cy = cx + (cx - cx0) * ahead, cy + (cy - cy0) * ahead
+        w, h = w * (w / w0) ** ahead, h * (h / h0) ** ahead
+        return (float(cx - w / 2), float(cy - h / 2), float(cx + w / 2), float(cy + h / 2))
 
     def _add(self, sighting: Sighting) -> None:
         self.sightings.append(sighting)
@@ -175,6 +180,12 @@ class Track:
             emitted=emitted, frames_seen=self.frames_seen, frames_used=self.pool.count, reading=self.fused,
             single_frame=single, vehicle=self.vehicle, direction=direction,
             quad=quad, evidence=evidence, color_seen=self.color_seen, emitted_at=time.time())
+
+
+def _centre_size(box) -> tuple[float, float, float, float]:
+    """A box's centre, width and height (sides at least a pixel)."""
+    x1, y1, x2, y2 = box
+    return (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, 1.0), max(y2 - y1, 1.0)
 
 
 class Tracker:
