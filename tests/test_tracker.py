@@ -114,7 +114,8 @@ def test_the_next_car_found_by_following_a_lost_track_that_made_its_event_gets_a
     old.following = False  # lost, not yet expired
     frame, plate = _sighting(5, second)
     assert not old.may_continue(plate)
-    new, ended = tracker.another_car(old, frame, plate)
+    ended = tracker.end(old)
+    new = tracker.found(frame, plate)  # as the lane takes it: a search's plate, which the old track may not continue
     assert tracker.live == [new] and tracker.lost == [old] and new is not old and not new.emitted
     assert ended.event_id == old.event_id and ended.last_frame == 0  # the old row ends at its last sighting
     new.add_read(frame, plate, 0.5)

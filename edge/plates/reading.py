@@ -236,11 +236,16 @@ def category_of(class_number: str, kana: str, color: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def _rim_indices() -> list[int]:
+    return [vocabularies()["color"].index(face) for face in RIM_FACES]
+
+
 def rim_faces_evened(p_color: np.ndarray) -> np.ndarray:
     """The colour classifier's probabilities with every rim face raised to at least
     (1 - RIM_FACE_CONFIDENCE) / RIM_FACE_CONFIDENCE of the likeliest rim face's: its word on a rim
     is worth those odds and no more (the joint renormalises)."""
-    rim = [vocabularies()["color"].index(face) for face in RIM_FACES]
+    rim = _rim_indices()
     out = np.array(p_color, np.float64)
     out[rim] = np.maximum(out[rim], out[rim].max() * (1 - RIM_FACE_CONFIDENCE) / RIM_FACE_CONFIDENCE)
     return out

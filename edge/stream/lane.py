@@ -161,10 +161,9 @@ class LaneLoop:
                 # found again after it was lost: this car's plate, or the next car's where this one went
                 plate = self._read(plate)
                 t = time.perf_counter()
-                if not track.may_continue(plate):
-                    track, gone = self.tracker.another_car(track, frame, plate)
-                    ended.append(gone)
-                    events += self._add_read(track, frame, plate)
+                if not track.may_continue(plate):  # another car's: this track ends, the plate is taken as found
+                    ended.append(self.tracker.end(track))
+                    events += self._found(plate, frame, readable=True)
                     continue
             track.see(frame, plate)
             if not track.emitted and plate.width >= c.min_read_width:
@@ -217,12 +216,14 @@ class LaneLoop:
             if self.tracker.followed(plate, searched.index):
                 continue
             readable = plate.width >= self.config.min_read_width
-            if readable:
-                plate = self._read(plate)
-            track = self.tracker.found(searched, plate)
-            if readable and not track.emitted:
-                events += self._add_read(track, searched, plate)
+            events += self._found(self._read(plate) if readable else plate, searched, readable)
         return events
+
+    def _found(self, plate: PlateRead, frame: Frame, readable: bool) -> list[ReadEvent]:
+        """A plate no live track follows starts a track or continues a lost one (``Tracker.found``),
+        its reading added where it was read."""
+        track = self.tracker.found(frame, plate)
+        return self._add_read(track, frame, plate) if readable and not track.emitted else []
 
     @property
     def roi(self) -> tuple[float, float, float, float] | None:

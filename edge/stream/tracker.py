@@ -227,18 +227,18 @@ class Tracker:
         self.live.append(track)
         return track
 
-    def another_car(self, track: Track, frame: Frame, plate: PlateRead) -> tuple[Track, TrackEnded]:
-        """``plate``, found by following ``track`` after it had lost its plate, is read as another
-        plate (``Track.may_continue`` refuses it): the next car, shown where the last one went out
-        of sight. ``track`` ends at its last sighting (kept as lost) and ``plate`` starts a new one."""
+    def end(self, track: Track) -> TrackEnded:
+        """``track`` ends now, at its last sighting, and is kept as lost: following it after it was
+        lost found a plate read as another (``Track.may_continue`` refuses it), the next car shown
+        where this one went out of sight."""
         self.live.remove(track)
         self.lost.append(track)
-        ended = TrackEnded(track.event_id, track.last.time, track.last.frame_index,
-                           track.direction(self.config.approach_ratio))
-        new = Track(track_id=str(uuid.uuid4()))
-        new.see(frame, plate)
-        self.live.append(new)
-        return new, ended
+        return self._ended(track)
+
+    def _ended(self, track: Track) -> TrackEnded:
+        """The end of ``track``'s pass, for its event's row: last sighting and direction."""
+        return TrackEnded(track.event_id, track.last.time, track.last.frame_index,
+                          track.direction(self.config.approach_ratio))
 
     def drop_duplicates(self) -> None:
         """Two tracks that came to follow the same plate are one: the one that already made its
@@ -257,7 +257,7 @@ class Tracker:
                 self.live.remove(t)
                 if not t.emitted and t.worth_an_event():
                     events.append(t.emit(self.lane, frame.index, "left", self.config))
-                closed.append(TrackEnded(t.event_id, t.last.time, t.last.frame_index, t.direction(self.config.approach_ratio)))
+                closed.append(self._ended(t))
                 self.lost.append(t)
             elif (not t.emitted and frame.time - t.first.time > self.config.max_track_seconds
                   and t.worth_an_event()):
@@ -271,6 +271,6 @@ class Tracker:
         for t in self.live:
             if not t.emitted and t.worth_an_event():
                 events.append(t.emit(self.lane, frame_index, "source ended", self.config))
-            closed.append(TrackEnded(t.event_id, t.last.time, t.last.frame_index, t.direction(self.config.approach_ratio)))
+            closed.append(self._ended(t))
         self.live, self.lost = [], []
         return events, closed
