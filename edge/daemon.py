@@ -88,7 +88,8 @@ class Daemon:
         self._print_lock = threading.Lock()
         self.stop_requested = threading.Event()
         self._source: FrameSource | None = None
-        self.pipeline = pipeline or Pipeline(config.vision)
+        # the lane's search never takes the second route (stills only), so its model is not loaded
+        self.pipeline = pipeline or Pipeline(replace(config.vision, text_route=False))
         self.models = self.pipeline.models_in_use()  # fixed once loaded: the live view's state shows it
         self.store = EventStore(config.store, report=self.report, sinks=config.sinks)
         self.gate = None

@@ -1,7 +1,9 @@
-"""Take the PP-OCRv4 text recogniser out of the RapidOCR wheel on PyPI into
-``engines/models/ppocr-rec.onnx``, with its manifest (the character list from the model's own
-metadata, CTC's blank first). It is trained on real (Chinese) text; edge/vision/second_opinion.py
-scores region names with it. Not committed (11 MB); rebuilt from the same wheel, sha256-checked.
+"""Take the PP-OCRv4 text recogniser and text detector out of the RapidOCR wheel on PyPI into
+``engines/models/ppocr-rec.onnx`` and ``ppocr-det.onnx``, with their manifests (the recogniser's
+character list from the model's own metadata, CTC's blank first). Both are trained on real
+photographs of text: edge/vision/second_opinion.py scores region names with the recogniser,
+edge/vision/text_finder.py finds lettering with the detector (the second plate-finding route).
+Not committed (11 and 5 MB); rebuilt from the same wheel, sha256-checked.
 
     python -m engines.ppocr [--out engines/models] [--cache engines/downloads]
 """
@@ -27,6 +29,8 @@ from engines.yolo import downloaded, fetch_arguments
 PACKAGE = "rapidocr_onnxruntime==1.4.4"
 MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"
 MODEL_SHA256 = "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
+DETECTOR_MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"
+DETECTOR_SHA256 = "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"
 # How the recogniser reads the region kanji (``alternatives``), measured once and committed, so
 # every machine scores names the same way whatever fonts it has; `python -m engines.ppocr
 # --derive` measures it again (with the fonts of `make fonts` installed).
@@ -35,16 +39,46 @@ RENDERS_PER_NAME = 8
 MIN_SHARE = 0.2  # a reading kept as an alternative when at least this share of a character's renders give it
 
 
-def fetch(cache: Path) -> bytes:
-    """The recogniser's bytes, from the wheel downloaded once into ``cache``, checked."""
+def fetch(cache: Path, member: str = MEMBER, sha256: str = MODEL_SHA256) -> bytes:
+    """A model's bytes (the recogniser's unless told), from the wheel downloaded once into
+    ``cache``, checked."""
     wheel_path = downloaded(PACKAGE, cache, "rapidocr_onnxruntime-1.4.4-*.whl", sdist=False)
     with zipfile.ZipFile(wheel_path) as wheel:
-        data = wheel.read(MEMBER)
+        data = wheel.read(member)
     digest = hashlib.sha256(data).hexdigest()
-    if digest != MODEL_SHA256:
-        raise SystemExit(f"{wheel_path.name}:{MEMBER} has sha256 {digest}, expected {MODEL_SHA256}; "
+    if digest != sha256:
+        raise SystemExit(f"{wheel_path.name}:{member} has sha256 {digest}, expected {sha256}; "
                          f"delete {cache} and run again")
     return data
+
+
+def write_detector(cache: Path, out: Path) -> Path:
+    """``ppocr-det.onnx`` and its manifest: PP-OCRv4's DBNet text detector (a text probability
+    per input pixel), with PaddleOCR's published preprocessing and thresholds, which
+    edge/vision/text_finder.py follows."""
+    data = fetch(cache, DETECTOR_MEMBER, DETECTOR_SHA256)
+    model = onnx.load_model_from_string(data)
+    path = out / "ppocr-det.onnx"
+    path.write_bytes(data)
+    manifest = {
+        "name": "ppocr-det",
+        "version": 1,
+        "task": "text detection (DBNet); used only as the second plate-finding route (edge/vision/text_finder.py)",
+        "file": path.name,
+        "sha256": DETECTOR_SHA256,
+        "source": {"package": PACKAGE, "member": DETECTOR_MEMBER},
+        "input": {"name": model.graph.input[0].name, "shape": [1, 3, None, None], "layout": "NCHW", "color": "BGR",
+                  "normalise": {"scale": 1 / 255, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+                  "resize": "sides multiples of 32"},
+        "output": {"name": model.graph.output[0].name, "meaning": "1 x 1 x H x W text probability, the input's size"},
+        "classes": ["text"],
+        # PaddleOCR's published post-processing (det_db_thresh, det_db_box_thresh, det_db_unclip_ratio)
+        "postprocess": {"pixel_threshold": 0.3, "box_threshold": 0.5, "unclip_ratio": 1.6},
+        "metrics": {"note": "PaddleOCR's published model, not retrained here"},
+    }
+    path.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
+    return path
 
 
 def alternatives(model_path: Path, seed: int = 5) -> dict[str, list[str]]:
@@ -107,6 +141,7 @@ def main(argv=None) -> int:
     manifest["alternatives"] = json.loads(ALTERNATIVES_FILE.read_text(encoding="utf-8"))
     path.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
+    write_detector(args.cache, args.out)
     return 0
 
 

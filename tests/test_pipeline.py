@@ -137,12 +137,16 @@ def test_a_large_plate_close_up_is_read_from_the_find_views_outline_when_the_ref
     assert sample.conditions["focal"] == 0.4 and not sample.record()["truncated"]
     corners = np.float32(sample.record()["corners"])
     truth = (*corners.min(axis=0), *corners.max(axis=0))
-    off = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=None))
-    on = Pipeline(VisionConfig(vehicle_detector=False))
+    # the second route (by lettering) off, so the first route's fallback is what is tested
+    off = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=None, text_route=False))
+    on = Pipeline(VisionConfig(vehicle_detector=False, text_route=False))
     assert on.config.find_view_fallback == 500  # on by default (README, lever 8c)
-    wider = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=2000))
+    wider = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=2000, text_route=False))
     for pipeline in (off, wider):
         assert not any(iou(truth, p.bbox) >= 0.5 for p in pipeline.read_image(sample.image).plates)
+    # with it, the plate is found by its lettering even without the fallback (README, lever 41)
+    by_text = Pipeline(VisionConfig(vehicle_detector=False, find_view_fallback=None))
+    assert any(iou(truth, p.bbox) >= 0.5 for p in by_text.read_image(sample.image).plates)
     found = [p for p in on.read_image(sample.image).plates if iou(truth, p.bbox) >= 0.5]
     assert len(found) == 1
     # read from that outline: every field given is the plate's (which are given at all moves

@@ -53,6 +53,13 @@ class VisionConfig:
     # 1.00 from the looser outline), kept with the ensemble reader (stress66: 4 more close-range
     # plates found, 3 more read exactly, nothing else moved, no field wrong at 0.99 added).
     find_view_fallback: int | None = 500
+    # In still images (``read_image``: anpr read, eval, the gate's soak; never the lane's search),
+    # every vehicle on which no plate was found, or the frame when neither a vehicle nor a plate
+    # was, is searched for lettering by a text detector trained on real photographs (PP-OCRv4's,
+    # edge/vision/text_finder.py) in a view whose longer side is text_route_size px, and each
+    # group of stacked lines goes to the refine pass as a candidate (README, lever 41).
+    text_route: bool = True
+    text_route_size: int = 640
     min_plate_score: float = 0.6
     # How many of the four fields must show on a plate. 3 was chosen on a held-out synthetic set
     # (anpr synth --seed 31338, 300 scenes) with the previous segmenter: false plates 0.38 -> 0.06
@@ -92,7 +99,7 @@ class VisionConfig:
             bad("whole_frame", "always | fallback")
         if self.threads is not None and not (isinstance(self.threads, int) and self.threads >= 1):
             bad("threads", "a positive integer or null")
-        for key in ("find_size", "vehicle_size", "refine_size"):
+        for key in ("find_size", "vehicle_size", "refine_size", "text_route_size"):
             v = getattr(self, key)
             if not isinstance(v, int) or v < 64 or v % 32:
                 bad(key, "an integer multiple of 32, at least 64")
@@ -120,7 +127,7 @@ class VisionConfig:
         fallback = self.find_view_fallback
         if fallback is not None and (not isinstance(fallback, int) or isinstance(fallback, bool) or fallback < 14):
             bad("find_view_fallback", "null or a plate width in image pixels, at least 14")
-        for key in ("vehicle_detector", "read_fields"):
+        for key in ("vehicle_detector", "read_fields", "text_route"):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")
         if (not isinstance(self.read_scales, tuple) or not 1 <= len(self.read_scales) <= 4

@@ -8,6 +8,10 @@
    frame-filling car and finds the far ones instead.
 3. Each candidate is segmented again in a window round it (the *refine* pass); its mask gives
    the four corners, shapes that cannot be a plate are dropped, and the plate is rectified.
+   In still images (``read_image``), a vehicle on which no plate was found (or the frame, when
+   neither was) is then searched for lettering by a text detector trained on real photographs
+   (edge/vision/text_finder.py), and each group of lines goes to the same refine pass: the
+   second route, ``by_text``.
 4. The field classifiers read each rectified plate, from its outline and from the outline grown
    by ``vision.read_scales``, averaging the views (edge/vision/reader.py), and the grammar
    decodes their probabilities into a valid plate or null fields (edge/plates/reading.py).
@@ -38,6 +42,7 @@ from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
 from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionSecondOpinion
 from edge.vision.segmenter import PlateSegmenter, WarpedWindow, Window, fit_window
+from edge.vision.text_finder import TextFinder
 
 
 # A field "shows" on a rectified plate when this many of its 336 x 168 pixels are labelled with
@@ -185,6 +190,8 @@ class Pipeline:
                                         plans_dir=c.plans_dir)
         self.reader = (FieldReader(models, c.backend, c.threads, c.precision, c.plans_dir)
                        if c.read_fields else None)
+        self.text_finder = (TextFinder(models / "ppocr-det.onnx", c.backend, c.threads, c.plans_dir, c.text_route_size)
+                            if c.text_route else None)
         self.second_opinion: dict[str, RegionSecondOpinion | ClassNumberSecondOpinion] = {}
         if c.read_fields and c.second_opinion:
             recogniser = Recogniser(models / "ppocr-rec.onnx", c.backend, c.threads)
@@ -208,6 +215,8 @@ class Pipeline:
         holders = {name: holder for name, (holder, _) in self.model_holders().items()}
         for opinion in self.second_opinion.values():
             holders["ppocr-rec"] = opinion.recogniser
+        if self.text_finder is not None:
+            holders["ppocr-det"] = self.text_finder
         return {name: {"file": holder.manifest.path.name, "backend": type(holder.backend).__name__}
                 for name, holder in holders.items()}
 
@@ -222,13 +231,12 @@ class Pipeline:
         if c.whole_frame == "always" or not vehicles:
             passes += [(roi, c.find_size, None), (roi, c.find_size // 2, None)]
         frame_scale = c.find_size / max(roi[2] - roi[0], roi[3] - roi[1])  # view px per image px
-        for v in sorted(vehicles, key=lambda v: -(v.box[2] - v.box[0]) * (v.box[3] - v.box[1]))[:c.max_vehicles]:
+        for v in _largest(vehicles, c.max_vehicles):
             x1, y1, x2, y2 = v.box
             side = max(x2 - x1, y2 - y1)
             if side < 24 or c.vehicle_size / side * 1.25 < frame_scale:
                 continue  # the whole-frame pass already sees this vehicle more closely
-            mx, my = 0.08 * (x2 - x1), 0.15 * (y2 - y1)  # plates sit low; boxes often cut the bumper
-            passes.append(((max(0, x1 - mx), max(0, y1 - my), min(w, x2 + mx), min(h, y2 + my)), c.vehicle_size, v))
+            passes.append((_around(v.box, w, h), c.vehicle_size, v))
         return passes
 
     def _candidates(self, image: np.ndarray, vehicles: list[Vehicle], roi) -> list[_Candidate]:
@@ -357,6 +365,36 @@ class Pipeline:
         timing = {"detect": (t1 - t0) * 1e3, "find": (t2 - t1) * 1e3, "refine": (t3 - t2) * 1e3}
         return ReadResult(plates, vehicles, {k: round(v, 1) for k, v in timing.items()}, index, when)
 
+    def by_text(self, found: ReadResult, image: np.ndarray,
+                roi: tuple[float, float, float, float] | None = None) -> ReadResult:
+        """``found`` with the plates the second route finds: each vehicle without a plate (or the
+        region of interest, when neither a vehicle nor a plate was found) searched for lettering
+        (edge/vision/text_finder.py), each group of lines given to the refine pass, the first
+        plate it makes on a vehicle kept."""
+        if self.text_finder is None:
+            return found
+        t0 = time.perf_counter()
+        h, w = image.shape[:2]
+        plates = list(found.plates)
+        if found.vehicles:
+            regions = [(_lower(_around(v.box, w, h)), v) for v in _largest(found.vehicles, self.config.max_vehicles)
+                       if max(v.box[2] - v.box[0], v.box[3] - v.box[1]) >= 24
+                       and not any(_holds(v.box, p.bbox) for p in plates)]
+        else:
+            regions = [] if plates else [(self.config.roi_box(w, h, roi), None)]
+        for region, vehicle in regions:
+            for group in self.text_finder.find(image, region):
+                if any(intersection(group.box, p.bbox) > 0.5 * area(group.box) for p in plates):
+                    continue
+                plate = self._squared(image, self._refine(image, _Candidate(group.box, group.score, vehicle),
+                                                          found.vehicles))
+                if plate is not None:
+                    plates.append(plate)
+                    if vehicle is not None:
+                        break
+        timing = {**found.timing_ms, "text": round((time.perf_counter() - t0) * 1e3, 1)}
+        return replace(found, plates=_distinct(plates), timing_ms=timing)
+
     def follow(self, frame: Frame | np.ndarray, box) -> PlateRead | None:
         """The plate near ``box`` (x1, y1, x2, y2 image pixels: where a tracked plate is expected),
         found with the refine pass alone, or None when no plate is there. One segmenter run
@@ -392,8 +430,8 @@ class Pipeline:
         return out
 
     def read_image(self, frame: Frame | np.ndarray, roi: tuple[float, float, float, float] | None = None) -> ReadResult:
-        """Find every plate in a frame and read it: ``read(find(frame).plates)``."""
-        found = self.find(frame, roi)
+        """Find every plate in a frame (``find``, then ``by_text``) and read it."""
+        found = self.by_text(self.find(frame, roi), _unpack(frame)[0], roi)
         t0 = time.perf_counter()
         plates = self.read(found.plates)
         read_ms = (time.perf_counter() - t0) * 1e3
@@ -409,6 +447,31 @@ def _unpack(frame: Frame | np.ndarray) -> tuple[np.ndarray, int | None, float | 
         raise ImageError(f"expected an HxWx3 BGR image of at least 8x8 pixels, got "
                          f"{None if image is None else image.shape}")
     return image, index, when
+
+
+def _largest(vehicles: list[Vehicle], n: int) -> list[Vehicle]:
+    """The ``n`` vehicles whose boxes are largest, largest first."""
+    return sorted(vehicles, key=lambda v: -(v.box[2] - v.box[0]) * (v.box[3] - v.box[1]))[:n]
+
+
+def _around(box, width: int, height: int) -> tuple[float, float, float, float]:
+    """A vehicle's box grown to where its plate may be (plates sit low; detector boxes often
+    cut the bumper), inside a width x height image."""
+    x1, y1, x2, y2 = box
+    mx, my = 0.08 * (x2 - x1), 0.15 * (y2 - y1)
+    return max(0, x1 - mx), max(0, y1 - my), min(width, x2 + mx), min(height, y2 + my)
+
+
+def _lower(box) -> tuple[float, float, float, float]:
+    """The lower two thirds of a vehicle's box, where its plates are."""
+    x1, y1, x2, y2 = box
+    return x1, y1 + (y2 - y1) / 3, x2, y2
+
+
+def _holds(box, plate_box) -> bool:
+    """Whether a vehicle's box holds a plate's centre."""
+    cx, cy = (plate_box[0] + plate_box[2]) / 2, (plate_box[1] + plate_box[3]) / 2
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
 
 
 def _best(candidates: list[_Candidate]) -> list[_Candidate]:
