@@ -29,6 +29,13 @@ def test_a_plates_two_lines_join_and_lettering_beside_them_does_not():
     assert joint.lines == 2 and joint.score == pytest.approx(0.7)
 
 
+def test_a_column_of_lines_pairs_off_and_never_becomes_one_tall_group():
+    column = [TextGroup((100, 100 + 20 * k, 200, 115 + 20 * k), 0.8, 1) for k in range(6)]
+    groups = stacked(column)
+    assert [g.lines for g in groups] == [2, 2, 2]
+    assert [g.box for g in groups] == [(100, 100, 200, 135), (100, 140, 200, 175), (100, 180, 200, 215)]
+
+
 def _plate_on_a_wall(text: str, seed: int = 3):
     """A drawn plate about 200 px wide pasted on a plain grey 640 x 480 frame; its box."""
     plate = render_plate(PlateText.parse(text), np.random.default_rng(seed), px_per_mm=0.6)
@@ -61,6 +68,26 @@ def test_the_second_route_finds_and_reads_a_plate_the_first_route_was_not_given(
     # a frame whose plate the first route found is not searched again
     again = pipeline.by_text(found, frame)
     assert again.plates == found.plates
+
+
+@needs_detector
+def test_a_page_of_text_is_not_taken_for_a_plate():
+    from PIL import Image, ImageDraw, ImageFont
+
+    from edge.common.fonts import bundled_font
+
+    font = ImageFont.truetype(str(bundled_font()), 14)
+    page = Image.new("RGB", (640, 480), (230, 230, 230))
+    draw = ImageDraw.Draw(page)
+    rng = np.random.default_rng(0)
+    for y in range(10, 470, 18):
+        for x in range(10, 620, 160):
+            draw.text((x, y), "".join(rng.choice(list("品川横浜大阪東京あいうえお0123456789"), 8)), font=font,
+                      fill=(20, 20, 20))
+    frame = np.ascontiguousarray(np.array(page)[:, :, ::-1])
+    pipeline = Pipeline(VisionConfig(vehicle_detector=False))
+    assert len(pipeline.text_finder.lines(frame, (0, 0, 640, 480))) > 40  # the detector sees the lines
+    assert pipeline.by_text(ReadResult([], [], {}), frame).plates == []
 
 
 @needs_detector

@@ -383,7 +383,7 @@ class Pipeline:
         else:
             regions = [] if plates else [(self.config.roi_box(w, h, roi), None)]
         for region, vehicle in regions:
-            for group in self.text_finder.find(image, region):
+            for group in self.text_finder.find(image, region)[:self.config.max_candidates]:
                 if any(intersection(group.box, p.bbox) > 0.5 * area(group.box) for p in plates):
                     continue
                 plate = self._squared(image, self._refine(image, _Candidate(group.box, group.score, vehicle),

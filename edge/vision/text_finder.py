@@ -6,7 +6,7 @@ PP-OCRv4's text detector (DBNet, inside the RapidOCR wheel; `make models` takes 
 ``engines/models/ppocr-det.onnx``) was trained on real photographs of text and finds a plate's
 two lines of lettering whatever the plate's colour. ``TextFinder.find`` gives the lettering in a
 region of the image as plate-sized groups: each line a box (PaddleOCR's published thresholds and
-its "unclip" growth), lines stacked over each other joined. A group is only a place to look: the
+its "unclip" growth), lines stacked over each other paired. A group is only a place to look: the
 pipeline's refine pass (the segmenter in a close window, with its shape and field checks) decides
 whether a plate is there (edge/vision/pipeline.py).
 """
@@ -25,6 +25,8 @@ from edge.vision.segmenter import fit_window, resample_window
 
 # The smallest line kept, in detector pixels (PaddleOCR drops boxes under 3 px a side).
 MIN_LINE_PIXELS = 3
+# Lines looked at in one region, the best-scoring (a page of text would otherwise cost seconds).
+MAX_LINES = 64
 
 
 @dataclass(frozen=True)
@@ -73,14 +75,14 @@ class TextFinder:
         return out
 
     def find(self, image_bgr: np.ndarray, region: tuple[float, float, float, float]) -> list[TextGroup]:
-        """The lettering in ``region`` as groups of stacked lines (a plate's two lines become one
-        group), best scoring first."""
+        """The lettering in ``region`` as lines paired where they stack (a plate's two rows become
+        one group), best scoring first."""
         return sorted(stacked(self.lines(image_bgr, region)), key=lambda g: -g.score)
 
 
 def _stack(a: TextGroup, b: TextGroup) -> bool:
-    """Whether two groups are lines of one block: across, each overlaps half the narrower one's
-    width; down, the gap between them is under the taller line's height."""
+    """Whether two lines may be one plate's two rows: across, each overlaps half the narrower
+    one's width; down, the gap between them is under the taller line's height."""
     ax1, ay1, ax2, ay2 = a.box
     bx1, by1, bx2, by2 = b.box
     across = min(ax2, bx2) - max(ax1, bx1)
@@ -88,23 +90,25 @@ def _stack(a: TextGroup, b: TextGroup) -> bool:
     return across >= 0.5 * min(ax2 - ax1, bx2 - bx1) and gap < max(ay2 - ay1, by2 - by1)
 
 
-def stacked(groups: list[TextGroup]) -> list[TextGroup]:
-    """Groups joined while any two stack (``_stack``); a joint group's score is its lines' mean."""
-    groups = list(groups)
-    joined = True
-    while joined:
-        joined = False
-        for i in range(len(groups)):
-            for j in range(i + 1, len(groups)):
-                a, b = groups[i], groups[j]
-                if _stack(a, b):
-                    box = (min(a.box[0], b.box[0]), min(a.box[1], b.box[1]), max(a.box[2], b.box[2]),
-                           max(a.box[3], b.box[3]))
-                    lines = a.lines + b.lines
-                    groups[i] = TextGroup(box, (a.score * a.lines + b.score * b.lines) / lines, lines)
-                    del groups[j]
-                    joined = True
-                    break
-            if joined:
+def stacked(lines: list[TextGroup]) -> list[TextGroup]:
+    """Lines joined in pairs where they stack (``_stack``), top down, each with the first line
+    under it not yet taken: a plate's lettering is two rows (region and class number over kana
+    and serial), so a column of text elsewhere pairs off and never becomes one tall group. A
+    pair's score is its lines' mean; only the MAX_LINES best-scoring lines are looked at."""
+    lines = sorted(sorted(lines, key=lambda g: -g.score)[:MAX_LINES], key=lambda g: g.box[1])
+    taken = [False] * len(lines)
+    out = []
+    for i, a in enumerate(lines):
+        if taken[i]:
+            continue
+        taken[i] = True
+        for j in range(i + 1, len(lines)):
+            b = lines[j]
+            if not taken[j] and _stack(a, b):
+                taken[j] = True
+                a = TextGroup((min(a.box[0], b.box[0]), min(a.box[1], b.box[1]), max(a.box[2], b.box[2]),
+                               max(a.box[3], b.box[3])), (a.score * a.lines + b.score * b.lines) / (a.lines + b.lines),
+                              a.lines + b.lines)
                 break
-    return groups
+        out.append(a)
+    return out
