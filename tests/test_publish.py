@@ -249,5 +249,6 @@ def test_the_daemon_delivers_its_events_and_shares_its_live_view(tmp_path, lane_
     shared = read_state(state)
     assert shared["running"] is False and shared["lane"] == "gate-2" and shared["frames_seen"] > 100
     assert set(shared["models"]) >= {"yolov3-tiny", "plate-seg", "read-region"}
+    assert "ppocr-det" not in shared["models"]  # the lane's search never takes the second route: not loaded
     store = sqlite3.connect(db)
     assert store.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
