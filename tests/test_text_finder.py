@@ -1,12 +1,14 @@
-"""The second plate-finding route: lines of lettering joined into plate-sized groups, and the real
+"""The second plate-finding route: lines of lettering paired into plate-sized groups, and the real
 PP-OCRv4 text detector (`make models`) finding a drawn plate's lettering, which the refine pass
 then outlines and the reader reads."""
 
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 
 from edge.common.boxes import iou
+from edge.common.fonts import bundled_font
 from edge.plates import PlateText
 from edge.synth.plate import render_plate
 from edge.vision.config import VisionConfig
@@ -15,7 +17,8 @@ from edge.vision.pipeline import Pipeline, ReadResult
 from edge.vision.text_finder import TextFinder, TextGroup, stacked
 
 DETECTOR = DEFAULT_MODELS_DIR / "ppocr-det.onnx"
-needs_detector = pytest.mark.skipif(not DETECTOR.exists(), reason="engines/models/ppocr-det.onnx is made by `make models`")
+needs_detector = pytest.mark.skipif(not DETECTOR.exists(),
+                                    reason="engines/models/ppocr-det.onnx is made by `make models`")
 
 
 def test_a_plates_two_lines_join_and_lettering_beside_them_does_not():
@@ -72,18 +75,14 @@ def test_the_second_route_finds_and_reads_a_plate_the_first_route_was_not_given(
 
 @needs_detector
 def test_a_page_of_text_is_not_taken_for_a_plate():
-    from PIL import Image, ImageDraw, ImageFont
-
-    from edge.common.fonts import bundled_font
-
     font = ImageFont.truetype(str(bundled_font()), 14)
     page = Image.new("RGB", (640, 480), (230, 230, 230))
     draw = ImageDraw.Draw(page)
     rng = np.random.default_rng(0)
     for y in range(10, 470, 18):
         for x in range(10, 620, 160):
-            draw.text((x, y), "".join(rng.choice(list("品川横浜大阪東京あいうえお0123456789"), 8)), font=font,
-                      fill=(20, 20, 20))
+            text = "".join(rng.choice(list("品川横浜大阪東京あいうえお0123456789"), 8))
+            draw.text((x, y), text, font=font, fill=(20, 20, 20))
     frame = np.ascontiguousarray(np.array(page)[:, :, ::-1])
     pipeline = Pipeline(VisionConfig(vehicle_detector=False))
     assert len(pipeline.text_finder.lines(frame, (0, 0, 640, 480))) > 40  # the detector sees the lines

@@ -56,8 +56,8 @@ class VisionConfig:
     # In still images (``read_image``: anpr read, eval, the gate's soak; never the lane's search),
     # every vehicle on which no plate was found, or the frame when neither a vehicle nor a plate
     # was, is searched for lettering by a text detector trained on real photographs (PP-OCRv4's,
-    # edge/vision/text_finder.py) in a view whose longer side is text_route_size px, and each
-    # group of stacked lines goes to the refine pass as a candidate (README, lever 41).
+    # edge/vision/text_finder.py) in a view whose longer side is at most text_route_size px, and
+    # each pair of stacked lines goes to the refine pass as a candidate (README, levers 41, 41b).
     text_route: bool = True
     text_route_size: int = 640
     min_plate_score: float = 0.6

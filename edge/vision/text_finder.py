@@ -54,7 +54,8 @@ class TextFinder:
     def lines(self, image_bgr: np.ndarray, region: tuple[float, float, float, float]) -> list[TextGroup]:
         """Each line of lettering the detector finds in ``region`` (image pixels), as a one-line group."""
         x1, y1, x2, y2 = region
-        # never enlarged: lettering too small to see at the image's own scale makes no readable plate
+        # at about the image's own scale at most (the side rounded to 32 px): lettering too small to
+        # see at that scale makes no readable plate
         longest = min(self.size, max(32, int(round(max(x2 - x1, y2 - y1) / 32)) * 32))
         window = fit_window(region, longest)
         view = resample_window(image_bgr, window)
