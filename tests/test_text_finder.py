@@ -65,9 +65,12 @@ def test_the_second_route_finds_and_reads_a_plate_the_first_route_was_not_given(
     pipeline = Pipeline(VisionConfig(vehicle_detector=False))
     found = pipeline.by_text(ReadResult([], [], {}), frame)
     assert len(found.plates) == 1 and iou(found.plates[0].bbox, box) > 0.7
+    assert found.plates[0].found_by == "lettering"
     assert "text" in found.timing_ms
     read = pipeline.read(found.plates)[0]
     assert read.text == "品川 330 さ 12-34"
+    assert read.to_dict()["found_by"] == "lettering"
+    assert pipeline.read_image(frame).plates[0].found_by == "segmenter"  # the first route finds this one itself
     # a frame whose plate the first route found is not searched again
     again = pipeline.by_text(found, frame)
     assert again.plates == found.plates

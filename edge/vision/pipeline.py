@@ -73,6 +73,7 @@ class PlateRead:
     field_boxes: dict[str, list[int] | None]  # on the rectified image
     vehicle: Vehicle | None = None
     source: np.ndarray | None = field(default=None, repr=False)  # the frame it was found in, for reading
+    found_by: str = "segmenter"  # or "lettering": the second route (``by_text``) found it
     color_seen: bool = True  # set when read; False: a grey plate (infrared or monochrome camera)
     probs: dict[str, np.ndarray] | None = None  # the field classifiers' calibrated probabilities, once read
     reading: Reading | None = None  # the decoded fields, once the field classifiers have run
@@ -134,6 +135,7 @@ class PlateRead:
             "serial": self.serial, "number": self.number, "color": self.color, "category": self.category,
             "valid": self.valid, "confidence": self.confidence, "fields": fields, "color_seen": self.color_seen,
             "plate_score": round(self.score, 3),
+            "found_by": self.found_by,
             "quad": [[round(float(x), 1), round(float(y), 1)] for x, y in self.quad],
             "bbox": [round(v, 1) for v in self.bbox],
             "vehicle": None if self.vehicle is None else {
@@ -389,7 +391,7 @@ class Pipeline:
                 plate = self._squared(image, self._refine(image, _Candidate(group.box, group.score, vehicle),
                                                           found.vehicles))
                 if plate is not None:
-                    plates.append(plate)
+                    plates.append(replace(plate, found_by="lettering"))
                     if vehicle is not None:
                         break
         timing = {**found.timing_ms, "text": round((time.perf_counter() - t0) * 1e3, 1)}
