@@ -87,8 +87,9 @@ def labels_row(plate: PlateText) -> list[int]:
 def _init(backgrounds_dir: str | None, outlines_dir: str | None = None) -> None:
     global _backgrounds, _outliner
     _backgrounds = Backgrounds(backgrounds_dir) if backgrounds_dir else None
-    _outliner = (Pipeline(VisionConfig(models_dir=outlines_dir, vehicle_detector=False, read_fields=False, threads=1))
-                 if outlines_dir else None)
+    # only ``follow`` is asked (the refine pass round the true plate): no second route, no text detector
+    _outliner = (Pipeline(VisionConfig(models_dir=outlines_dir, vehicle_detector=False, read_fields=False,
+                                       text_route=False, threads=1)) if outlines_dir else None)
 
 
 def _shard(job: tuple[str, int, int, int]) -> str:
