@@ -183,7 +183,7 @@ def _vision_config(args: argparse.Namespace):
         extra = {} if args.second_opinion is None else {
             "second_opinion": () if args.second_opinion == "off" else tuple(args.second_opinion.split(","))}
         return VisionConfig(models_dir=args.models, backend=args.backend, precision=args.precision,
-                            vehicle_detector=not args.no_detector,
+                            vehicle_detector=not args.no_detector, text_route=not args.no_text_route,
                             roi=tuple(args.roi) if args.roi else None, **extra)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
@@ -708,6 +708,9 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--second-opinion", metavar="FIELDS",
                    help="the PP-OCR recogniser's second opinion on unsure fields: region (the default), "
                         "region,class_number (measured, not kept), or off (vision.second_opinion)")
+    p.add_argument("--no-text-route", action="store_true",
+                   help="skip the second route: plates found by their lettering where the segmenter finds "
+                        "none (vision.text_route)")
 
 
 def _positive(text: str) -> int:

@@ -197,6 +197,7 @@ def test_read_json_contract_annotation_and_corrupt_image(tmp_path, capsys):
     assert set(plate) >= {"text", "region", "class_number", "kana", "serial", "number", "color", "category",
                           "valid", "confidence", "fields", "quad", "bbox", "vehicle"}
     assert plate["text"] == sample.plate.format() and plate["valid"] is True
+    assert plate["found_by"] == "segmenter"
     assert plate["color"] == sample.plate.color.value and plate["category"] == sample.plate.meaning.category
     assert plate["number"] == sample.plate.number and plate["serial"] == sample.plate.serial
     assert set(plate["fields"]) == {"region", "class_number", "kana", "serial", "color"}

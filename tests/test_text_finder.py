@@ -2,11 +2,14 @@
 PP-OCRv4 text detector (`make models`) finding a drawn plate's lettering, which the refine pass
 then outlines and the reader reads."""
 
+import json
+
 import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from edge.cli import main
 from edge.common.boxes import iou
 from edge.common.fonts import bundled_font
 from edge.plates import PlateText
@@ -98,3 +101,14 @@ def test_plain_frames_give_the_second_route_nothing():
     cv2.rectangle(frame, (200, 200), (420, 310), (250, 250, 250), -1)  # a blank white board
     pipeline = Pipeline(VisionConfig(vehicle_detector=False))
     assert pipeline.by_text(ReadResult([], [], {}), frame).plates == []
+
+
+@needs_detector
+def test_anpr_read_takes_the_second_route_unless_told_not_to(tmp_path, capsys):
+    frame = np.full((480, 640, 3), 120, np.uint8)  # nothing found by the first route
+    image = tmp_path / "wall.png"
+    cv2.imwrite(str(image), frame)
+    assert main(["read", str(image), "--json", "--no-detector"]) == 0
+    assert main(["read", str(image), "--json", "--no-detector", "--no-text-route"]) == 0
+    on, off = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert "text" in on["timing_ms"] and "text" not in off["timing_ms"]
