@@ -49,6 +49,10 @@ from edge.vision.text_finder import TextFinder
 # it: about a tenth of the smallest field (the kana) on a medium plate.
 MIN_FIELD_PIXELS = 120
 
+# A vehicle box whose longer side is under this many image pixels is not searched on its own
+# (by the find pass or the second route): any plate on it is far too small to read.
+MIN_VEHICLE_SIDE = 24
+
 # The segmenter learnt refine views with the plate 0.35 to 1.0 of the window's side
 # (engines/segmenter/data.py); a blob the refine window sees smaller is looked at again in a
 # window it fills CLOSER_SHARE of (a plate close up at a steep yaw, whose box is as tall as wide).
@@ -236,7 +240,7 @@ class Pipeline:
         for v in _largest(vehicles, c.max_vehicles):
             x1, y1, x2, y2 = v.box
             side = max(x2 - x1, y2 - y1)
-            if side < 24 or c.vehicle_size / side * 1.25 < frame_scale:
+            if side < MIN_VEHICLE_SIDE or c.vehicle_size / side * 1.25 < frame_scale:
                 continue  # the whole-frame pass already sees this vehicle more closely
             passes.append((_around(v.box, w, h), c.vehicle_size, v))
         return passes
@@ -380,8 +384,8 @@ class Pipeline:
         plates = list(found.plates)
         if found.vehicles:
             regions = [(_lower(_around(v.box, w, h)), v) for v in _largest(found.vehicles, self.config.max_vehicles)
-                       if max(v.box[2] - v.box[0], v.box[3] - v.box[1]) >= 24
-                       and not any(_holds(v.box, p.bbox) for p in plates)]
+                       if max(v.box[2] - v.box[0], v.box[3] - v.box[1]) >= MIN_VEHICLE_SIDE
+                       and not any(_holds(v.box, _centre(p.bbox)) for p in plates)]
         else:
             regions = [] if plates else [(self.config.roi_box(w, h, roi), None)]
         for region, vehicle in regions:
@@ -470,10 +474,14 @@ def _lower(box) -> tuple[float, float, float, float]:
     return x1, y1 + (y2 - y1) / 3, x2, y2
 
 
-def _holds(box, plate_box) -> bool:
-    """Whether a vehicle's box holds a plate's centre."""
-    cx, cy = (plate_box[0] + plate_box[2]) / 2, (plate_box[1] + plate_box[3]) / 2
-    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+def _holds(box, point) -> bool:
+    """Whether a box holds a point (x, y)."""
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+def _centre(box) -> tuple[float, float]:
+    """A box's centre (x, y)."""
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
 def _best(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -536,5 +544,5 @@ def _vehicle_of(blob: np.ndarray, window: Window, vehicles: list[Vehicle]) -> Ve
         return None
     ys, xs = np.nonzero(blob)
     cx, cy = window.to_image([[xs.mean(), ys.mean()]])[0]
-    holding = [v for v in vehicles if v.box[0] <= cx <= v.box[2] and v.box[1] <= cy <= v.box[3]]
+    holding = [v for v in vehicles if _holds(v.box, (cx, cy))]
     return min(holding, key=lambda v: (v.box[2] - v.box[0]) * (v.box[3] - v.box[1]), default=None)
