@@ -21,3 +21,20 @@ def test_examples_rectified_from_the_segmenters_outline_where_it_finds_the_plate
     with np.load(tmp_path / "shards" / "shard-0000.npz") as z:
         assert z["outlined"].tolist() == [by for _, _, by in outlined[:4]]
         assert z["labels"].shape == (4, sum(places for _, places in LABEL_COLUMNS))
+
+
+def test_letter_classes_give_only_plates_whose_class_number_has_a_letter(tmp_path):
+    from engines.reader.data import has_letter
+
+    plain = [example(31, i, None)[1] for i in range(40)]
+    lettered = [example(31, i, None, letter_classes=True)[1] for i in range(40)]
+    assert all(has_letter(p.class_number) for p in lettered)
+    assert sum(has_letter(p.class_number) for p in plain) < 12  # about one plate in twelve otherwise
+    assert len({p.class_number for p in lettered}) > 20  # the texts' own variety among lettered ones
+    # without the option a plate is the one it always was (the committed readers' data is reproducible)
+    assert [p for p in plain if has_letter(p.class_number)] == [
+        q for p, q in zip(plain, lettered) if has_letter(p.class_number)]
+
+    write_examples(tmp_path / "letters", 3, seed=31, workers=1, letter_classes=True)
+    with np.load(tmp_path / "letters" / "shard-0000.npz") as z:
+        assert [t.split()[0] for t in z["texts"]] == [str(p).split()[0] for p in lettered[:3]]

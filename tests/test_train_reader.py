@@ -143,3 +143,23 @@ def test_fine_tuning_from_a_model_stored_at_half_precision_starts_from_its_weigh
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
         want = p.detach().half().float() if p.dim() > 1 else p  # weights rounded to half, biases as they were
         torch.testing.assert_close(q, want, msg=name)
+
+
+def test_batches_hold_lettered_class_numbers_at_the_share_asked_whatever_the_datas():
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.data import labels_row
+    from engines.reader.train import Draws, lettered
+
+    from edge.plates import PlateText
+
+    digits = PlateText.parse("品川 330 さ 12-34", "white")
+    letter = PlateText.parse("品川 33A さ 12-34", "white")
+    labels = np.array([labels_row(digits)] * 700 + [labels_row(letter)] * 300)
+    assert lettered(labels).tolist() == [False] * 700 + [True] * 300
+    draws = Draws(labels, 0.081, np.random.default_rng(0))
+    drawn = np.concatenate([draws(128) for _ in range(200)])
+    assert abs(lettered(labels[drawn]).mean() - 0.081) < 0.01  # not the data's 0.3
+    even = Draws(labels, None, np.random.default_rng(0))
+    assert abs(lettered(labels[np.concatenate([even(128) for _ in range(200)])]).mean() - 0.3) < 0.02
+    with pytest.raises(SystemExit, match="with and without"):
+        Draws(labels[:700], 0.081, np.random.default_rng(0))

@@ -11,6 +11,10 @@ appear in 5 % of plates, as what the region classifier must call unknown.
 
     python -m engines.reader.data OUT_DIR --count 48000 --seed 21 --workers 2
 
+With ``--letter-classes``, every plate's class number has a Latin letter in it (30A, 4PA...):
+more of the letters that are about one plate in twelve otherwise, for the class-number
+classifier (``python -m engines.reader.train --letter-share`` keeps their share of its batches).
+
 With ``--outlines MODELS_DIR``, each plate is instead drawn in a whole scene and rectified from
 the outline that MODELS_DIR's segmenter gives it (the refine pass round its true box,
 ``Pipeline.follow``): the errors a given segmenter really makes, for a reader fine-tuned to it.
@@ -49,6 +53,7 @@ LABEL_COLUMNS = tuple((name, PLACES[name]) for name in READ_FIELDS)
 SHARD = 1000
 _backgrounds: Backgrounds | None = None
 _outliner: Pipeline | None = None
+_letter_classes = False
 
 
 def _old_label(plate: PlateText, rng: np.random.Generator) -> PlateText:
@@ -57,12 +62,25 @@ def _old_label(plate: PlateText, rng: np.random.Generator) -> PlateText:
     return PlateText(old[int(rng.integers(len(old)))], plate.class_number, plate.kana, plate.number, plate.color)
 
 
+def has_letter(class_number: str) -> bool:
+    return any(c.isalpha() for c in class_number)
+
+
+def _plate_text(rng: np.random.Generator, letter_classes: bool) -> PlateText:
+    """A random plate; with ``letter_classes``, drawn again until its class number has a letter
+    (the texts' own mix among lettered ones)."""
+    while True:
+        plate = random_plate_text(rng, design_rate=0.1)
+        if not letter_classes or has_letter(plate.class_number):
+            return plate
+
+
 def example(seed: int, index: int, backgrounds: Backgrounds | None,
-            outliner: Pipeline | None = None) -> tuple[np.ndarray, PlateText, bool]:
+            outliner: Pipeline | None = None, letter_classes: bool = False) -> tuple[np.ndarray, PlateText, bool]:
     """One rectified synthetic plate (336 x 168 BGR), its text, and whether ``outliner``'s
     segmenter outlined it (else its true corners, moved as the module's docstring says)."""
     rng = np.random.default_rng([seed, index, 11])
-    plate = random_plate_text(rng, design_rate=0.1)
+    plate = _plate_text(rng, letter_classes)
     if rng.random() < 0.05:
         plate = _old_label(plate, rng)
     width = float(np.exp(rng.uniform(np.log(40), np.log(360))))
@@ -84,8 +102,9 @@ def labels_row(plate: PlateText) -> list[int]:
     return [i for name, _ in LABEL_COLUMNS for i in labels[name]]
 
 
-def _init(backgrounds_dir: str | None, outlines_dir: str | None = None) -> None:
-    global _backgrounds, _outliner
+def _init(backgrounds_dir: str | None, outlines_dir: str | None = None, letter_classes: bool = False) -> None:
+    global _backgrounds, _outliner, _letter_classes
+    _letter_classes = letter_classes
     _backgrounds = Backgrounds(backgrounds_dir) if backgrounds_dir else None
     # only ``follow`` is asked (the refine pass round the true plate): no second route, no text detector
     _outliner = (Pipeline(VisionConfig(models_dir=outlines_dir, vehicle_detector=False, read_fields=False,
@@ -100,7 +119,7 @@ def _shard(job: tuple[str, int, int, int]) -> str:
     cuts: dict[str, list[np.ndarray]] = {name: [] for name in READ_FIELDS}
     rows, texts, outlined = [], [], []
     for index in range(start, start + count):
-        rectified, plate, by_outline = example(seed, index, _backgrounds, _outliner)
+        rectified, plate, by_outline = example(seed, index, _backgrounds, _outliner, _letter_classes)
         for name in READ_FIELDS:
             cuts[name].append(cut(rectified, FIELD_CROPS[name]))
         rows.append(labels_row(plate))
@@ -114,16 +133,16 @@ def _shard(job: tuple[str, int, int, int]) -> str:
 
 
 def write_examples(out: Path, count: int, seed: int, workers: int = 2, backgrounds_dir: str | None = None,
-                   outlines_dir: str | None = None) -> None:
+                   outlines_dir: str | None = None, letter_classes: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out), seed, start, min(SHARD, count - start)) for start in range(0, count, SHARD)]
     (out / "meta.json").unlink(missing_ok=True)
     t0 = time.time()
-    with mp.get_context("spawn").Pool(workers, _init, (backgrounds_dir, outlines_dir)) as pool:
+    with mp.get_context("spawn").Pool(workers, _init, (backgrounds_dir, outlines_dir, letter_classes)) as pool:
         for k, path in enumerate(pool.imap_unordered(_shard, jobs), 1):
             print(f"{k}/{len(jobs)} {path} {time.time() - t0:.0f}s", flush=True)
     (out / "meta.json").write_text(json.dumps({"count": count, "seed": seed, "backgrounds": backgrounds_dir,
-                                               "outlines": outlines_dir, "seconds": round(time.time() - t0)}) + "\n")
+                                               "outlines": outlines_dir, "letter_classes": letter_classes, "seconds": round(time.time() - t0)}) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -135,11 +154,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--backgrounds", default=None, help="real road frames (default: ../shared/data/backgrounds)")
     ap.add_argument("--outlines", metavar="MODELS_DIR", default=None,
                     help="rectify each plate from the outline MODELS_DIR's segmenter gives it, in a whole scene")
+    ap.add_argument("--letter-classes", action="store_true",
+                    help="only plates whose class number has a Latin letter (30A, 4PA...)")
     a = ap.parse_args(argv)
     backgrounds = a.backgrounds or default_backgrounds_dir()
     if a.outlines:
         Pipeline(VisionConfig(models_dir=a.outlines, vehicle_detector=False, read_fields=False))  # fail here, not in a worker
-    write_examples(a.out, a.count, a.seed, a.workers, str(backgrounds) if backgrounds else None, a.outlines)
+    write_examples(a.out, a.count, a.seed, a.workers, str(backgrounds) if backgrounds else None, a.outlines,
+                   a.letter_classes)
 
 
 if __name__ == "__main__":

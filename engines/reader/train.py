@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from edge.plates.reading import READ_FIELDS, vocabularies
+from edge.plates.reading import LETTER_CLASS_SHARE_TRAINED, READ_FIELDS, vocabularies
 from edge.synth.degrade import motion_blur
 from edge.vision.fields import FIELD_CROPS, FieldCrop, to_input
 from edge.vision.reader import MODEL_NAMES
@@ -62,6 +62,33 @@ def load(folders: list[Path]) -> tuple[dict[str, np.ndarray], np.ndarray]:
                     cuts[name].append(z[name])
                 labels.append(z["labels"])
     return {k: np.concatenate(v) for k, v in cuts.items()}, np.concatenate(labels).astype(np.int64)
+
+
+def lettered(labels: np.ndarray) -> np.ndarray:
+    """Whether each plate's class number has a Latin letter in it (30A, 4PA...)."""
+    letters = [i for i, symbol in enumerate(vocabularies()["class_number"]) if symbol.isalpha()]
+    return np.isin(labels[:, label_slices()["class_number"]], letters).any(axis=1)
+
+
+class Draws:
+    """Each step's batch of plates: drawn evenly, or with ``letter_share`` of them plates whose
+    class number has a letter, whatever their share of the data (more distinct lettered plates
+    to learn from, the share the classifier learns unchanged: decoding divides it out)."""
+
+    def __init__(self, labels: np.ndarray, letter_share: float | None, rng: np.random.Generator):
+        self.count, self.share, self.rng = len(labels), letter_share, rng
+        if letter_share is not None:
+            marks = lettered(labels)
+            self.pools = np.flatnonzero(marks), np.flatnonzero(~marks)
+            if not len(self.pools[0]) or not len(self.pools[1]):
+                raise SystemExit("--letter-share needs plates with and without a letter in the class number")
+
+    def __call__(self, batch: int) -> np.ndarray:
+        if self.share is None:
+            return self.rng.integers(0, self.count, batch)
+        with_letter = int(self.rng.binomial(batch, self.share))
+        return np.concatenate([self.rng.choice(self.pools[0], with_letter),
+                               self.rng.choice(self.pools[1], batch - with_letter)])
 
 
 def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: float = 0.0) -> np.ndarray:
@@ -122,8 +149,10 @@ def init_from_onnx(model: FieldClassifier, path: Path, member: int = 0) -> None:
 def logits_of(model: FieldClassifier, cuts: np.ndarray, batch: int = 512) -> torch.Tensor:
     """The model's logits on ``cuts``, in evaluation mode (the caller sets training mode again)."""
     model.eval()
+    device = next(model.parameters()).device
     with torch.no_grad():
-        return torch.cat([model(torch.from_numpy(to_input(cuts[i:i + batch]))) for i in range(0, len(cuts), batch)])
+        return torch.cat([model(torch.from_numpy(to_input(cuts[i:i + batch])).to(device)).cpu()
+                          for i in range(0, len(cuts), batch)])
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -158,7 +187,7 @@ def write_model(name: str, model: FieldClassifier, out_dir: Path, temperature: f
                 metrics: dict) -> Path:
     crop = FIELD_CROPS[name]
     out = out_dir / f"{MODEL_NAMES[name]}.onnx"
-    model.eval()
+    model = model.cpu().eval()
     channels = 3 if crop.color else 1
     dummy = torch.zeros(1, channels, crop.size[1], crop.size[0])
     torch.onnx.export(model, dummy, str(out), input_names=["input"], output_names=["logits"], opset_version=17,
@@ -206,9 +235,17 @@ def main(argv=None) -> int:
     ap.add_argument("--member", type=int, default=0, help="with --init, the ensemble member to start from")
     ap.add_argument("--blur", type=float, default=0.0, metavar="SHARE",
                     help="blur this share of the cuts as a moving car would (BLUR_LENGTH of the plate's width)")
+    ap.add_argument("--device", default="cpu",
+                    help="where the networks train: cpu, or cuda (a GPU lent for training; exported for the CPU)")
+    ap.add_argument("--letter-share", type=float, default=None, metavar="SHARE",
+                    help="draw plates whose class number has a letter at this share of each batch (e.g. "
+                         f"{LETTER_CLASS_SHARE_TRAINED}, the share decoding assumes), so that extra lettered plates "
+                         "(python -m engines.reader.data --letter-classes) add variety, not weight")
     args = ap.parse_args(argv)
     if not 0.0 <= args.blur <= 1.0:
         ap.error(f"--blur is a share of the cuts, from 0 to 1, not {args.blur}")
+    if args.letter_share is not None and not 0.0 < args.letter_share < 1.0:
+        ap.error(f"--letter-share is a share of each batch, between 0 and 1, not {args.letter_share}")
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -224,20 +261,23 @@ def main(argv=None) -> int:
     for name, model in models.items():
         if args.init:
             init_from_onnx(model, args.init / f"{MODEL_NAMES[name]}.onnx", args.member)
+        model.to(args.device)
         train_mode(model, frozen_norms)
     params = [p for m in models.values() for p in m.parameters()]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
     y_all = torch.from_numpy(labels)
+    draws = Draws(labels, args.letter_share, rng)
     val_y = {name: torch.from_numpy(val_labels[:, slices[name]]) for name in models}
     start, running = time.time(), {}
     for step in range(1, args.steps + 1):
-        idx = rng.integers(0, len(labels), args.batch)
+        idx = draws(args.batch)
         loss = 0.0
         for name, model in models.items():
-            x = torch.from_numpy(to_input(augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur)))
+            x = torch.from_numpy(to_input(augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur))).to(args.device)
             logits = model(x)
-            part = F.cross_entropy(logits.reshape(-1, model.classes), y_all[idx, slices[name]].reshape(-1))
+            y = y_all[idx, slices[name]].reshape(-1).to(args.device)
+            part = F.cross_entropy(logits.reshape(-1, model.classes), y)
             running[name] = part.item() if name not in running else 0.98 * running[name] + 0.02 * part.item()
             loss = loss + part
         opt.zero_grad()
@@ -261,9 +301,12 @@ def main(argv=None) -> int:
                 "recipe": (f"fine-tuned from {args.init} member {args.member} (batch norms frozen), " if args.init else "")
                           + f"AdamW one-cycle lr {args.lr}, {args.steps} steps of {args.batch} plates, "
                           f"{', '.join(args.fields)} together, shift/contrast/noise/white-balance augmentation"
+                          + (f", class numbers with a letter {args.letter_share} of each batch"
+                             if args.letter_share is not None else "")
                           + (f", motion blur on {args.blur:.0%} of the cuts ({BLUR_LENGTH[0]:.0%}-{BLUR_LENGTH[1]:.0%} "
                              f"of the plate's width)" if args.blur else "") + f", seed {args.seed}",
-                "note": args.note, "seconds": round(seconds), "torch": torch.__version__}
+                "note": args.note, "seconds": round(seconds), "torch": torch.__version__,
+                **({"device": torch.cuda.get_device_name(args.device)} if args.device.startswith("cuda") else {})}
     for name, model in models.items():
         val_logits = logits_of(model, val_cuts[name])
         temperature = fit_temperature(val_logits, val_y[name])
