@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     backgrounds = a.backgrounds or default_backgrounds_dir()
     if a.outlines:
-        Pipeline(VisionConfig(models_dir=a.outlines, vehicle_detector=False, read_fields=False))  # fail here, not in a worker
+        Pipeline(VisionConfig(models_dir=a.outlines, vehicle_detector=False, read_fields=False,
+                              text_route=False))  # fail here, not in a worker; the workers load no text detector either
     write_examples(a.out, a.count, a.seed, a.workers, str(backgrounds) if backgrounds else None, a.outlines,
                    a.letter_classes)
 
