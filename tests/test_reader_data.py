@@ -24,7 +24,7 @@ def test_examples_rectified_from_the_segmenters_outline_where_it_finds_the_plate
 
 
 def test_letter_classes_give_only_plates_whose_class_number_has_a_letter(tmp_path):
-    from engines.reader.data import has_letter
+    from edge.plates import has_letter
 
     plain = [example(31, i, None)[1] for i in range(40)]
     lettered = [example(31, i, None, letter_classes=True)[1] for i in range(40)]

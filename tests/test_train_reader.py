@@ -145,7 +145,7 @@ def test_fine_tuning_from_a_model_stored_at_half_precision_starts_from_its_weigh
         torch.testing.assert_close(q, want, msg=name)
 
 
-def test_batches_hold_lettered_class_numbers_at_the_share_asked_whatever_the_datas():
+def test_batches_hold_lettered_class_numbers_at_the_share_asked_whatever_their_share_of_the_data():
     pytest.importorskip("torch", reason="the train extra (torch) is not installed")
     from engines.reader.data import labels_row
     from engines.reader.train import Draws, lettered

@@ -105,6 +105,11 @@ class ClassNumberRules:
         return None
 
 
+def has_letter(class_number: str) -> bool:
+    """Whether a class number carries a Latin letter (30A, 4PA...: issued since 2018)."""
+    return any(c.isalpha() for c in class_number)
+
+
 @lru_cache(maxsize=1)
 def class_number_rules() -> ClassNumberRules:
     """The class-number rules shipped inside the package."""

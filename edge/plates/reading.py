@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from edge.plates.class_number import class_number_rules
+from edge.plates.class_number import class_number_rules, has_letter
 from edge.plates.color import Color
 from edge.plates.kana import VehicleClass, kana_table
 from edge.plates.regions import region_table
@@ -179,7 +179,7 @@ def _serial_table() -> tuple[tuple[str, ...], np.ndarray]:
 def _class_number_prior() -> np.ndarray:
     """Log of the road's share over the training share, per well-formed class number: a class
     number with a letter in it is rarer on the road than in the training plates."""
-    lettered = np.array([any(c.isalpha() for c in text) for text in _class_number_table()[0]])
+    lettered = np.array([has_letter(text) for text in _class_number_table()[0]])
     return np.where(lettered, np.log(LETTER_CLASS_SHARE_ROAD / LETTER_CLASS_SHARE_TRAINED),
                     np.log((1 - LETTER_CLASS_SHARE_ROAD) / (1 - LETTER_CLASS_SHARE_TRAINED)))
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.common.boxes import iou
-from edge.plates import PlateText, region_table
+from edge.plates import PlateText, has_letter, region_table
 from edge.plates.reading import PLACES, READ_FIELDS, plate_labels
 from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
 from edge.synth.scene import make_sample
@@ -60,10 +60,6 @@ def _old_label(plate: PlateText, rng: np.random.Generator) -> PlateText:
     """The same plate with an old one-kanji label for its region, where one exists."""
     old = [label for label, region in region_table().historical.items() if len(label) == 1]
     return PlateText(old[int(rng.integers(len(old)))], plate.class_number, plate.kana, plate.number, plate.color)
-
-
-def has_letter(class_number: str) -> bool:
-    return any(c.isalpha() for c in class_number)
 
 
 def _plate_text(rng: np.random.Generator, letter_classes: bool) -> PlateText:
@@ -142,7 +138,8 @@ def write_examples(out: Path, count: int, seed: int, workers: int = 2, backgroun
         for k, path in enumerate(pool.imap_unordered(_shard, jobs), 1):
             print(f"{k}/{len(jobs)} {path} {time.time() - t0:.0f}s", flush=True)
     (out / "meta.json").write_text(json.dumps({"count": count, "seed": seed, "backgrounds": backgrounds_dir,
-                                               "outlines": outlines_dir, "letter_classes": letter_classes, "seconds": round(time.time() - t0)}) + "\n")
+                                               "outlines": outlines_dir, "letter_classes": letter_classes,
+                                               "seconds": round(time.time() - t0)}) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:

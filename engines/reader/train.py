@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from edge.plates import has_letter
 from edge.plates.reading import LETTER_CLASS_SHARE_TRAINED, READ_FIELDS, vocabularies
 from edge.synth.degrade import motion_blur
 from edge.vision.fields import FIELD_CROPS, FieldCrop, to_input
@@ -66,7 +67,7 @@ def load(folders: list[Path]) -> tuple[dict[str, np.ndarray], np.ndarray]:
 
 def lettered(labels: np.ndarray) -> np.ndarray:
     """Whether each plate's class number has a Latin letter in it (30A, 4PA...)."""
-    letters = [i for i, symbol in enumerate(vocabularies()["class_number"]) if symbol.isalpha()]
+    letters = [i for i, symbol in enumerate(vocabularies()["class_number"]) if has_letter(symbol)]
     return np.isin(labels[:, label_slices()["class_number"]], letters).any(axis=1)
 
 
