@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edge.common.boxes import iou, nms
+from edge.common.boxes import centre, holds, iou, longer_side, nms
 from edge.vision.detector import VehicleDetector, decode_yolo, letterbox
 from edge.vision.manifest import DEFAULT_MODELS_DIR, Manifest
 
@@ -51,6 +51,13 @@ def test_nms_keeps_the_best_of_overlapping_boxes():
     assert nms(boxes, scores, 0.45) == [1, 2]
     assert nms(np.zeros((0, 4)), np.zeros(0), 0.5) == []
     assert iou([0, 0, 10, 10], [5, 0, 15, 10]) == pytest.approx(1 / 3)
+
+
+def test_a_boxs_centre_longer_side_and_the_points_it_holds():
+    box = (10, 20, 50, 30)
+    assert centre(box) == (30, 25) and longer_side(box) == 40
+    assert holds(box, (10, 30)) and holds(box, centre(box))  # edges included
+    assert not holds(box, (9.9, 25)) and not holds(box, (30, 30.1))
 
 
 def test_letterbox_keeps_aspect_and_centres():

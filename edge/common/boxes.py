@@ -9,6 +9,21 @@ def area(box) -> float:
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
+def longer_side(box) -> float:
+    """The longer of a box's width and height."""
+    return max(box[2] - box[0], box[3] - box[1])
+
+
+def centre(box) -> tuple[float, float]:
+    """A box's centre (x, y)."""
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def holds(box, point) -> bool:
+    """Whether a box holds a point (x, y), its edges included."""
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
 def intersection(a, b) -> float:
     """Area shared by two boxes."""
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))

@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.common.boxes import area, intersection, iou, mask_box, nms
+from edge.common.boxes import area, centre, holds, intersection, iou, longer_side, mask_box, nms
 from edge.common.errors import ImageError
 from edge.common.frame import Frame
 from edge.plates import FIELDS
@@ -238,8 +238,7 @@ class Pipeline:
             passes += [(roi, c.find_size, None), (roi, c.find_size // 2, None)]
         frame_scale = c.find_size / max(roi[2] - roi[0], roi[3] - roi[1])  # view px per image px
         for v in _largest(vehicles, c.max_vehicles):
-            x1, y1, x2, y2 = v.box
-            side = max(x2 - x1, y2 - y1)
+            side = longer_side(v.box)
             if side < MIN_VEHICLE_SIDE or c.vehicle_size / side * 1.25 < frame_scale:
                 continue  # the whole-frame pass already sees this vehicle more closely
             passes.append((_around(v.box, w, h), c.vehicle_size, v))
@@ -272,19 +271,19 @@ class Pipeline:
         """The plate round a candidate, or None when what is there cannot be a plate."""
         x1, y1, x2, y2 = cand.box
         side = max(1.6 * (x2 - x1), 3.2 * (y2 - y1), 16.0)
-        centre = ((x1 + x2) / 2, (y1 + y2) / 2)
+        middle = centre(cand.box)
         size = self.config.refine_size
         # a blob cut by the window's edge is looked at again in a wider window, and one the window
         # sees smaller than the segmenter learnt in a closer one: each once
         closer, wider = True, True
         for _ in range(3):
-            window = Window(centre[0] - side / 2, centre[1] - side / 2, size / side, size, size)
+            window = Window(middle[0] - side / 2, middle[1] - side / 2, size / side, size, size)
             seg = self.segmenter.segment(image, window)
-            blob = _blob_at(seg.plate > self.config.plate_threshold, window.to_view([centre])[0])
+            blob = _blob_at(seg.plate > self.config.plate_threshold, window.to_view([middle])[0])
             if blob is None:
                 return None
             x1, y1, x2, y2 = mask_box(blob)  # x2, y2 exclusive
-            centre = tuple(window.to_image([[(x1 + x2 - 1) / 2, (y1 + y2 - 1) / 2]])[0])
+            middle = tuple(window.to_image([[(x1 + x2 - 1) / 2, (y1 + y2 - 1) / 2]])[0])
             if _uncut((x1, y1, x2, y2), size):
                 if closer and max(x2 - x1, y2 - y1) < SMALLEST_REFINE_SHARE * size:
                     closer, side = False, max(max(x2 - x1, y2 - y1) / window.scale / CLOSER_SHARE, 16.0)
@@ -384,8 +383,8 @@ class Pipeline:
         plates = list(found.plates)
         if found.vehicles:
             regions = [(_lower(_around(v.box, w, h)), v) for v in _largest(found.vehicles, self.config.max_vehicles)
-                       if max(v.box[2] - v.box[0], v.box[3] - v.box[1]) >= MIN_VEHICLE_SIDE
-                       and not any(_holds(v.box, _centre(p.bbox)) for p in plates)]
+                       if longer_side(v.box) >= MIN_VEHICLE_SIDE
+                       and not any(holds(v.box, centre(p.bbox)) for p in plates)]
         else:
             regions = [] if plates else [(self.config.roi_box(w, h, roi), None)]
         for region, vehicle in regions:
@@ -457,7 +456,7 @@ def _unpack(frame: Frame | np.ndarray) -> tuple[np.ndarray, int | None, float | 
 
 def _largest(vehicles: list[Vehicle], n: int) -> list[Vehicle]:
     """The ``n`` vehicles whose boxes are largest, largest first."""
-    return sorted(vehicles, key=lambda v: -(v.box[2] - v.box[0]) * (v.box[3] - v.box[1]))[:n]
+    return sorted(vehicles, key=lambda v: -area(v.box))[:n]
 
 
 def _around(box, width: int, height: int) -> tuple[float, float, float, float]:
@@ -472,16 +471,6 @@ def _lower(box) -> tuple[float, float, float, float]:
     """The lower two thirds of a vehicle's box, where its plates are."""
     x1, y1, x2, y2 = box
     return x1, y1 + (y2 - y1) / 3, x2, y2
-
-
-def _holds(box, point) -> bool:
-    """Whether a box holds a point (x, y)."""
-    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
-
-
-def _centre(box) -> tuple[float, float]:
-    """A box's centre (x, y)."""
-    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
 def _best(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -544,5 +533,5 @@ def _vehicle_of(blob: np.ndarray, window: Window, vehicles: list[Vehicle]) -> Ve
         return None
     ys, xs = np.nonzero(blob)
     cx, cy = window.to_image([[xs.mean(), ys.mean()]])[0]
-    holding = [v for v in vehicles if _holds(v.box, (cx, cy))]
-    return min(holding, key=lambda v: (v.box[2] - v.box[0]) * (v.box[3] - v.box[1]), default=None)
+    holding = [v for v in vehicles if holds(v.box, (cx, cy))]
+    return min(holding, key=lambda v: area(v.box), default=None)
