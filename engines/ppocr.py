@@ -52,6 +52,12 @@ def fetch(cache: Path, member: str = MEMBER, sha256: str = MODEL_SHA256) -> byte
     return data
 
 
+def _write_manifest(model_path: Path, manifest: dict) -> None:
+    """The manifest beside its model (``NAME.json``)."""
+    model_path.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
+                                               encoding="utf-8")
+
+
 def write_detector(cache: Path, out: Path) -> Path:
     """``ppocr-det.onnx`` and its manifest: PP-OCRv4's DBNet text detector (a text probability
     per input pixel), with PaddleOCR's published preprocessing and thresholds, which
@@ -76,7 +82,7 @@ def write_detector(cache: Path, out: Path) -> Path:
         "postprocess": {"pixel_threshold": 0.3, "box_threshold": 0.5, "unclip_ratio": 1.6},
         "metrics": {"note": "PaddleOCR's published model, not retrained here"},
     }
-    path.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    _write_manifest(path, manifest)
     print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
     return path
 
@@ -133,13 +139,13 @@ def main(argv=None) -> int:
         "classes": ["<blank>", *characters, " "],
         "metrics": {"note": "PaddleOCR's published model, not retrained here"},
     }
-    path.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    _write_manifest(path, manifest)
     if args.derive or not ALTERNATIVES_FILE.exists():
         ALTERNATIVES_FILE.write_text(json.dumps(alternatives(path), ensure_ascii=False, indent=1) + "\n",
                                      encoding="utf-8")
         print(f"measured how the recogniser reads the region kanji: {ALTERNATIVES_FILE}")
     manifest["alternatives"] = json.loads(ALTERNATIVES_FILE.read_text(encoding="utf-8"))
-    path.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    _write_manifest(path, manifest)
     print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
     write_detector(args.cache, args.out)
     return 0
