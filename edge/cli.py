@@ -184,6 +184,7 @@ def _vision_config(args: argparse.Namespace):
             "second_opinion": () if args.second_opinion == "off" else tuple(args.second_opinion.split(","))}
         return VisionConfig(models_dir=args.models, backend=args.backend, precision=args.precision,
                             vehicle_detector=not args.no_detector, text_route=not args.no_text_route,
+                            region_text=args.region_text,
                             roi=tuple(args.roi) if args.roi else None, **extra)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
@@ -708,6 +709,9 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--second-opinion", metavar="FIELDS",
                    help="the PP-OCR recogniser's second opinion on unsure fields: region (the default), "
                         "region,class_number (measured, not kept), or off (vision.second_opinion)")
+    p.add_argument("--region-text", action="store_true",
+                   help="where our region name is unsure, also a head on the PP-OCR recogniser's features "
+                        "(vision.region_text; measured, not kept)")
     p.add_argument("--no-text-route", action="store_true",
                    help="skip the second route: plates found by their lettering where the segmenter finds "
                         "none (vision.text_route)")

@@ -2,6 +2,7 @@
 ``engines/models/ppocr-rec.onnx`` and ``ppocr-det.onnx``, with their manifests (the recogniser's
 character list from the model's own metadata, CTC's blank first). Both are trained on real
 photographs of text: edge/vision/second_opinion.py scores region names with the recogniser,
+edge/vision/region_text.py reads its per-column features (a second output added here),
 edge/vision/text_finder.py finds lettering with the detector (the second plate-finding route).
 Not committed (11 and 5 MB); rebuilt from the same wheel, sha256-checked.
 
@@ -29,6 +30,10 @@ from engines.yolo import downloaded, fetch_arguments
 PACKAGE = "rapidocr_onnxruntime==1.4.4"
 MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"
 MODEL_SHA256 = "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
+# The recogniser's per-column features before its CTC head (N x T x 120), made a second output of
+# the file written here: the region head (edge/vision/region_text.py) reads from them.
+FEATURES = "transpose_51.tmp_0"
+FEATURE_WIDTH = 120
 DETECTOR_MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"
 DETECTOR_SHA256 = "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"
 # How the recogniser reads the region kanji (``alternatives``), measured once and committed, so
@@ -123,19 +128,25 @@ def main(argv=None) -> int:
     data = fetch(args.cache)
     model = onnx.load_model_from_string(data)
     characters = next(p.value for p in model.metadata_props if p.key == "character").splitlines()
+    model.graph.output.append(onnx.helper.make_tensor_value_info(FEATURES, onnx.TensorProto.FLOAT,
+                                                                 [None, None, FEATURE_WIDTH]))
+    data = model.SerializeToString()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "ppocr-rec.onnx"
     path.write_bytes(data)
     manifest = {
         "name": "ppocr-rec",
         "version": 1,
-        "task": "text line recognition (CTC); used only to score region names (edge/vision/second_opinion.py)",
+        "task": "text line recognition (CTC): region names scored (edge/vision/second_opinion.py), and its "
+                "features read by the region head (edge/vision/region_text.py)",
         "file": path.name,
-        "sha256": MODEL_SHA256,
-        "source": {"package": PACKAGE, "member": MEMBER},
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "source": {"package": PACKAGE, "member": MEMBER, "member_sha256": MODEL_SHA256,
+                   "changed": f"{FEATURES} added as a second output"},
         "input": {"name": model.graph.input[0].name, "shape": [None, 3, 48, None], "layout": "NCHW", "color": "BGR",
                   "normalise": {"scale": 1 / 255, "mean": 0.5, "std": 0.5}, "resize": "height 48, padded right"},
         "output": {"name": model.graph.output[0].name, "meaning": "N x T x classes probabilities, CTC"},
+        "features": {"name": FEATURES, "meaning": f"N x T x {FEATURE_WIDTH} per-column features before the CTC head"},
         "classes": ["<blank>", *characters, " "],
         "metrics": {"note": "PaddleOCR's published model, not retrained here"},
     }

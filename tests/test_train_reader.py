@@ -163,3 +163,28 @@ def test_batches_hold_lettered_class_numbers_at_the_share_asked_whatever_their_s
     assert abs(lettered(labels[np.concatenate([even(128) for _ in range(200)])]).mean() - 0.3) < 0.02
     with pytest.raises(SystemExit, match="with and without"):
         Draws(labels[:700], 0.081, np.random.default_rng(0))
+
+
+def test_the_region_head_trains_on_the_recogniser_and_the_runtime_loads_it(tmp_path):
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.text_head import main as text_head
+
+    from edge.vision.manifest import DEFAULT_MODELS_DIR
+    from edge.vision.region_text import MODEL_NAME, RegionTextReader
+    from edge.vision.second_opinion import Recogniser
+
+    if not (DEFAULT_MODELS_DIR / "ppocr-rec.onnx").exists():
+        pytest.skip("engines/models/ppocr-rec.onnx is made by `make models`")
+    assert text_head(["render", str(tmp_path / "train"), "--seed", "5", "--count", "24", "--workers", "1"]) == 0
+    assert text_head(["render", str(tmp_path / "tune"), "--seed", "6", "--count", "12", "--workers", "1"]) == 0
+    out = tmp_path / "models"
+    assert text_head(["train", str(tmp_path / "train"), "--tune", str(tmp_path / "tune"), "--out", str(out),
+                      "--epochs", "1"]) == 0
+    reader = RegionTextReader(Recogniser(DEFAULT_MODELS_DIR / "ppocr-rec.onnx"), out / f"{MODEL_NAME}.onnx")
+    assert 0 <= reader.weight <= 1 and reader.manifest.data["training"]["plates"] == 24
+    plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(2)]
+    probs = reader.probabilities(plates)
+    assert probs.shape == (2, 139) and np.allclose(probs.sum(axis=1), 1.0)
+    sure = np.zeros(139)
+    sure[3] = 1.0
+    assert reader.rescore([sure], plates[:1], below=0.9)[0] is sure  # a plate ours is sure of is not read

@@ -85,6 +85,11 @@ class VisionConfig:
     second_opinion: tuple[str, ...] = ("region",)
     second_opinion_below: float = 0.9
     second_opinion_weight: float = 0.35
+    # The region read a second way where ours is unsure (its best name under second_opinion_below):
+    # a head of our own on the same recogniser's features, at the weight in its manifest
+    # (edge/vision/region_text.py, engines/models/read-region-text.onnx). Measured, not kept
+    # (README, lever 44c): only for measuring.
+    region_text: bool = False
     shape: ShapeLimits = field(default_factory=ShapeLimits)
 
     def __post_init__(self):
@@ -127,7 +132,7 @@ class VisionConfig:
         fallback = self.find_view_fallback
         if fallback is not None and (not isinstance(fallback, int) or isinstance(fallback, bool) or fallback < 14):
             bad("find_view_fallback", "null or a plate width in image pixels, at least 14")
-        for key in ("vehicle_detector", "read_fields", "text_route"):
+        for key in ("vehicle_detector", "read_fields", "text_route", "region_text"):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")
         if (not isinstance(self.read_scales, tuple) or not 1 <= len(self.read_scales) <= 4

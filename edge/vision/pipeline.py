@@ -40,6 +40,8 @@ from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
+from edge.vision.region_text import MODEL_NAME as REGION_TEXT_MODEL
+from edge.vision.region_text import RegionTextReader
 from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionSecondOpinion
 from edge.vision.segmenter import PlateSegmenter, WarpedWindow, Window, fit_window
 from edge.vision.text_finder import TextFinder
@@ -199,10 +201,14 @@ class Pipeline:
         self.text_finder = (TextFinder(models / "ppocr-det.onnx", c.backend, c.threads, c.plans_dir, c.text_route_size)
                             if c.text_route else None)
         self.second_opinion: dict[str, RegionSecondOpinion | ClassNumberSecondOpinion] = {}
-        if c.read_fields and c.second_opinion:
+        self.region_text: RegionTextReader | None = None
+        if c.read_fields and (c.second_opinion or c.region_text):
             recogniser = Recogniser(models / "ppocr-rec.onnx", c.backend, c.threads)
             kinds = {"region": RegionSecondOpinion, "class_number": ClassNumberSecondOpinion}
             self.second_opinion = {field: kinds[field](recogniser) for field in c.second_opinion}
+            if c.region_text:
+                self.region_text = RegionTextReader(recogniser, models / f"{REGION_TEXT_MODEL}.onnx", c.backend,
+                                                    c.threads)
 
     def model_holders(self) -> dict[str, tuple[object, str]]:
         """Model name -> (the component whose ``backend`` runs it, its input's name): where the
@@ -221,6 +227,9 @@ class Pipeline:
         holders = {name: holder for name, (holder, _) in self.model_holders().items()}
         for opinion in self.second_opinion.values():
             holders["ppocr-rec"] = opinion.recogniser
+        if self.region_text is not None:
+            holders["ppocr-rec"] = self.region_text.recogniser
+            holders[REGION_TEXT_MODEL] = self.region_text
         if self.text_finder is not None:
             holders["ppocr-det"] = self.text_finder
         return {name: {"file": holder.manifest.path.name, "backend": type(holder.backend).__name__}
@@ -423,6 +432,10 @@ class Pipeline:
             return list(plates)
         out = []
         read = self.reader.read_views([self._views(p) for p in plates])
+        if self.region_text is not None:
+            regions = self.region_text.rescore([r["region"] for r in read], [p.rectified for p in plates],
+                                               self.config.second_opinion_below)
+            read = [{**r, "region": value} for r, value in zip(read, regions)]
         for name, opinion in self.second_opinion.items():
             rescored = opinion.rescore([r[name] for r in read], [p.rectified for p in plates],
                                        self.config.second_opinion_below, self.config.second_opinion_weight)

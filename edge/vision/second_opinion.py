@@ -27,7 +27,7 @@ from edge.plates.reading import class_number_posterior, class_number_strings, vo
 from edge.plates.regions import region_table
 from edge.vision.backend import load_backend
 from edge.vision.fields import FieldCrop, cut
-from edge.vision.manifest import load_manifest
+from edge.vision.manifest import ModelError, load_manifest
 
 WILDCARD_PENALTY = 0.05  # a character the recogniser cannot spell: any character, at this share
 # Class numbers: a string needing a character given less than this in every frame is not scored
@@ -159,9 +159,9 @@ class Recogniser:
         self.marks = np.array([i for i, c in enumerate(self.characters) if i > 0 and _is_mark(c)])
         self.alternatives: dict[str, list[str]] = self.manifest.data.get("alternatives", {})
 
-    def _input(self, crops: list[np.ndarray]) -> np.ndarray:
+    def _input(self, crops: list[np.ndarray], min_width: int = MIN_WIDTH) -> np.ndarray:
         widths = [max(8, math.ceil(HEIGHT * c.shape[1] / c.shape[0])) for c in crops]
-        width = max(MIN_WIDTH, *widths)
+        width = max(min_width, *widths)
         batch = np.zeros((len(crops), 3, HEIGHT, width), np.float32)
         for i, (crop, w) in enumerate(zip(crops, widths)):
             rgb = crop if crop.ndim == 3 else cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
@@ -176,6 +176,14 @@ class Recogniser:
             probs[:, :, 0] += probs[:, :, self.marks].sum(axis=2)
             probs[:, :, self.marks] = 0.0
         return probs
+
+    def features(self, crops: list[np.ndarray]) -> np.ndarray:
+        """N x T x C: the recogniser's own per-column features before its CTC head (the output
+        `make models` adds, named in the manifest's ``features``), for crops of one size, unpadded."""
+        name = self.manifest.data.get("features", {}).get("name")
+        if name is None:
+            raise ModelError(f"{self.manifest.path.name} has no features output: run `make models` again")
+        return self.backend.run({self.input: self._input(crops, min_width=0)})[name]
 
 
 def opinion(recogniser: Recogniser, spellings: Spellings, crops: list[np.ndarray],

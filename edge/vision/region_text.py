@@ -1,0 +1,77 @@
+"""The region name (地名) read a second way, from features learnt on real text.
+
+The PP-OCRv4 recogniser from the RapidOCR wheel (``engines/models/ppocr-rec.onnx``, `make
+models`) was trained on real photographs of text. A small head of our own
+(``engines/models/read-region-text.onnx``, trained by ``python -m engines.reader.text_head`` on
+synthetic plates, the recogniser frozen) reads the region name from the recogniser's per-column
+features of the region cell. Where our region classifier is unsure (its best name under
+``vision.second_opinion_below``), the head's probabilities are combined log-linearly with ours, at
+the weight in its manifest (fitted on such plates of a tuning seed, never on the sets that decide);
+a plate ours is sure of is left as it is, and the head is not run for it. The combined
+distribution is still over the 138 names and "unknown", so decoding under the grammar is
+unchanged. Off by default (``vision.region_text``): measured and not kept (README, lever 44c).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edge.plates.reading import vocabularies
+from edge.vision.backend import load_backend
+from edge.vision.fields import cut
+from edge.vision.manifest import ModelError, load_manifest
+from edge.vision.second_opinion import REGION_CROP, Recogniser
+
+MODEL_NAME = "read-region-text"
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def combine(ours: np.ndarray, theirs: np.ndarray, weight: float) -> np.ndarray:
+    """ours^(1 - weight) x theirs^weight, renormalised (rows of distributions over one vocabulary)."""
+    log = (1 - weight) * np.log(ours + 1e-12) + weight * np.log(theirs + 1e-12)
+    return softmax(log)
+
+
+class RegionTextReader:
+    """The head over the recogniser's features; ``rescore`` mixes its belief into ours where ours is unsure."""
+
+    def __init__(self, recogniser: Recogniser, model: str | Path, backend: str = "auto", threads: int | None = None):
+        self.recogniser = recogniser
+        self.manifest = load_manifest(model)
+        data = self.manifest.data
+        if self.manifest.classes != list(vocabularies()["region"]):
+            raise ModelError(f"{self.manifest.path.name} was trained on other region classes than this version's "
+                             "plate rules: retrain it (`python -m engines.reader.text_head`)")
+        wanted, have = data["input"]["features"], recogniser.manifest.data.get("features", {}).get("name")
+        if wanted != have:
+            raise ModelError(f"{self.manifest.path.name} reads the recogniser's {wanted!r}, which "
+                             f"{recogniser.manifest.path.name} does not give: run `make models` again")
+        calibration = data.get("calibration", {})
+        self.temperature, self.weight = float(calibration.get("temperature", 1.0)), float(calibration["weight"])
+        if not 0.05 <= self.temperature <= 20 or not 0 <= self.weight <= 1:
+            raise ModelError(f"{self.manifest.path.name}: calibration {calibration} is implausible")
+        self.input, self.output = data["input"]["name"], data["output"]["name"]
+        self.backend = load_backend(self.manifest.path, backend, threads)
+
+    def probabilities(self, rectified: list[np.ndarray]) -> np.ndarray:
+        """N x 139 (138 names + unknown) for N rectified plates (336 x 168 BGR)."""
+        features = self.recogniser.features([cut(r, REGION_CROP) for r in rectified]).astype(np.float32)
+        logits = self.backend.run({self.input: features})[self.output].astype(np.float64)
+        return softmax(logits / self.temperature)
+
+    def rescore(self, ours: list[np.ndarray], rectified: list[np.ndarray], below: float) -> list[np.ndarray]:
+        """Each plate's region probabilities (138 names + unknown), with the head's belief combined
+        in where our best name is under ``below``; the others unchanged (and not read)."""
+        unsure = [i for i, p in enumerate(ours) if p.max() < below]
+        out = list(ours)
+        if unsure:
+            theirs = self.probabilities([rectified[i] for i in unsure])
+            for i, mixed in zip(unsure, combine(np.stack([ours[i] for i in unsure]), theirs, self.weight)):
+                out[i] = mixed
+        return out

@@ -1,0 +1,213 @@
+"""Train the region head on the PP-OCRv4 recogniser's features (edge/vision/region_text.py).
+
+The recogniser (``engines/models/ppocr-rec.onnx``, `make models`, trained on real photographs of
+text) stays frozen; a small head of our own learns the 138 region names (and "unknown") from its
+per-column features of the region cell, on the same synthetic plates as the field classifiers
+(``engines.reader.data.example``: rectified with the segmenter's kind of corner error). Its
+temperature, and the weight it gets against our region classifier where ours is unsure (under
+``vision.second_opinion_below``, as the runtime asks it), are fitted on a separate tuning seed,
+never on the sets that decide.
+
+    python -m engines.reader.text_head render DIR --seed 21 --count 40000
+    python -m engines.reader.text_head render TUNE_DIR --seed 23 --count 1000
+    python -m engines.reader.text_head train DIR --tune TUNE_DIR [--out engines/models]
+
+``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the region cell at the recogniser's height,
+48 x 96 BGR; ``grey``: our region classifier's cut; ``lab``: the region's class index) and
+``meta.json``. ``train`` needs torch (``pip install -e .[train]``) and writes
+``read-region-text.onnx`` with its manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.plates.reading import vocabularies
+from edge.synth.backgrounds import default_backgrounds_dir
+from edge.vision.config import VisionConfig
+from edge.vision.fields import FIELD_CROPS, cut, to_input
+from edge.vision.manifest import DEFAULT_MODELS_DIR
+from edge.vision.reader import FieldClassifier
+from edge.vision.region_text import MODEL_NAME, combine, softmax
+from edge.vision.second_opinion import HEIGHT, REGION_CROP, Recogniser
+from engines.reader import data
+
+SHARD = 4000
+CELL = (round(HEIGHT * REGION_CROP.size[0] / REGION_CROP.size[1]), HEIGHT)  # 96 x 48, as the recogniser resizes it
+WEIGHTS = np.linspace(0, 1, 21)
+TEMPERATURES = np.exp(np.linspace(np.log(0.3), np.log(5), 60))
+
+
+def _render(job: tuple[str, int, int, int, str | None]) -> str:
+    out, seed, start, count, backgrounds = job
+    data._init(backgrounds)
+    col, grey, lab = [], [], []
+    for i in range(start, start + count):
+        rectified, plate, _ = data.example(seed, i, data._backgrounds)
+        grey.append(cut(rectified, FIELD_CROPS["region"]))
+        col.append(cv2.resize(cut(rectified, REGION_CROP), CELL, interpolation=cv2.INTER_AREA))
+        lab.append(data.labels_row(plate)[0])
+    path = Path(out) / f"shard-{start // SHARD:04d}.npz"
+    np.savez(path, col=np.array(col), grey=np.array(grey), lab=np.array(lab))
+    return str(path)
+
+
+def render(out: Path, seed: int, count: int, workers: int = 2, backgrounds: str | None = None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    backgrounds = backgrounds or (str(default_backgrounds_dir()) if default_backgrounds_dir() else None)
+    jobs = [(str(out), seed, start, min(SHARD, count - start), backgrounds) for start in range(0, count, SHARD)]
+    t0 = time.time()
+    with mp.get_context("spawn").Pool(workers) as pool:
+        for k, path in enumerate(pool.imap_unordered(_render, jobs), 1):
+            print(f"{k}/{len(jobs)} {path} {time.time() - t0:.0f}s", flush=True)
+    (out / "meta.json").write_text(json.dumps({"count": count, "seed": seed, "backgrounds": backgrounds}) + "\n")
+
+
+def load(folder: Path) -> dict[str, np.ndarray]:
+    shards = sorted(folder.glob("shard-*.npz"))
+    if not shards:
+        raise SystemExit(f"{folder}: no shard-*.npz (python -m engines.reader.text_head render {folder})")
+    parts = [np.load(s) for s in shards]
+    return {key: np.concatenate([p[key] for p in parts]) for key in ("col", "grey", "lab")}
+
+
+def features(recogniser: Recogniser, cells: np.ndarray, batch: int = 64) -> np.ndarray:
+    return np.concatenate([recogniser.features(list(cells[i:i + batch])).astype(np.float16)
+                           for i in range(0, len(cells), batch)])
+
+
+def ours(models_dir: Path, grey: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Our region classifier's calibrated probabilities on its cuts."""
+    c = FieldClassifier("region", models_dir)
+    out = []
+    for i in range(0, len(grey), batch):
+        logits = c.backend.run({c.input: to_input(grey[i:i + batch])})[c.output][:, 0].astype(np.float64)
+        out.append(softmax(logits / c.temperature))
+    return np.concatenate(out)
+
+
+def calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    sure, right = probs.max(axis=1), probs.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    return float(sum(np.mean(m) * abs(right[m].mean() - sure[m].mean())
+                     for m in ((sure > a) & (sure <= b) for a, b in zip(edges[:-1], edges[1:])) if m.any()))
+
+
+def nll(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(-np.log(probs[np.arange(len(labels)), labels] + 1e-12).mean())
+
+
+def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epochs: int = 20, seed: int = 0) -> Path:
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    recogniser = Recogniser(models_dir / "ppocr-rec.onnx")
+    t0 = time.time()
+    tr, tune = load(train_dir), load(tune_dir)
+    x, y = torch.tensor(features(recogniser, tr["col"]).astype(np.float32)), torch.tensor(tr["lab"])
+    tune_x = features(recogniser, tune["col"]).astype(np.float32)
+    print(f"features of {len(x)} + {len(tune_x)} plates: {time.time() - t0:.0f}s", flush=True)
+    steps_t, width, classes = x.shape[1], x.shape[2], len(vocabularies()["region"])
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.LayerNorm(width)
+            self.conv = nn.Sequential(nn.Conv1d(width, 256, 3, padding=1), nn.GELU(),
+                                      nn.Conv1d(256, 256, 3, padding=1), nn.GELU())
+            self.out = nn.Sequential(nn.Dropout(0.3), nn.Linear(steps_t * 256, classes))
+
+        def forward(self, f):
+            return self.out(self.conv(self.norm(f).transpose(1, 2)).flatten(1))
+
+    net, batch = Head(), min(128, len(x))
+    opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=epochs * (len(x) // batch))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
+    spread = x.std()
+    for epoch in range(epochs):
+        net.train()
+        order = torch.randperm(len(x))
+        for i in range(0, len(x) - batch + 1, batch):
+            idx = order[i:i + batch]
+            loss = loss_fn(net(x[idx] + 0.05 * spread * torch.randn(batch, steps_t, width)), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        print(f"epoch {epoch + 1}/{epochs} loss {loss.item():.3f} {time.time() - t0:.0f}s", flush=True)
+    net.eval()
+    with torch.no_grad():
+        tune_logits = net(torch.tensor(tune_x)).double().numpy()
+    labels = tune["lab"]
+    temperature = float(min(TEMPERATURES, key=lambda t: nll(softmax(tune_logits / t), labels)))
+    theirs, mine = softmax(tune_logits / temperature), ours(models_dir, tune["grey"])
+    below = VisionConfig().second_opinion_below  # the runtime asks the head only where ours is under it
+    unsure = mine.max(axis=1) < below
+    weight = float(min(WEIGHTS, key=lambda w: nll(combine(mine[unsure], theirs[unsure], w), labels[unsure])))
+    both = mine.copy()
+    both[unsure] = combine(mine[unsure], theirs[unsure], weight)
+    tuning = {name: {"accuracy": round(float((p.argmax(1) == labels).mean()), 4),
+                     "calibration_error": round(calibration_error(p, labels), 4)}
+              for name, p in (("ours", mine), ("head", theirs), ("combined", both))}
+    print(f"tuning set: {tuning}; temperature {temperature:.3f}, weight {weight:.2f}", flush=True)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{MODEL_NAME}.onnx"
+    torch.onnx.export(net, torch.zeros(1, steps_t, width), out, input_names=["features"], output_names=["logits"],
+                      dynamic_axes={"features": {0: "N"}, "logits": {0: "N"}}, dynamo=False)
+    rec = recogniser.manifest.data
+    manifest = {
+        "name": MODEL_NAME, "version": 1, "task": "classify the region from the PP-OCRv4 recogniser's features",
+        "field": "region", "file": out.name, "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
+        "input": {"name": "features", "shape": ["N", steps_t, width], "features": rec["features"]["name"],
+                  "from": {"model": rec["file"], "sha256": rec["sha256"]},
+                  "cut": {"box": list(REGION_CROP.box), "size": list(CELL), "color": True}},
+        "output": {"name": "logits", "shape": ["N", classes], "meaning": "softmax(logits / temperature)"},
+        "classes": list(vocabularies()["region"]),
+        "calibration": {"temperature": round(temperature, 4), "weight": weight, "fitted_below": below,
+                        "fitted_on": str(tune_dir), "tuning_set": tuning},
+        "training": {"plates": len(x), "data": str(train_dir), "epochs": epochs, "batch": batch, "seed": seed,
+                     "optimiser": "AdamW 2e-3 one-cycle, weight decay 0.05, label smoothing 0.05",
+                     "seconds": round(time.time() - t0)},
+    }
+    out.with_suffix(".json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out} and its manifest")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("render", help="synthetic plates' region cells")
+    r.add_argument("out", type=Path)
+    r.add_argument("--seed", type=int, default=21)
+    r.add_argument("--count", type=int, default=40000)
+    r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--backgrounds", default=None)
+    t = sub.add_parser("train", help="the head, its temperature and weight")
+    t.add_argument("train", type=Path)
+    t.add_argument("--tune", type=Path, required=True)
+    t.add_argument("--out", type=Path, default=DEFAULT_MODELS_DIR)
+    t.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="where ppocr-rec.onnx and read-region are")
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+    if a.command == "render":
+        render(a.out, a.seed, a.count, a.workers, a.backgrounds)
+    else:
+        train(a.train, a.tune, a.out, a.models, a.epochs, a.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""The region read a second way: the committed head on the real PP-OCRv4 recogniser's features
+(`make models`), reading drawn plates, checked against its recogniser, and wired into the pipeline."""
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.common.errors import ConfigError
+from edge.plates import PlateText
+from edge.synth.plate import render_plate
+from edge.vision.config import VisionConfig
+from edge.vision.geometry import CANONICAL_SIZE
+from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
+from edge.vision.pipeline import Pipeline
+from edge.vision.region_text import MODEL_NAME, RegionTextReader, combine
+from edge.vision.second_opinion import Recogniser
+
+RECOGNISER = DEFAULT_MODELS_DIR / "ppocr-rec.onnx"
+HEAD = DEFAULT_MODELS_DIR / f"{MODEL_NAME}.onnx"
+
+
+@pytest.fixture(scope="module")
+def recogniser():
+    if not RECOGNISER.exists():
+        pytest.skip("engines/models/ppocr-rec.onnx is made by `make models`")
+    return Recogniser(RECOGNISER)
+
+
+def _drawn(text: str, rng) -> np.ndarray:
+    plate = render_plate(PlateText.parse(text), rng, px_per_mm=1.5)
+    return cv2.resize(plate.image, CANONICAL_SIZE, interpolation=cv2.INTER_AREA)
+
+
+def test_combining_weighs_the_two_beliefs_log_linearly():
+    ours, theirs = np.array([[0.7, 0.2, 0.1]]), np.array([[0.1, 0.8, 0.1]])
+    assert np.allclose(combine(ours, theirs, 0.0), ours) and np.allclose(combine(ours, theirs, 1.0), theirs)
+    half = combine(ours, theirs, 0.5)[0]
+    assert half.sum() == pytest.approx(1.0) and half[1] / half[0] == pytest.approx(np.sqrt(0.2 * 0.8 / (0.7 * 0.1)))
+
+
+def test_the_head_reads_drawn_region_names(recogniser):
+    reader = RegionTextReader(recogniser, HEAD)
+    rng = np.random.default_rng(7)
+    wanted = ["品川", "練馬", "横浜", "名古屋", "福岡", "宮城", "札幌", "習志野", "那須", "神戸"]
+    probs = reader.probabilities([_drawn(f"{region} 500 あ 45-67", rng) for region in wanted])
+    assert probs.shape == (len(wanted), 139) and np.allclose(probs.sum(axis=1), 1.0)
+    names = reader.manifest.classes
+    right = sum(names[int(row.argmax())] == region for row, region in zip(probs, wanted))
+    assert right >= 8, f"{right} of {len(wanted)}"
+
+
+def test_a_recogniser_without_its_features_output_is_refused(recogniser, tmp_path):
+    shutil.copy(RECOGNISER, tmp_path / RECOGNISER.name)
+    manifest = json.loads(RECOGNISER.with_suffix(".json").read_text(encoding="utf-8"))
+    del manifest["features"]  # as `make models` wrote it before the head existed
+    (tmp_path / "ppocr-rec.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    old = Recogniser(tmp_path / RECOGNISER.name)
+    with pytest.raises(ModelError, match="make models"):
+        RegionTextReader(old, HEAD)
+    with pytest.raises(ModelError, match="make models"):
+        old.features([np.zeros((64, 128, 3), np.uint8)])
+
+
+def test_the_pipeline_reads_the_region_both_ways_when_asked(recogniser):
+    pipeline = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, region_text=True, second_opinion=()))
+    assert pipeline.models_in_use()[MODEL_NAME]["file"] == HEAD.name
+    assert "ppocr-rec" in pipeline.models_in_use()
+    off = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, region_text=False, second_opinion=()))
+    assert off.region_text is None and "ppocr-rec" not in off.models_in_use()
+
+
+def test_region_text_must_be_true_or_false():
+    with pytest.raises(ConfigError, match="vision.region_text"):
+        VisionConfig(region_text="yes")
