@@ -79,6 +79,13 @@ def load(folder: Path) -> dict[str, np.ndarray]:
     return {key: np.concatenate([p[key] for p in parts]) for key in ("col", "grey", "lab")}
 
 
+def described(folder: Path) -> dict:
+    """What a folder of shards holds, for the manifest: its seed and count (``meta.json``)."""
+    meta = folder / "meta.json"
+    data = json.loads(meta.read_text()) if meta.exists() else {}
+    return {"seed": data.get("seed"), "count": data.get("count"), "folder": folder.name}
+
+
 def features(recogniser: Recogniser, cells: np.ndarray, batch: int = 64) -> np.ndarray:
     return np.concatenate([recogniser.features(list(cells[i:i + batch])).astype(np.float16)
                            for i in range(0, len(cells), batch)])
@@ -175,8 +182,8 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
         "output": {"name": "logits", "shape": ["N", classes], "meaning": "softmax(logits / temperature)"},
         "classes": list(vocabularies()["region"]),
         "calibration": {"temperature": round(temperature, 4), "weight": weight, "fitted_below": below,
-                        "fitted_on": str(tune_dir), "tuning_set": tuning},
-        "training": {"plates": len(x), "data": str(train_dir), "epochs": epochs, "batch": batch, "seed": seed,
+                        "fitted_on": described(tune_dir), "tuning_set": tuning},
+        "training": {"plates": len(x), "data": described(train_dir), "epochs": epochs, "batch": batch, "seed": seed,
                      "optimiser": "AdamW 2e-3 one-cycle, weight decay 0.05, label smoothing 0.05",
                      "seconds": round(time.time() - t0)},
     }
