@@ -5,7 +5,11 @@ phase:
 
 - ``still``: the whole pipeline (vehicles, plate search, refine, read) on every one of
   ``repeats`` runs over one 1280x720 frame of the clip with a plate in view: per-stage latency
-  (median and p95), each model's own inference time, and frames per second;
+  (median and p95), each model's own inference time, and frames per second. The precisions take
+  turns, a block of runs each, ``ROUNDS`` times (in turn first), so that a shared host slowing
+  down or speeding up in the middle weighs on both alike and the INT8 / FP32 ratio is theirs, not
+  the minute's (run one after the other, the ratio moved between 1.35x and 1.52x on one host);
+  each round's ratio is reported too;
 - ``lane``: the lane loop (motion gate, tracking, following, reading, fusion) over the whole
   1280x720 clip of ``anpr synth --kind clip``, decoding included: frames handled per second,
   and frames in which a model ran per second;
@@ -27,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 PHASES = ("still", "lane", "accuracy")
+ROUNDS = 5  # blocks of the still per precision, the precisions taking turns
 
 
 def _spread(values: list[float]) -> dict:
@@ -82,12 +87,14 @@ def _setup(precision: str, models_dir: str | None, threads: int | None) -> None:
     _STATE.update(pipeline=pipeline, model_times=model_times)
 
 
-def _still(frame_path: str, repeats: int) -> dict:
+def _still_block(frame_path: str, repeats: int, warm_up: bool) -> dict:
+    """``repeats`` reads of the still by the whole pipeline (after three unmeasured ones when
+    ``warm_up``: first runs allocate), as raw figures for ``_still_summary``."""
     import cv2
 
     pipeline, model_times = _STATE["pipeline"], _STATE["model_times"]
     image = cv2.imread(frame_path)
-    for _ in range(3):  # warm-up: first runs allocate
+    for _ in range(3 if warm_up else 0):
         pipeline.read_image(image)
     for times in model_times.values():
         times.clear()
@@ -99,12 +106,23 @@ def _still(frame_path: str, repeats: int) -> dict:
         plates = max(plates, sum(p.text is not None for p in result.plates))
         for k, v in result.timing_ms.items():
             stages.setdefault(k, []).append(v)
-    wall = time.perf_counter() - t0
-    models = {name: {**_spread(ts), "runs_per_frame": round(len(ts) / repeats, 2), "ms_per_frame":
-                     round(sum(ts) / repeats, 2)} for name, ts in model_times.items()}
+    return {"wall_s": time.perf_counter() - t0, "frames": repeats, "plates_read": plates, "stages": stages,
+            "models": {name: list(ts) for name, ts in model_times.items()}}
+
+
+def _still_summary(blocks: list[dict]) -> dict:
+    """One precision's still figures from its blocks."""
+    frames, wall = sum(b["frames"] for b in blocks), sum(b["wall_s"] for b in blocks)
+    stages = {k: [v for b in blocks for v in b["stages"][k]] for k in blocks[0]["stages"]}
+    models = {}
+    for name in blocks[0]["models"]:
+        ts = [t for b in blocks for t in b["models"][name]]
+        models[name] = {**_spread(ts), "runs_per_frame": round(len(ts) / frames, 2),
+                        "ms_per_frame": round(sum(ts) / frames, 2)}
     in_models = sum(m["ms_per_frame"] for m in models.values())
     total = statistics.mean(stages["total"])
-    return {"full_pipeline_fps": round(repeats / wall, 2), "frames": repeats, "plates_read": plates,
+    return {"full_pipeline_fps": round(frames / wall, 2), "frames": frames, "rounds": len(blocks),
+            "plates_read": max(b["plates_read"] for b in blocks),
             "stages": {k: _spread(v) for k, v in stages.items()}, "models": models,
             "models_share": round(in_models / total, 3) if total else None}
 
@@ -141,7 +159,7 @@ def _accuracy(labelled: str) -> dict:
 
 
 def _phase(name: str, *args) -> dict:
-    return {"still": _still, "lane": _lane, "accuracy": _accuracy}[name](*args)
+    return {"still": _still_block, "lane": _lane, "accuracy": _accuracy}[name](*args)
 
 
 def _peak_mib() -> float:
@@ -166,24 +184,38 @@ def machine() -> dict:
 def bench(precisions: tuple[str, ...], clip: Path, still_frame: Path, labelled: Path | None, repeats: int = 30,
           models_dir: str | None = None, threads: int | None = None, progress=None) -> dict:
     """One section per precision (see the module's docstring), and the machine it ran on."""
-    out = {"machine": machine(), "clip": str(clip), "still_frame": str(still_frame)}
-    for precision in precisions:
-        section: dict = {}
-        with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_setup,
-                                 initargs=(precision, models_dir, threads)) as child:
-            jobs = {"still": (str(still_frame), repeats), "lane": (str(clip),),
-                    "accuracy": (str(labelled),) if labelled else None}
+    out: dict = {"machine": machine(), "clip": str(clip), "still_frame": str(still_frame)}
+    children = {p: ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_setup,
+                                       initargs=(p, models_dir, threads)) for p in precisions}
+    try:
+        rounds = max(1, min(ROUNDS, repeats))
+        blocks: dict[str, list[dict]] = {p: [] for p in precisions}
+        for r in range(rounds):  # the precisions take turns, each first in every other round
+            for p in precisions if r % 2 == 0 else precisions[::-1]:
+                size = repeats // rounds + (r < repeats % rounds)  # the same blocks for each precision
+                blocks[p].append(children[p].submit(_phase, "still", str(still_frame), size, r == 0).result())
+        for p in precisions:
+            out[p] = {"still": _still_summary(blocks[p])}
+            if progress:
+                progress(f"{p} still")
+        for p in precisions:
+            jobs = {"lane": (str(clip),), "accuracy": (str(labelled),) if labelled else None}
             for phase, args in jobs.items():
                 if args is not None:
-                    section[phase] = child.submit(_phase, phase, *args).result()
+                    out[p][phase] = children[p].submit(_phase, phase, *args).result()
                 if progress:
-                    progress(f"{precision} {phase}")
-            section["peak_memory_mib"] = child.submit(_peak_mib).result()
-        section["full_pipeline_fps"] = section["still"]["full_pipeline_fps"]
-        section["lane_fps"] = section["lane"]["lane_fps"]
-        out[precision] = section
+                    progress(f"{p} {phase}")
+            out[p]["peak_memory_mib"] = children[p].submit(_peak_mib).result()
+            out[p]["full_pipeline_fps"] = out[p]["still"]["full_pipeline_fps"]
+            out[p]["lane_fps"] = out[p]["lane"]["lane_fps"]
+    finally:
+        for child in children.values():
+            child.shutdown()
     if "fp32" in out and "int8" in out:
         out["int8_speedup"] = {k: round(out["int8"][k] / out["fp32"][k], 2) for k in ("full_pipeline_fps", "lane_fps")}
+        out["int8_speedup"]["full_pipeline_by_round"] = [
+            round((i["frames"] / i["wall_s"]) / (f["frames"] / f["wall_s"]), 2)
+            for f, i in zip(blocks["fp32"], blocks["int8"])]
     return out
 
 

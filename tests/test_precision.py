@@ -254,6 +254,7 @@ def test_bench_measures_the_still_the_lane_loop_and_the_labelled_set_in_a_proces
     result = bench(("fp32",), lane_clip / "clip.mp4", still, check_set, repeats=3, progress=phases.append)
     assert phases == ["fp32 still", "fp32 lane", "fp32 accuracy"]
     fp32 = result["fp32"]
+    assert fp32["still"]["frames"] == 3 and fp32["still"]["rounds"] == 3  # a block of one run a round
     assert fp32["full_pipeline_fps"] > 0 and fp32["lane_fps"] > 0
     assert fp32["still"]["plates_read"] >= 1  # a plate is in view and read
     assert set(fp32["still"]["stages"]) >= {"detect", "find", "refine", "read", "total"}
@@ -262,6 +263,22 @@ def test_bench_measures_the_still_the_lane_loop_and_the_labelled_set_in_a_proces
     assert fp32["lane"]["events"] >= 1
     assert 0 <= fp32["accuracy"]["exact_match"] <= 1 and fp32["peak_memory_mib"] > 100
     assert "| full pipeline, frames/s |" in table(result)
+
+
+def test_the_still_is_summed_over_its_blocks():
+    from edge.bench import _still_summary
+
+    def block(wall_s, totals, seg_runs, plates):
+        return {"wall_s": wall_s, "frames": len(totals), "plates_read": plates, "stages": {"total": totals},
+                "models": {"plate-seg": seg_runs}}
+
+    still = _still_summary([block(0.2, [90.0, 110.0], [10.0, 10.0, 10.0], 1), block(0.1, [50.0], [5.0, 5.0], 0)])
+    assert still["frames"] == 3 and still["rounds"] == 2 and still["plates_read"] == 1
+    assert still["full_pipeline_fps"] == pytest.approx(3 / 0.3, abs=0.01)
+    assert still["stages"]["total"]["median_ms"] == 90.0
+    assert still["models"]["plate-seg"] == {**still["models"]["plate-seg"], "runs_per_frame": 1.67,
+                                            "ms_per_frame": 13.33}
+    assert still["models_share"] == pytest.approx(13.33 / (250 / 3), abs=1e-3)
 
 
 def test_engines_build_without_tensorrt_and_int8_without_quantized_models_say_what_to_do(tmp_path):
