@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from edge.plates.reading import vocabularies
-from edge.synth.backgrounds import default_backgrounds_dir
+from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
 from edge.vision.config import VisionConfig
 from edge.vision.fields import FIELD_CROPS, cut, to_input
 from edge.vision.manifest import DEFAULT_MODELS_DIR
@@ -47,11 +47,11 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.3), np.log(5), 60))
 
 
 def _render(job: tuple[str, int, int, int, str | None]) -> str:
-    out, seed, start, count, backgrounds = job
-    data._init(backgrounds)
+    out, seed, start, count, backgrounds_dir = job
+    backgrounds = Backgrounds(backgrounds_dir) if backgrounds_dir else None
     col, grey, lab = [], [], []
     for i in range(start, start + count):
-        rectified, plate, _ = data.example(seed, i, data._backgrounds)
+        rectified, plate, _ = data.example(seed, i, backgrounds)
         grey.append(cut(rectified, FIELD_CROPS["region"]))
         col.append(cv2.resize(cut(rectified, REGION_CROP), CELL, interpolation=cv2.INTER_AREA))
         lab.append(data.labels_row(plate)[0])
