@@ -63,8 +63,11 @@ class FieldClassifier:
 
     def probabilities(self, rectified: list[np.ndarray]) -> np.ndarray:
         """N x places x classes calibrated probabilities for N rectified plates."""
-        x = to_input(np.stack([cut(r, self.crop) for r in rectified]))
-        logits = self.backend.run({self.input: x})[self.output].astype(np.float64) / self.temperature
+        return self.of_cuts(np.stack([cut(r, self.crop) for r in rectified]))
+
+    def of_cuts(self, cuts: np.ndarray) -> np.ndarray:
+        """The same for N cuts already made (``edge.vision.fields.cut``)."""
+        logits = self.backend.run({self.input: to_input(cuts)})[self.output].astype(np.float64) / self.temperature
         e = np.exp(logits - logits.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
 

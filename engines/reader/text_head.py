@@ -33,7 +33,7 @@ import numpy as np
 from edge.plates.reading import vocabularies
 from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
 from edge.vision.config import VisionConfig
-from edge.vision.fields import FIELD_CROPS, cut, to_input
+from edge.vision.fields import FIELD_CROPS, cut
 from edge.vision.manifest import DEFAULT_MODELS_DIR
 from edge.vision.reader import FieldClassifier
 from edge.vision.region_text import MODEL_NAME, combine, softmax
@@ -43,7 +43,6 @@ from engines.reader import data
 SHARD = 4000
 CELL = (round(HEIGHT * REGION_CROP.size[0] / REGION_CROP.size[1]), HEIGHT)  # 96 x 48, as the recogniser resizes it
 WEIGHTS = np.linspace(0, 1, 21)
-TEMPERATURES = np.exp(np.linspace(np.log(0.3), np.log(5), 60))
 
 
 def _render(job: tuple[str, int, int, int, str | None]) -> str:
@@ -94,22 +93,31 @@ def features(recogniser: Recogniser, cells: np.ndarray, batch: int = 64) -> np.n
 def ours(models_dir: Path, grey: np.ndarray, batch: int = 256) -> np.ndarray:
     """Our region classifier's calibrated probabilities on its cuts."""
     c = FieldClassifier("region", models_dir)
-    out = []
-    for i in range(0, len(grey), batch):
-        logits = c.backend.run({c.input: to_input(grey[i:i + batch])})[c.output][:, 0].astype(np.float64)
-        out.append(softmax(logits / c.temperature))
-    return np.concatenate(out)
-
-
-def calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
-    sure, right = probs.max(axis=1), probs.argmax(axis=1) == labels
-    edges = np.linspace(0, 1, bins + 1)
-    return float(sum(np.mean(m) * abs(right[m].mean() - sure[m].mean())
-                     for m in ((sure > a) & (sure <= b) for a, b in zip(edges[:-1], edges[1:])) if m.any()))
+    return np.concatenate([c.of_cuts(grey[i:i + batch])[:, 0] for i in range(0, len(grey), batch)])
 
 
 def nll(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.log(probs[np.arange(len(labels)), labels] + 1e-12).mean())
+
+
+def calibrate(head_logits: np.ndarray, mine: np.ndarray, labels: np.ndarray) -> dict:
+    """The head's temperature (the field classifiers' own grid fit) and its weight against ours
+    over the plates ours is unsure of (as the runtime asks it), with each one's figures."""
+    import torch
+
+    from engines.reader.train import calibration_error, fit_temperature
+
+    temperature = fit_temperature(torch.tensor(head_logits), torch.tensor(labels))
+    theirs = softmax(head_logits / temperature)
+    below = VisionConfig().second_opinion_below
+    unsure = mine.max(axis=1) < below
+    weight = float(min(WEIGHTS, key=lambda w: nll(combine(mine[unsure], theirs[unsure], w), labels[unsure])))
+    both = mine.copy()
+    both[unsure] = combine(mine[unsure], theirs[unsure], weight)
+    tuning = {name: {"accuracy": round(float((p.argmax(1) == labels).mean()), 4),
+                     "calibration_error": calibration_error(torch.tensor(np.log(p + 1e-12)), torch.tensor(labels), 1.0)}
+              for name, p in (("ours", mine), ("head", theirs), ("combined", both))}
+    return {"temperature": round(temperature, 4), "weight": weight, "fitted_below": below, "tuning_set": tuning}
 
 
 def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epochs: int = 20, seed: int = 0) -> Path:
@@ -155,18 +163,8 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
     net.eval()
     with torch.no_grad():
         tune_logits = net(torch.tensor(tune_x)).double().numpy()
-    labels = tune["lab"]
-    temperature = float(min(TEMPERATURES, key=lambda t: nll(softmax(tune_logits / t), labels)))
-    theirs, mine = softmax(tune_logits / temperature), ours(models_dir, tune["grey"])
-    below = VisionConfig().second_opinion_below  # the runtime asks the head only where ours is under it
-    unsure = mine.max(axis=1) < below
-    weight = float(min(WEIGHTS, key=lambda w: nll(combine(mine[unsure], theirs[unsure], w), labels[unsure])))
-    both = mine.copy()
-    both[unsure] = combine(mine[unsure], theirs[unsure], weight)
-    tuning = {name: {"accuracy": round(float((p.argmax(1) == labels).mean()), 4),
-                     "calibration_error": round(calibration_error(p, labels), 4)}
-              for name, p in (("ours", mine), ("head", theirs), ("combined", both))}
-    print(f"tuning set: {tuning}; temperature {temperature:.3f}, weight {weight:.2f}", flush=True)
+    calibration = calibrate(tune_logits, ours(models_dir, tune["grey"]), tune["lab"])
+    print(f"tuning set: {calibration}", flush=True)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{MODEL_NAME}.onnx"
@@ -181,8 +179,7 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
                   "cut": {"box": list(REGION_CROP.box), "size": list(CELL), "color": True}},
         "output": {"name": "logits", "shape": ["N", classes], "meaning": "softmax(logits / temperature)"},
         "classes": list(vocabularies()["region"]),
-        "calibration": {"temperature": round(temperature, 4), "weight": weight, "fitted_below": below,
-                        "fitted_on": described(tune_dir), "tuning_set": tuning},
+        "calibration": {**calibration, "fitted_on": described(tune_dir)},
         "training": {"plates": len(x), "data": described(train_dir), "epochs": epochs, "batch": batch, "seed": seed,
                      "optimiser": "AdamW 2e-3 one-cycle, weight decay 0.05, label smoothing 0.05",
                      "seconds": round(time.time() - t0)},
