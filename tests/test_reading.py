@@ -157,21 +157,22 @@ def test_whatever_the_classifiers_say_the_output_is_never_impossible(seed, conce
         assert all(f.value is not None for f in reading.fields.values())
 
 
-def test_the_agreement_shortcut_matches_the_full_plate_check():
+def test_the_agreement_table_matches_the_full_plate_check():
     from edge.plates import Color, PlateTextError
-    from edge.plates.reading import _category, _class_number_table
+    from edge.plates.reading import _agreement, _class_number_table
 
     classes, _ = _class_number_table()
+    of_class, table, kinds = _agreement()
     v = vocabularies()
-    for class_number in classes[::37]:
-        for kana in v["kana"]:
-            for color in v["color"]:
+    for i in range(0, len(classes), 37):
+        for k, kana in enumerate(v["kana"]):
+            for o, color in enumerate(v["color"]):
                 try:
-                    PlateText("品川", class_number, kana, 1, Color(color))
-                    valid = True
+                    said = PlateText("品川", classes[i], kana, 1, Color(color)).meaning.category
                 except PlateTextError:
-                    valid = False
-                assert (_category(class_number, kana, color) is not None) == valid, (class_number, kana, color)
+                    said = None
+                cell = table[of_class[i], k, o]
+                assert (kinds[cell] if cell >= 0 else None) == said, (classes[i], kana, color)
 
 
 def test_a_reading_contradicts_another_plate_but_not_its_own_misread():

@@ -206,9 +206,25 @@ def class_number_posterior(place_probs: np.ndarray) -> np.ndarray:
     return _string_posterior(np.asarray(place_probs), _class_number_table(), _class_number_prior())[1]
 
 
-def _category(class_number: str, kana: str, color: str) -> str | None:
-    """``category_of`` for a well-formed class number, through one class of its kind (cached)."""
-    return category_of(_class_kinds()[class_number], kana, color)
+@lru_cache(maxsize=1)
+def _agreement() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Which well-formed class numbers, kana and colours can stand together on one plate, and what
+    they say: for each class number (``class_number_strings`` order) its kind's row of a table
+    kind x kana x colour of category indices (into the names returned third; -1 where the three
+    cannot stand together). ``category_of`` through one class of each kind (``_class_kinds``)."""
+    v = vocabularies()
+    kinds, classes = _class_kinds(), _class_number_table()[0]
+    firsts = list(dict.fromkeys(kinds[c] for c in classes))
+    names: list[str] = []
+    table = np.full((len(firsts), len(v["kana"]), len(v["color"])), -1, np.int16)
+    for r, first in enumerate(firsts):
+        for k, kana in enumerate(v["kana"]):
+            for o, color in enumerate(v["color"]):
+                if (kind := category_of(first, kana, color)) is not None:
+                    names += [kind] if kind not in names else []
+                    table[r, k, o] = names.index(kind)
+    row = {first: r for r, first in enumerate(firsts)}
+    return np.array([row[kinds[c]] for c in classes]), table, tuple(names)
 
 
 @lru_cache(maxsize=1)
@@ -278,30 +294,26 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
     # class number x kana x colour: the combinations that agree, renormalised
     top_class = np.argsort(-p_class)[:TOP_CLASS_NUMBERS]
     top_kana = np.argsort(-p_kana)[:TOP_KANA]
-    joint: dict[tuple[int, int, int], float] = {}
-    categories: dict[tuple[int, int, int], str | None] = {}
-    for ci, ki, oi in itertools.product(top_class, top_kana, range(len(p_color))):
-        kind = _category(classes[ci], v["kana"][ki], v["color"][oi])
-        if kind is not None:  # the three agree
-            joint[(ci, ki, oi)] = p_class[ci] * p_kana[ki] * p_color[oi]
-            categories[(ci, ki, oi)] = kind
+    of_class, table, kinds = _agreement()
+    categories = table[of_class[top_class]][:, top_kana]  # top class x top kana x colour; -1: they disagree
+    agree = categories >= 0
+    joint = np.where(agree, p_class[top_class, None, None] * p_kana[None, top_kana, None] * p_color, 0.0)
     best: dict[str, str] = {}
     fields: dict[str, FieldReading] = {}
     category = FieldReading(None, 0.0)
-    if joint:
-        total = sum(joint.values())
-        (ci, ki, oi) = max(joint, key=joint.get)
-        for name, pos, value in (("class_number", 0, classes[ci]), ("kana", 1, v["kana"][ki]),
-                                 ("color", 2, v["color"][oi])):
-            chosen = (ci, ki, oi)[pos]
-            conf = sum(p for key, p in joint.items() if key[pos] == chosen) / total
-            best[name], fields[name] = value, FieldReading(value, float(conf))
+    if agree.any():
+        total = joint.sum()
+        a, b, oi = np.unravel_index(np.argmax(np.where(agree, joint, -1.0)), joint.shape)  # the first likeliest
+        ci, ki = top_class[a], top_kana[b]
+        for name, mass, value in (("class_number", joint[a].sum(), classes[ci]),
+                                  ("kana", joint[:, b].sum(), v["kana"][ki]),
+                                  ("color", joint[:, :, oi].sum(), v["color"][oi])):
+            best[name], fields[name] = value, FieldReading(value, float(mass / total))
         # the category: the mass of every combination that gives it, and no surer than the class
         # number and kana it rests on (the joint holds only the likeliest of them)
-        kind = categories[(ci, ki, oi)]
-        mass = sum(p for key, p in joint.items() if categories[key] == kind)
-        category = FieldReading(kind, min(float(mass / total), fields["class_number"].confidence,
-                                          fields["kana"].confidence))
+        kind = categories[a, b, oi]
+        category = FieldReading(kinds[kind], min(float(joint[categories == kind].sum() / total),
+                                                 fields["class_number"].confidence, fields["kana"].confidence))
     else:  # nothing among the likeliest agrees: no trustworthy value for any of the three
         for name, p, labels in (("class_number", p_class, classes), ("kana", p_kana, v["kana"]),
                                 ("color", p_color, v["color"])):
