@@ -177,6 +177,30 @@ def test_config_errors_name_the_key():
     assert VisionConfig.from_dict({"read_scales": [1.0, 1.1]}).read_scales == (1.0, 1.1)
     with pytest.raises(ConfigError, match="unknown key.*colour"):
         VisionConfig.from_dict({"colour": 1})
+    for key, value in (("small_plate_width", -1), ("small_plate_width", "30px"), ("small_plate_temperature", 0.5),
+                       ("small_plate_confidence", 0.4), ("small_plate_confidence", 1.2)):
+        with pytest.raises(ConfigError, match=f"vision.{key}"):
+            VisionConfig.from_dict({key: value})
+
+
+def test_a_plate_smaller_than_the_readers_learnt_is_never_read_surer_than_the_small_plate_cap():
+    """Plates about 26 px wide (the readers learnt 40 px and wider): read, every confidence at
+    most vision.small_plate_confidence, and tempered below what the same reading says without it."""
+    on = Pipeline(VisionConfig(vehicle_detector=False))
+    off = Pipeline(VisionConfig(vehicle_detector=False, small_plate_width=0))
+    assert (on.config.small_plate_width, on.config.small_plate_confidence) == (30.0, 0.9)
+    small = 0
+    for index in range(6):
+        image = make_sample(47, index, "scenes", None, width_px=26.0, lighting="day").image
+        for with_it, without in zip(on.read_image(image).plates, off.read_image(image).plates):
+            if with_it.reading is None or with_it.width >= 30:
+                continue
+            small += 1
+            for name, field in with_it.reading.fields.items():
+                before = without.reading.fields[name].confidence
+                assert field.confidence <= min(before, 0.9) + 1e-9
+                assert field.confidence < before or before <= 0.5
+    assert small >= 2
 
 
 def _write_scene(folder, sample, name):

@@ -1,5 +1,7 @@
 """Grammar-constrained decoding: from field probabilities to a valid plate or null fields."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,8 +9,8 @@ from hypothesis import strategies as st
 
 from edge.field_score import grammar_problems
 from edge.plates import PlateText
-from edge.plates.reading import (LETTER_CLASS_SHARE_TRAINED, PLACES, READ_FIELDS, RIM_FACE_CONFIDENCE, RIM_FACES, decode,
-                                 plate_labels, vocabularies)
+from edge.plates.reading import (LETTER_CLASS_SHARE_TRAINED, PLACES, READ_FIELDS, RIM_FACE_CONFIDENCE, RIM_FACES,
+                                 FieldReading, decode, plate_labels, tempered, vocabularies)
 from edge.synth.texts import random_plate_text
 
 
@@ -233,3 +235,24 @@ def test_between_rim_faces_of_two_categories_the_kana_decides_not_the_colour_cla
     reading = decode(probs)
     assert reading.fields["color"].value == "white" and reading.fields["color"].confidence < 0.8
     assert reading.category is None or reading.category_reading.confidence < 0.8
+
+
+def test_a_tempered_reading_is_less_sure_keeps_its_order_and_withholds_what_falls_under_the_floor():
+    reading = decode(probs_for(plate_labels(PlateText.parse("品川 300 さ 12-34", "white")), sure=0.99))
+    assert reading.plate is not None
+    calm = tempered(reading, 2.0)
+    before = {name: f.confidence for name, f in reading.fields.items()}
+    after = {name: f.confidence for name, f in calm.fields.items()}
+    assert all(after[n] <= before[n] for n in before) and calm.plate == reading.plate
+    assert sorted(before, key=before.get) == sorted(after, key=after.get)
+    assert calm.category_reading.confidence <= reading.category_reading.confidence
+    # a temperature cannot move a confidence of 1.0; the cap does
+    sure = replace(reading, fields={**reading.fields, "serial": FieldReading("12-34", 1.0)})
+    assert tempered(sure, 2.0).fields["serial"].confidence == 1.0
+    assert tempered(sure, 2.0, most=0.9).fields["serial"].confidence == 0.9
+    assert tempered(sure, 1.0, most=1.0).fields == sure.fields
+    # under the floor: withheld, and the plate with it
+    unsure = replace(reading, fields={**reading.fields, "kana": FieldReading("さ", 0.7)})
+    low = tempered(unsure, 3.0, min_confidence=0.65)
+    assert low.fields["kana"].value is None and low.plate is None
+    assert 0.5 < low.fields["kana"].confidence < 0.65

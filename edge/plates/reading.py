@@ -274,6 +274,26 @@ def colorless(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {**probs, "color": np.full(n, 1.0 / n)}
 
 
+def tempered(reading: Reading, temperature: float, most: float = 1.0, min_confidence: float = 0.5) -> Reading:
+    """``reading`` with every confidence p above 0.5 (each field's and the category's) made
+    p^(1/t) / (p^(1/t) + (1 - p)^(1/t)) for t = ``temperature`` (above 1: less sure, down towards
+    0.5; the order of confidences stays), and then at most ``most`` (a temperature cannot move a
+    confidence of 1.0). Confidences of 0.5 or less stay: "less sure" of a value already more
+    likely wrong than right is not a higher confidence. A value falling under ``min_confidence``
+    is withheld, as ``decode`` withholds it, and the plate with it."""
+
+    def temper(field: FieldReading) -> FieldReading:
+        p = min(max(field.confidence, 0.0), 1.0)
+        a, b = p ** (1 / temperature), (1 - p) ** (1 / temperature)
+        q = min(a / (a + b) if p > 0.5 else p, most)
+        return FieldReading(field.value if q >= min_confidence else None, float(q))
+
+    fields = {name: temper(f) for name, f in reading.fields.items()}
+    withheld = any(f.value is None and reading.fields[name].value is not None for name, f in fields.items())
+    return replace(reading, fields=fields, plate=None if withheld else reading.plate,
+                   category_reading=temper(reading.category_reading))
+
+
 def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen: bool = True) -> Reading:
     """The reading the grammar allows that the classifiers find likeliest.
 

@@ -90,6 +90,15 @@ class VisionConfig:
     # (edge/vision/region_text.py, engines/models/read-region-text.onnx). Measured, not kept
     # (README, lever 44c): only for measuring.
     region_text: bool = False
+    # A plate narrower than small_plate_width image pixels (its found outline) is smaller than the
+    # readers learnt plates (40 px and wider, engines/reader/data.py), and there they are sure too
+    # often: every confidence of its reading is tempered by small_plate_temperature and then held
+    # to at most small_plate_confidence (edge/plates/reading.py: tempered), under the gate's 0.95.
+    # Chosen on the synthetic tuning set of README lever 47 (800 small plates, seeds 88001 and
+    # 88501); small_plate_width 0 switches it off.
+    small_plate_width: float = 30.0
+    small_plate_temperature: float = 2.0
+    small_plate_confidence: float = 0.9
     shape: ShapeLimits = field(default_factory=ShapeLimits)
 
     def __post_init__(self):
@@ -129,6 +138,15 @@ class VisionConfig:
         if (not isinstance(self.second_opinion, tuple)
                 or not set(self.second_opinion) <= set(SECOND_OPINION_FIELDS)):
             bad("second_opinion", f"a list of fields from {', '.join(SECOND_OPINION_FIELDS)} (empty: none)")
+        v = self.small_plate_width
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 400:
+            bad("small_plate_width", "a plate width in image pixels from 0 (off) to 400")
+        v = self.small_plate_temperature
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 1 <= v <= 10:
+            bad("small_plate_temperature", "a number from 1 to 10")
+        v = self.small_plate_confidence
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not self.min_field_confidence <= v <= 1:
+            bad("small_plate_confidence", f"a number from vision.min_field_confidence ({self.min_field_confidence}) to 1")
         fallback = self.find_view_fallback
         if fallback is not None and (not isinstance(fallback, int) or isinstance(fallback, bool) or fallback < 14):
             bad("find_view_fallback", "null or a plate width in image pixels, at least 14")

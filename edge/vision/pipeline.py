@@ -34,7 +34,7 @@ from edge.common.boxes import area, centre, holds, intersection, iou, longer_sid
 from edge.common.errors import ImageError
 from edge.common.frame import Frame
 from edge.plates import FIELDS
-from edge.plates.reading import READ_FIELDS, Reading, colorless, decode
+from edge.plates.reading import READ_FIELDS, Reading, colorless, decode, tempered
 from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
@@ -443,8 +443,11 @@ class Pipeline:
         for p, probs in zip(plates, read):
             seen = shows_color(p.rectified)
             probs = probs if seen else colorless(probs)
-            out.append(replace(p, probs=probs, color_seen=seen,
-                               reading=decode(probs, self.config.min_field_confidence, seen)))
+            reading = decode(probs, self.config.min_field_confidence, seen)
+            if p.width < self.config.small_plate_width:
+                reading = tempered(reading, self.config.small_plate_temperature, self.config.small_plate_confidence,
+                                   self.config.min_field_confidence)
+            out.append(replace(p, probs=probs, color_seen=seen, reading=reading))
         return out
 
     def read_image(self, frame: Frame | np.ndarray, roi: tuple[float, float, float, float] | None = None) -> ReadResult:
