@@ -136,26 +136,38 @@ def fit_window(box: tuple[float, float, float, float], longest: int, multiple: i
 
 @dataclass
 class Segmentation:
-    """Class probabilities (C x height x width) over one window."""
+    """The network's class scores (C x height x width logits) over one window; what the
+    pipeline asks of them (the plate probability, each pixel's likeliest class) is worked out
+    from the logits when asked, not the whole softmax every view."""
 
     window: Window | WarpedWindow
-    probs: np.ndarray
+    logits: np.ndarray
     classes: list[str]
 
     @cached_property
+    def probs(self) -> np.ndarray:
+        """Class probabilities (C x height x width)."""
+        e = np.exp(self.logits - self.logits.max(axis=0, keepdims=True))
+        return e / e.sum(axis=0, keepdims=True)
+
+    @cached_property
     def plate(self) -> np.ndarray:
-        """Probability that a pixel is on a plate (its background or any field)."""
-        return 1.0 - self.probs[self.classes.index("background")]
+        """Probability that a pixel is on a plate (its background or any field): one minus the
+        background's, 1 / sum over classes of exp(logit - background's logit)."""
+        odds = self.logits - self.logits[self.classes.index("background")]
+        with np.errstate(over="ignore"):  # a class far likelier than background: odds inf, plate 1
+            np.exp(odds, out=odds)
+        return 1.0 - 1.0 / odds.sum(axis=0)
 
     def labels(self, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
         """The most probable class of each pixel; with ``box`` (x1, y1, x2, y2 view pixels, x2
         and y2 exclusive) only inside it, class 0 elsewhere (argmax across the classes is slow
         enough to matter for a plate followed every frame)."""
         if box is None:
-            return self.probs.argmax(axis=0).astype(np.uint8)
+            return self.logits.argmax(axis=0).astype(np.uint8)
         x1, y1, x2, y2 = box
-        out = np.zeros(self.probs.shape[1:], np.uint8)
-        out[y1:y2, x1:x2] = self.probs[:, y1:y2, x1:x2].argmax(axis=0)
+        out = np.zeros(self.logits.shape[1:], np.uint8)
+        out[y1:y2, x1:x2] = self.logits[:, y1:y2, x1:x2].argmax(axis=0)
         return out
 
 
@@ -180,7 +192,4 @@ class PlateSegmenter:
         view = cv2.cvtColor(resample_warped(image_bgr, window) if warped else resample_window(image_bgr, window),
                             cv2.COLOR_BGR2RGB)
         logits = self.backend.run({self.manifest.input["name"]: self.manifest.normalise(view)})[self.output][0]
-        probs = logits - logits.max(axis=0, keepdims=True)  # the softmax, in place from here on
-        np.exp(probs, out=probs)
-        probs /= probs.sum(axis=0, keepdims=True)
-        return Segmentation(window, probs, self.classes)
+        return Segmentation(window, logits, self.classes)
