@@ -11,6 +11,7 @@ import numpy as np
 from edge.vision.backend import load_backend
 from edge.common.boxes import nms
 from edge.vision.manifest import Manifest, ModelError, load_manifest
+from edge.vision.shrink import area_shrink
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ def letterbox(image_bgr: np.ndarray, width: int, height: int, pad: int) -> tuple
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     canvas = np.full((height, width, 3), pad, np.uint8)
     dx, dy = (width - nw) // 2, (height - nh) // 2
-    resized = cv2.resize(image_bgr, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    resized = (area_shrink(image_bgr, (nw, nh)) if scale < 1
+               else cv2.resize(image_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR))
     canvas[dy:dy + nh, dx:dx + nw] = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
     return canvas, scale, dx, dy
 

@@ -17,6 +17,7 @@ import numpy as np
 from edge.plates import FIELDS
 from edge.vision.backend import load_backend
 from edge.vision.manifest import ModelError, load_manifest
+from edge.vision.shrink import area_shrink
 
 
 
@@ -51,7 +52,8 @@ def _shrunk_part(image: np.ndarray, box: tuple[float, float, float, float], pre:
         return None
     crop = image[cy1:cy2, cx1:cx2]
     size = (max(1, round(crop.shape[1] * pre)), max(1, round(crop.shape[0] * pre)))
-    return cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA), (cx1, cy1, cx2, cy2)
+    shrunk = cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST) if nearest else area_shrink(crop, size)
+    return shrunk, (cx1, cy1, cx2, cy2)
 
 
 def resample_window(image: np.ndarray, window: Window, nearest: bool = False) -> np.ndarray:
