@@ -3,9 +3,9 @@
 OpenCV's area filter at a fractional scale runs on one thread (1280x720 to the detector's
 416x234: 3.6 ms on a 2-core CPU, a twelfth of an INT8 frame). Its weights for an output row
 depend only on where the row falls in the input, so cut at an output row k whose edge is a
-whole input row (k x H / h whole), the rows above and below shrink apart to the very same bytes;
-one half is shrunk here and the other on a worker thread at the same time (OpenCV lets go of
-the GIL while it works).
+whole input row (k x H / h whole), the rows above and below shrink apart to the same bytes (a
+test checks it on frames, crops and views); one half is shrunk here and the other on a worker
+thread at the same time (OpenCV lets go of the GIL while it works).
 """
 
 from __future__ import annotations
