@@ -190,7 +190,7 @@ def test_a_plate_smaller_than_the_readers_learnt_is_never_read_surer_than_the_sm
     off = Pipeline(VisionConfig(vehicle_detector=False, small_plate_width=0))
     assert (on.config.small_plate_width, on.config.small_plate_confidence) == (30.0, 0.9)
     small = 0
-    for index in range(6):
+    for index in range(8):  # 4 of the first 6 give a plate under 30 px on an AMD EPYC
         image = make_sample(47, index, "scenes", None, width_px=26.0, lighting="day").image
         for with_it, without in zip(on.read_image(image).plates, off.read_image(image).plates):
             if with_it.reading is None or with_it.width >= 30:
