@@ -177,6 +177,10 @@ def test_config_errors_name_the_key():
     assert VisionConfig.from_dict({"read_scales": [1.0, 1.1]}).read_scales == (1.0, 1.1)
     with pytest.raises(ConfigError, match="unknown key.*colour"):
         VisionConfig.from_dict({"colour": 1})
+    for scales in ((1.0, "x"), (0.5,), (1.0,) * 5):
+        with pytest.raises(ConfigError, match="vision.second_look_scales"):
+            VisionConfig(second_look_scales=scales)
+    assert VisionConfig.from_dict({"second_look_scales": []}).second_look_scales == ()
     for key, value in (("small_plate_width", -1), ("small_plate_width", "30px"), ("small_plate_temperature", 0.5),
                        ("small_plate_confidence", 0.4), ("small_plate_confidence", 1.2)):
         with pytest.raises(ConfigError, match=f"vision.{key}"):
@@ -328,3 +332,25 @@ def test_read_and_eval_without_models_or_inputs_exit_2(tmp_path, capsys):
     assert "labels.csv" in capsys.readouterr().err
     assert main(["read", str(tmp_path / "missing.jpg"), "--no-detector"]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_plate_read_unsurely_is_read_again_from_more_views_and_a_sure_one_is_not():
+    """vision.second_look_scales: a plate any of whose printed fields decodes under
+    vision.second_opinion_below is read from its outline scaled by those too, averaged in."""
+    assert VisionConfig().second_look_scales == (0.96, 1.04)
+    # no second opinion and no small-plate tempering: the reading is the decoded probabilities
+    plain = {"vehicle_detector": False, "second_opinion": (), "small_plate_width": 0}
+    on = Pipeline(VisionConfig(**plain))
+    off = Pipeline(VisionConfig(**plain, second_look_scales=()))
+    looked, sure = 0, 0
+    for index in range(8):
+        image = make_sample(49, index, "scenes", None, width_px=float(40 + 20 * index), lighting="day").image
+        for with_it, without in zip(on.read_image(image).plates, off.read_image(image).plates):
+            if without.reading is None:
+                continue
+            unsure = min(without.reading.fields[n].confidence for n in ("region", "class_number", "kana", "serial")) < 0.9
+            same = all(np.array_equal(with_it.probs[n], without.probs[n]) for n in without.probs)
+            assert same != unsure
+            looked += unsure
+            sure += not unsure
+    assert looked >= 1 and sure >= 1

@@ -75,6 +75,9 @@ class VisionConfig:
     # cuts the first or last character, the grown one does not. (1.0, 1.08) was chosen on the
     # held-out synthetic scenes (anpr synth --seed 31338, anpr eval): exact match 0.796 -> 0.807.
     read_scales: tuple[float, ...] = (1.0, 1.08)
+    # A plate any of whose printed fields decodes under second_opinion_below is read again from
+    # its outline scaled by each of these, the views averaged in (README, lever 49); () for none.
+    second_look_scales: tuple[float, ...] = (0.96, 1.04)
     # A second opinion on these fields from the PP-OCRv4 recogniser (trained on real text;
     # edge/vision/second_opinion.py), asked only where our classifier's best value is under
     # second_opinion_below, combined with the weight second_opinion_weight. Both were chosen on
@@ -156,6 +159,9 @@ class VisionConfig:
         if (not isinstance(self.read_scales, tuple) or not 1 <= len(self.read_scales) <= 4
                 or not all(isinstance(v, (int, float)) and 0.8 <= v <= 1.25 for v in self.read_scales)):
             bad("read_scales", "a list of 1 to 4 numbers from 0.8 to 1.25")
+        if (not isinstance(self.second_look_scales, tuple) or len(self.second_look_scales) > 4
+                or not all(isinstance(v, (int, float)) and 0.8 <= v <= 1.25 for v in self.second_look_scales)):
+            bad("second_look_scales", "a list of up to 4 numbers from 0.8 to 1.25 (empty: none)")
         if self.roi is not None:
             check_roi(self.roi, "vision.roi")
 
@@ -177,7 +183,7 @@ class VisionConfig:
         if unknown:
             raise ConfigError(f"vision: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         values = dict(data)
-        for key in ("roi", "read_scales", "second_opinion"):
+        for key in ("roi", "read_scales", "second_look_scales", "second_opinion"):
             if isinstance(values.get(key), list):
                 values[key] = tuple(values[key])
         return cls(**values)

@@ -424,6 +424,24 @@ class Pipeline:
         return [plate.rectified if s == 1 else rectify(plate.source, scaled(plate.quad, s))
                 for s in self.config.read_scales]
 
+    def _second_look(self, plates: list[PlateRead], read: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+        """A plate any of whose printed fields decodes under ``vision.second_opinion_below`` is
+        read again from its outline scaled by each of ``vision.second_look_scales``, and those
+        views' probabilities averaged in with the first ones, view for view."""
+        c = self.config
+        unsure = [i for i, (p, probs) in enumerate(zip(plates, read))
+                  if p.source is not None and min(decode(probs).fields[name].confidence for name in FIELDS)
+                  < c.second_opinion_below] if c.second_look_scales else []
+        if not unsure:
+            return read
+        more = self.reader.read_views([[rectify(plates[i].source, scaled(plates[i].quad, s))
+                                        for s in c.second_look_scales] for i in unsure])
+        first, second = len(c.read_scales), len(c.second_look_scales)
+        out = list(read)
+        for i, probs in zip(unsure, more):
+            out[i] = {name: (read[i][name] * first + probs[name] * second) / (first + second) for name in READ_FIELDS}
+        return out
+
     def read(self, plates: list[PlateRead]) -> list[PlateRead]:
         """The plates with their fields read: the calibrated probabilities of every view
         averaged and decoded under the grammar. Each plate keeps its probabilities, for fusing
@@ -432,6 +450,7 @@ class Pipeline:
             return list(plates)
         out = []
         read = self.reader.read_views([self._views(p) for p in plates])
+        read = self._second_look(plates, read)
         if self.region_text is not None:
             regions = self.region_text.rescore([r["region"] for r in read], [p.rectified for p in plates],
                                                self.config.second_opinion_below)
