@@ -429,9 +429,13 @@ class Pipeline:
         read again from its outline scaled by each of ``vision.second_look_scales``, and those
         views' probabilities averaged in with the first ones, view for view."""
         c = self.config
+
+        def is_unsure(probs) -> bool:
+            fields = decode(probs).fields  # once a plate: the check costs one decode
+            return min(fields[name].confidence for name in FIELDS) < c.second_opinion_below
+
         unsure = [i for i, (p, probs) in enumerate(zip(plates, read))
-                  if p.source is not None and min(decode(probs).fields[name].confidence for name in FIELDS)
-                  < c.second_opinion_below] if c.second_look_scales else []
+                  if c.second_look_scales and p.source is not None and is_unsure(probs)]
         if not unsure:
             return read
         more = self.reader.read_views([[rectify(plates[i].source, scaled(plates[i].quad, s))
