@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from edge.common.errors import ConfigError
+from edge.common.sections import is_number
 from edge.vision.backend import BACKENDS
 from edge.vision.geometry import ShapeLimits
 from edge.vision.manifest import PRECISIONS
@@ -141,27 +142,23 @@ class VisionConfig:
         if (not isinstance(self.second_opinion, tuple)
                 or not set(self.second_opinion) <= set(SECOND_OPINION_FIELDS)):
             bad("second_opinion", f"a list of fields from {', '.join(SECOND_OPINION_FIELDS)} (empty: none)")
-        v = self.small_plate_width
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 400:
-            bad("small_plate_width", "a plate width in image pixels from 0 (off) to 400")
-        v = self.small_plate_temperature
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 1 <= v <= 10:
-            bad("small_plate_temperature", "a number from 1 to 10")
-        v = self.small_plate_confidence
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not self.min_field_confidence <= v <= 1:
-            bad("small_plate_confidence", f"a number from vision.min_field_confidence ({self.min_field_confidence}) to 1")
+        for key, low, high, allowed in (
+                ("small_plate_width", 0, 400, "a plate width in image pixels from 0 (off) to 400"),
+                ("small_plate_temperature", 1, 10, "a number from 1 to 10"),
+                ("small_plate_confidence", self.min_field_confidence, 1,
+                 f"a number from vision.min_field_confidence ({self.min_field_confidence}) to 1")):
+            if not is_number(getattr(self, key), low, high):
+                bad(key, allowed)
         fallback = self.find_view_fallback
         if fallback is not None and (not isinstance(fallback, int) or isinstance(fallback, bool) or fallback < 14):
             bad("find_view_fallback", "null or a plate width in image pixels, at least 14")
         for key in ("vehicle_detector", "read_fields", "text_route", "region_text"):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")
-        if (not isinstance(self.read_scales, tuple) or not 1 <= len(self.read_scales) <= 4
-                or not all(isinstance(v, (int, float)) and 0.8 <= v <= 1.25 for v in self.read_scales)):
-            bad("read_scales", "a list of 1 to 4 numbers from 0.8 to 1.25")
-        if (not isinstance(self.second_look_scales, tuple) or len(self.second_look_scales) > 4
-                or not all(isinstance(v, (int, float)) and 0.8 <= v <= 1.25 for v in self.second_look_scales)):
-            bad("second_look_scales", "a list of up to 4 numbers from 0.8 to 1.25 (empty: none)")
+        for key, least in (("read_scales", 1), ("second_look_scales", 0)):
+            v = getattr(self, key)
+            if not isinstance(v, tuple) or not least <= len(v) <= 4 or not all(is_number(s, 0.8, 1.25) for s in v):
+                bad(key, f"a list of {least} to 4 numbers from 0.8 to 1.25" + ("" if least else " (empty: none)"))
         if self.roi is not None:
             check_roi(self.roi, "vision.roi")
 

@@ -424,18 +424,15 @@ class Pipeline:
         return [plate.rectified if s == 1 else rectify(plate.source, scaled(plate.quad, s))
                 for s in self.config.read_scales]
 
-    def _second_look(self, plates: list[PlateRead], read: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
-        """A plate any of whose printed fields decodes under ``vision.second_opinion_below`` is
-        read again from its outline scaled by each of ``vision.second_look_scales``, and those
-        views' probabilities averaged in with the first ones, view for view."""
+    def _second_look(self, plates: list[PlateRead], read: list[dict[str, np.ndarray]],
+                     decoded: list[Reading]) -> list[dict[str, np.ndarray]]:
+        """A plate any of whose printed fields decodes (``decoded``) under
+        ``vision.second_opinion_below`` is read again from its outline scaled by each of
+        ``vision.second_look_scales``, and those views' probabilities averaged in with the first
+        ones, view for view."""
         c = self.config
-
-        def is_unsure(probs) -> bool:
-            fields = decode(probs).fields  # once a plate: the check costs one decode
-            return min(fields[name].confidence for name in FIELDS) < c.second_opinion_below
-
-        unsure = [i for i, (p, probs) in enumerate(zip(plates, read))
-                  if c.second_look_scales and p.source is not None and is_unsure(probs)]
+        unsure = [i for i, (p, reading) in enumerate(zip(plates, decoded)) if p.source is not None
+                  and min(reading.fields[name].confidence for name in FIELDS) < c.second_opinion_below]
         if not unsure:
             return read
         more = self.reader.read_views([[rectify(plates[i].source, scaled(plates[i].quad, s))
@@ -452,24 +449,30 @@ class Pipeline:
         across frames; a grey plate's colour probabilities are kept flat, as no evidence."""
         if self.reader is None or not plates:
             return list(plates)
+        c = self.config
         out = []
-        read = self.reader.read_views([self._views(p) for p in plates])
-        read = self._second_look(plates, read)
+        first = self.reader.read_views([self._views(p) for p in plates])
+        # decoded once here for the second look; a plate whose probabilities nothing below changes
+        # and whose colour shows keeps that decoding (the same arguments, so the same reading)
+        decoded = [decode(probs, c.min_field_confidence) for probs in first] if c.second_look_scales else None
+        read = self._second_look(plates, first, decoded) if decoded else first
         if self.region_text is not None:
             regions = self.region_text.rescore([r["region"] for r in read], [p.rectified for p in plates],
-                                               self.config.second_opinion_below)
+                                               c.second_opinion_below)
             read = [{**r, "region": value} for r, value in zip(read, regions)]
         for name, opinion in self.second_opinion.items():
             rescored = opinion.rescore([r[name] for r in read], [p.rectified for p in plates],
-                                       self.config.second_opinion_below, self.config.second_opinion_weight)
+                                       c.second_opinion_below, c.second_opinion_weight)
             read = [{**r, name: value} for r, value in zip(read, rescored)]
-        for p, probs in zip(plates, read):
+        for i, (p, probs) in enumerate(zip(plates, read)):
             seen = shows_color(p.rectified)
-            probs = probs if seen else colorless(probs)
-            reading = decode(probs, self.config.min_field_confidence, seen)
-            if p.width < self.config.small_plate_width:
-                reading = tempered(reading, self.config.small_plate_temperature, self.config.small_plate_confidence,
-                                   self.config.min_field_confidence)
+            if decoded and seen and all(probs[name] is first[i][name] for name in READ_FIELDS):
+                reading = decoded[i]
+            else:
+                probs = probs if seen else colorless(probs)
+                reading = decode(probs, c.min_field_confidence, seen)
+            if p.width < c.small_plate_width:
+                reading = tempered(reading, c.small_plate_temperature, c.small_plate_confidence, c.min_field_confidence)
             out.append(replace(p, probs=probs, color_seen=seen, reading=reading))
         return out
 

@@ -36,6 +36,12 @@ MODEL_NAMES = {"region": "read-region", "class_number": "read-class-number", "ka
                "serial": "read-serial", "color": "read-color"}
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities over the last axis."""
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 class FieldClassifier:
     """One field's network, checked against this version's crops and plate vocabularies."""
 
@@ -68,8 +74,7 @@ class FieldClassifier:
     def of_cuts(self, cuts: np.ndarray) -> np.ndarray:
         """The same for N cuts already made (``edge.vision.fields.cut``)."""
         logits = self.backend.run({self.input: to_input(cuts)})[self.output].astype(np.float64) / self.temperature
-        e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
+        return softmax(logits)
 
 
 class FieldReader:

@@ -22,14 +22,10 @@ from edge.plates.reading import vocabularies
 from edge.vision.backend import load_backend
 from edge.vision.fields import cut
 from edge.vision.manifest import ModelError, load_manifest
+from edge.vision.reader import softmax
 from edge.vision.second_opinion import REGION_CROP, Recogniser
 
 MODEL_NAME = "read-region-text"
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def combine(ours: np.ndarray, theirs: np.ndarray, weight: float) -> np.ndarray:
