@@ -32,6 +32,8 @@ def test_command_line_source_and_db_override_the_file(tmp_path):
     ({"stream": {"lost_after": "1s"}}, "stream.lost_after = '1s'"),
     ({"store": {"jpeg_quality": 101}}, "store.jpeg_quality"),
     ({"vision": {"threads": 0}}, "vision.threads"),
+    ({"vision": {"classifiers_side_by_side": 1}}, "vision.classifiers_side_by_side = 1"),
+    ({"vision": {"classifiers_side_by_side": "yes"}}, "vision.classifiers_side_by_side = 'yes'"),
     ({"lane": []}, "lane: expected a table"),
     ({"mqtt": {"port": 70000}}, "mqtt.port"),
     ({"mqtt": {"topic_prefix": "anpr/#"}}, "mqtt.topic_prefix"),

@@ -53,6 +53,27 @@ def test_a_plate_is_read_from_its_outline_and_a_grown_one_averaged(reader):
     assert decode(averaged).plate.format() == "大阪 101 あ 32-31"
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_the_classifiers_side_by_side_read_what_they_read_one_after_another(reader, precision):
+    if precision == "int8" and not (DEFAULT_MODELS_DIR / "read-kana.int8.json").exists():
+        pytest.skip("no INT8 copies here: `make quantize` makes them")
+    plates = [_face_on(text, color, 7) for text, color in [("品川 330 さ 12-34", "white"), ("大阪 100 あ ・324", "green")]]
+    plates.append(np.random.default_rng(0).integers(0, 256, (168, 336, 3), dtype=np.uint8))
+    at_once = FieldReader(threads=2, precision=precision, side_by_side=True)
+    in_turn = FieldReader(threads=2, precision=precision, side_by_side=False)
+    assert at_once.side_by_side and not in_turn.side_by_side
+    assert all(c.backend.threads == 1 for c in at_once.classifiers.values())
+    assert all(c.backend.threads == 2 for c in in_turn.classifiers.values())
+    assert at_once.order[0] == "serial"  # the largest cut first
+    # "auto": at once for INT8 copies, in turn for FP32; one worker is always in turn
+    assert FieldReader(threads=2, precision=precision).side_by_side == (precision == "int8")
+    assert not FieldReader(threads=1, precision=precision, side_by_side=True).side_by_side
+    for a, b in zip(at_once.read(plates), in_turn.read(plates)):
+        assert a.keys() == b.keys()
+        for field in a:
+            np.testing.assert_array_equal(a[field], b[field])
+
+
 def test_a_blank_or_noisy_plate_is_not_read_as_a_valid_plate(reader):
     plates = [np.full((168, 336, 3), 200, np.uint8),
               np.random.default_rng(0).integers(0, 256, (168, 336, 3), dtype=np.uint8)]

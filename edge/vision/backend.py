@@ -34,7 +34,8 @@ class OnnxRuntimeBackend:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        self.threads = threads or min(4, os.cpu_count() or 1)
+        options.intra_op_num_threads = self.threads
         options.log_severity_level = 3
         # Seven sessions take turns on the same cores: a session's threads spinning after its run
         # (ONNX Runtime's default) steal the cores from the next model's.

@@ -196,7 +196,7 @@ class Pipeline:
                                          threads=c.threads, plans_dir=c.plans_dir) if c.vehicle_detector else None)
         self.segmenter = PlateSegmenter(model_file(models, "plate-seg", c.precision), c.backend, threads=c.threads,
                                         plans_dir=c.plans_dir)
-        self.reader = (FieldReader(models, c.backend, c.threads, c.precision, c.plans_dir)
+        self.reader = (FieldReader(models, c.backend, c.threads, c.precision, c.plans_dir, c.classifiers_side_by_side)
                        if c.read_fields else None)
         self.text_finder = (TextFinder(models / "ppocr-det.onnx", c.backend, c.threads, c.plans_dir, c.text_route_size)
                             if c.text_route else None)

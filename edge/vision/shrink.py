@@ -11,26 +11,13 @@ thread at the same time (OpenCV lets go of the GIL while it works).
 from __future__ import annotations
 
 import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 
+from edge.common.workers import pool
+
 SPLIT_FROM_PIXELS = 200_000  # input pixels from which two threads pay for their handing over
-
-_worker: tuple[int, ThreadPoolExecutor] | None = None
-_lock = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    """This process's one worker thread (a forked child makes its own)."""
-    global _worker
-    with _lock:
-        if _worker is None or _worker[0] != os.getpid():
-            _worker = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="area-shrink"))
-        return _worker[1]
 
 
 def split_row(rows_in: int, rows_out: int) -> int | None:
@@ -50,7 +37,7 @@ def area_shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     y = k * rows // height
     out = np.empty((height, width, *image.shape[2:]), image.dtype)
-    lower = _pool().submit(cv2.resize, image[y:], (width, height - k), interpolation=cv2.INTER_AREA)
+    lower = pool("area-shrink", 1).submit(cv2.resize, image[y:], (width, height - k), interpolation=cv2.INTER_AREA)
     out[:k] = cv2.resize(image[:y], (width, k), interpolation=cv2.INTER_AREA)
     out[k:] = lower.result()
     return out
