@@ -61,13 +61,13 @@ def test_the_classifiers_side_by_side_read_what_they_read_one_after_another(read
     plates.append(np.random.default_rng(0).integers(0, 256, (168, 336, 3), dtype=np.uint8))
     at_once = FieldReader(threads=2, precision=precision, side_by_side=True)
     in_turn = FieldReader(threads=2, precision=precision, side_by_side=False)
-    assert at_once.side_by_side and not in_turn.side_by_side
+    assert at_once.workers == 2 and not in_turn.workers
     assert all(c.backend.threads == 1 for c in at_once.classifiers.values())
     assert all(c.backend.threads == 2 for c in in_turn.classifiers.values())
     assert at_once.order[0] == "serial"  # the largest cut first
     # "auto": at once for INT8 copies, in turn for FP32; one worker is always in turn
-    assert FieldReader(threads=2, precision=precision).side_by_side == (precision == "int8")
-    assert not FieldReader(threads=1, precision=precision, side_by_side=True).side_by_side
+    assert bool(FieldReader(threads=2, precision=precision).workers) == (precision == "int8")
+    assert not FieldReader(threads=1, precision=precision, side_by_side=True).workers
     for a, b in zip(at_once.read(plates), in_turn.read(plates)):
         assert a.keys() == b.keys()
         for field in a:

@@ -33,10 +33,11 @@ class VisionConfig:
     precision: str = "fp32"
     plans_dir: str | None = None  # TensorRT plans (`anpr engines build`); None: engines/plans
     threads: int | None = None  # ONNX Runtime threads; None: up to 4
-    # The five field classifiers run at once, each on one thread, on `threads` workers (true), or
-    # one after another on all of them (false); "auto": at once for INT8 copies on ONNX Runtime,
-    # where that was measured faster (README, lever 50; in FP32 it was slower).
-    classifiers_side_by_side: str | bool = "auto"
+    # Independent model runs (the five field classifiers of a plate; the find pass's windows) go
+    # at once, each on one thread, on `threads` workers (true), or one after another on all of
+    # them (false); "auto": at once for INT8 copies on ONNX Runtime, where that was measured
+    # faster (README, levers 50 and 51; in FP32 it was slower). The same results either way.
+    side_by_side: str | bool = "auto"
     vehicle_detector: bool = True
     whole_frame: str = "always"  # always | fallback (only when no vehicle is found)
     roi: tuple[float, float, float, float] | None = None  # x1, y1, x2, y2 as fractions of the frame
@@ -121,8 +122,8 @@ class VisionConfig:
             bad("whole_frame", "always | fallback")
         if self.threads is not None and not (isinstance(self.threads, int) and self.threads >= 1):
             bad("threads", "a positive integer or null")
-        if not any(self.classifiers_side_by_side is v for v in (True, False)) and self.classifiers_side_by_side != "auto":
-            bad("classifiers_side_by_side", '"auto", true or false')
+        if not (self.side_by_side is True or self.side_by_side is False or self.side_by_side == "auto"):
+            bad("side_by_side", '"auto", true or false')
         for key in ("find_size", "vehicle_size", "refine_size", "text_route_size"):
             v = getattr(self, key)
             if not isinstance(v, int) or v < 64 or v % 32:

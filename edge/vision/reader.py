@@ -9,7 +9,6 @@ probabilities are calibrated. Decoding them into a plate is edge/plates/reading.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -17,7 +16,7 @@ import numpy as np
 
 from edge.common.workers import pool
 from edge.plates.reading import PLACES, READ_FIELDS, vocabularies
-from edge.vision.backend import OnnxRuntimeBackend, load_backend
+from edge.vision.backend import OnnxRuntimeBackend, load_backend, side_by_side_workers
 from edge.vision.fields import FIELD_CROPS, FieldCrop, cut, to_input
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file
 
@@ -82,30 +81,27 @@ class FieldClassifier:
 class FieldReader:
     """All five classifiers; ``read`` gives each plate's probabilities in the form ``decode`` takes.
 
-    ``side_by_side`` (``vision.classifiers_side_by_side``): the five run at once on ``threads``
-    workers (default: up to 4), each on one thread of its own, the largest cut first, instead of
-    one after another on all the threads. "auto" does so for INT8 copies on ONNX Runtime: in the
-    pipeline, between two runs of one such small network the others have run and its second
-    thread has gone to sleep, and waking it costs more than it saves (README, lever 50: the read
-    stage 8.3 -> 6 ms a plate in INT8, 9.9 -> 11 in FP32). The same probabilities come out either way."""
+    ``side_by_side`` (``vision.side_by_side``, edge/vision/backend.py): the five run at once on a
+    pool of workers, each on one thread of its own, the largest cut first, instead of one after
+    another on all the threads ("auto": INT8 copies on ONNX Runtime; the same probabilities)."""
 
     def __init__(self, models_dir: str | Path | None = None, backend: str = "auto", threads: int | None = None,
                  precision: str = "fp32", plans_dir: str | Path | None = None, side_by_side: str | bool = "auto"):
         models = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
-        self.workers = threads or min(4, os.cpu_count() or 1)
-        wanted = self.workers > 1 and (precision == "int8" if side_by_side == "auto" else bool(side_by_side))
-        self.classifiers = {field: FieldClassifier(field, models, backend, 1 if wanted else threads, precision,
+        self.workers = side_by_side_workers(side_by_side, precision, threads)
+        self.classifiers = {field: FieldClassifier(field, models, backend, 1 if self.workers else threads, precision,
                                                    plans_dir)
                             for field in READ_FIELDS}
-        on_cpu = all(isinstance(c.backend, OnnxRuntimeBackend) for c in self.classifiers.values())
-        self.side_by_side = wanted and (on_cpu or side_by_side is True)
+        if side_by_side == "auto" and not all(isinstance(c.backend, OnnxRuntimeBackend)
+                                              for c in self.classifiers.values()):
+            self.workers = 0
         # the largest cut first, so that the workers finish together
         self.order = sorted(READ_FIELDS, key=lambda f: -np.prod(self.classifiers[f].crop.size))
 
     def read(self, rectified: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
         if not rectified:
             return []
-        if self.side_by_side:
+        if self.workers:
             workers = pool(f"field-classifiers-{self.workers}", self.workers)
             running = [(field, workers.submit(self.classifiers[field].probabilities, rectified)) for field in self.order]
             probs = {field: job.result() for field, job in running}
