@@ -55,20 +55,6 @@ def test_finds_the_plate_in_clear_synthetic_scenes(pipeline):
         assert plate.field_boxes["serial"] is not None
 
 
-def test_side_by_side_finds_and_reads_what_one_after_another_does():
-    at_once = Pipeline(VisionConfig(vehicle_detector=False, threads=2, side_by_side=True))
-    in_turn = Pipeline(VisionConfig(vehicle_detector=False, threads=2, side_by_side=False))
-    assert at_once.find_workers == 2 and at_once.segmenter.backend.threads == 1
-    assert in_turn.find_workers == 0 and in_turn.segmenter.backend.threads == 2
-    assert Pipeline(VisionConfig(vehicle_detector=False, threads=1, side_by_side=True)).find_workers == 0
-    for sample in _clear_scenes(3):
-        a, b = at_once.read_image(sample.image), in_turn.read_image(sample.image)
-        assert len(a.plates) == len(b.plates) >= 1
-        for p, q in zip(a.plates, b.plates):
-            np.testing.assert_array_equal(p.quad, q.quad)
-            assert p.text == q.text and p.reading == q.reading
-
-
 def test_a_plate_the_refine_window_sees_small_is_outlined_again_closer(pipeline):
     # a box three times the plate's size (a find view's coarse blob, a track's stale box): the
     # first refine window sees the plate at a fifth of its side, smaller than the segmenter learnt

@@ -35,8 +35,8 @@ def default_threads() -> int:
 def side_by_side_workers(setting: str | bool, precision: str, threads: int | None) -> int:
     """Workers that run independent model runs at once, each run on one thread of its own
     (``vision.side_by_side``), or 0: one after another, each on all ``threads``. "auto" means at
-    once for INT8 copies, where it was measured faster on ONNX Runtime (README, levers 50 and 51:
-    between two runs of one model the others have run, its second thread has gone to sleep, and
+    once for INT8 copies, where it was measured faster on ONNX Runtime (README, lever 50: between
+    two runs of one small model the others have run, its second thread has gone to sleep, and
     waking it costs more than it saves; in FP32 it was slower). The caller keeps "auto" to ONNX
     Runtime; the same results come out either way."""
     workers = threads or default_threads()

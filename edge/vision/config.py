@@ -33,10 +33,10 @@ class VisionConfig:
     precision: str = "fp32"
     plans_dir: str | None = None  # TensorRT plans (`anpr engines build`); None: engines/plans
     threads: int | None = None  # ONNX Runtime threads; None: up to 4
-    # Independent model runs (the five field classifiers of a plate; the find pass's windows) go
-    # at once, each on one thread, on `threads` workers (true), or one after another on all of
-    # them (false); "auto": at once for INT8 copies on ONNX Runtime, where that was measured
-    # faster (README, levers 50 and 51; in FP32 it was slower). The same results either way.
+    # The five field classifiers of a plate run at once, each on one thread, on `threads` workers
+    # (true), or one after another on all of them (false); "auto": at once for INT8 copies on
+    # ONNX Runtime, where that was measured faster (README, lever 50; in FP32 it was slower).
+    # The same results either way.
     side_by_side: str | bool = "auto"
     vehicle_detector: bool = True
     whole_frame: str = "always"  # always | fallback (only when no vehicle is found)

@@ -33,10 +33,8 @@ import numpy as np
 from edge.common.boxes import area, centre, holds, intersection, iou, longer_side, mask_box, nms
 from edge.common.errors import ImageError
 from edge.common.frame import Frame
-from edge.common.workers import pool
 from edge.plates import FIELDS
 from edge.plates.reading import READ_FIELDS, Reading, colorless, decode, tempered
-from edge.vision.backend import OnnxRuntimeBackend, side_by_side_workers
 from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
@@ -196,12 +194,8 @@ class Pipeline:
         models = Path(c.models_dir) if c.models_dir else DEFAULT_MODELS_DIR
         self.detector = (VehicleDetector(model_file(models, "yolov3-tiny", c.precision), c.backend,
                                          threads=c.threads, plans_dir=c.plans_dir) if c.vehicle_detector else None)
-        # the find pass's windows segmented at once, each on one thread (vision.side_by_side)
-        self.find_workers = side_by_side_workers(c.side_by_side, c.precision, c.threads)
-        self.segmenter = PlateSegmenter(model_file(models, "plate-seg", c.precision), c.backend,
-                                        threads=1 if self.find_workers else c.threads, plans_dir=c.plans_dir)
-        if c.side_by_side == "auto" and not isinstance(self.segmenter.backend, OnnxRuntimeBackend):
-            self.find_workers = 0
+        self.segmenter = PlateSegmenter(model_file(models, "plate-seg", c.precision), c.backend, threads=c.threads,
+                                        plans_dir=c.plans_dir)
         self.reader = (FieldReader(models, c.backend, c.threads, c.precision, c.plans_dir, c.side_by_side)
                        if c.read_fields else None)
         self.text_finder = (TextFinder(models / "ppocr-det.onnx", c.backend, c.threads, c.plans_dir, c.text_route_size)
@@ -263,9 +257,8 @@ class Pipeline:
         c = self.config
         found: list[_Candidate] = []
         weak: list[_Candidate] = []
-        regions = self._search_regions(image, vehicles, roi)
-        for (box, longest, vehicle), seg in zip(regions, self._segmented(image, [fit_window(box, longest)
-                                                                                for box, longest, _ in regions])):
+        for box, longest, vehicle in self._search_regions(image, vehicles, roi):
+            seg = self.segmenter.segment(image, fit_window(box, longest))
             sure = seg.plate > c.plate_threshold
             found += _blobs(seg, sure, c.min_candidate_area, vehicle)
             if c.weak_candidate_threshold is not None:
@@ -280,14 +273,6 @@ class Pipeline:
         # (a plate another view saw clearly)
         unsure_ones = [w for w in _best(weak) if all(intersection(w.box, f.box) < 0.3 * area(w.box) for f in sure_ones)]
         return sure_ones + unsure_ones
-
-    def _segmented(self, image: np.ndarray, windows: list[Window]) -> list:
-        """The segmenter's view of each window, in order: at once on the worker pool when the
-        find pass runs side by side (``find_workers``), else one after another."""
-        if not self.find_workers or len(windows) < 2:
-            return [self.segmenter.segment(image, w) for w in windows]
-        workers = pool(f"find-windows-{self.find_workers}", self.find_workers)
-        return [job.result() for job in [workers.submit(self.segmenter.segment, image, w) for w in windows]]
 
     # -- stage 3: refine -----------------------------------------------------------------------
 
