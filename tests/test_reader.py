@@ -11,6 +11,7 @@ from edge.plates import PlateText
 from edge.plates.reading import decode, plate_labels
 from edge.synth.plate import render_plate
 from edge.vision.annotate import caption, draw
+from edge.vision.backend import side_by_side_workers
 from edge.vision.geometry import rectify, scaled
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
 from edge.vision.pipeline import PlateRead, ReadResult
@@ -53,25 +54,25 @@ def test_a_plate_is_read_from_its_outline_and_a_grown_one_averaged(reader):
     assert decode(averaged).plate.format() == "大阪 101 あ 32-31"
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_the_classifiers_side_by_side_read_what_they_read_one_after_another(reader, precision):
-    if precision == "int8" and not (DEFAULT_MODELS_DIR / "read-kana.int8.json").exists():
-        pytest.skip("no INT8 copies here: `make quantize` makes them")
+def test_the_classifiers_side_by_side_read_what_they_read_one_after_another():
     plates = [_face_on(text, color, 7) for text, color in [("品川 330 さ 12-34", "white"), ("大阪 100 あ ・324", "green")]]
     plates.append(np.random.default_rng(0).integers(0, 256, (168, 336, 3), dtype=np.uint8))
-    at_once = FieldReader(threads=2, precision=precision, side_by_side=True)
-    in_turn = FieldReader(threads=2, precision=precision, side_by_side=False)
+    at_once = FieldReader(threads=2, side_by_side=True)
+    in_turn = FieldReader(threads=2, side_by_side=False)
     assert at_once.workers == 2 and not in_turn.workers
     assert all(c.backend.threads == 1 for c in at_once.classifiers.values())
     assert all(c.backend.threads == 2 for c in in_turn.classifiers.values())
     assert at_once.order[0] == "serial"  # the largest cut first
-    # "auto": at once for INT8 copies, in turn for FP32; one worker is always in turn
-    assert bool(FieldReader(threads=2, precision=precision).workers) == (precision == "int8")
-    assert not FieldReader(threads=1, precision=precision, side_by_side=True).workers
     for a, b in zip(at_once.read(plates), in_turn.read(plates)):
         assert a.keys() == b.keys()
         for field in a:
             np.testing.assert_array_equal(a[field], b[field])
+    # "auto": at once for INT8 copies, one after another for FP32; one worker is always in turn
+    assert not FieldReader(threads=2).workers
+    assert side_by_side_workers("auto", "int8", 2) == 2 and side_by_side_workers("auto", "fp32", 2) == 0
+    assert side_by_side_workers(True, "fp32", 1) == 0 and side_by_side_workers(False, "int8", 4) == 0
+    if (DEFAULT_MODELS_DIR / "read-kana.int8.json").exists():  # `make quantize` ran here
+        assert FieldReader(threads=2, precision="int8").workers == 2
 
 
 def test_a_blank_or_noisy_plate_is_not_read_as_a_valid_plate(reader):
