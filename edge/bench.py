@@ -119,6 +119,8 @@ def _still_summary(blocks: list[dict]) -> dict:
         ts = [t for b in blocks for t in b["models"][name]]
         models[name] = {**_spread(ts), "runs_per_frame": round(len(ts) / frames, 2),
                         "ms_per_frame": round(sum(ts) / frames, 2)}
+    # runs side by side (vision.side_by_side: the INT8 field classifiers) overlap in time, so
+    # their sum, and this share, can be more than the wall time they took
     in_models = sum(m["ms_per_frame"] for m in models.values())
     total = statistics.mean(stages["total"])
     return {"full_pipeline_fps": round(frames / wall, 2), "frames": frames, "rounds": len(blocks),
