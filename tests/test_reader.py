@@ -11,11 +11,10 @@ from edge.plates import PlateText
 from edge.plates.reading import decode, plate_labels
 from edge.synth.plate import render_plate
 from edge.vision.annotate import caption, draw
-from edge.vision.backend import side_by_side_workers
 from edge.vision.geometry import rectify, scaled
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
 from edge.vision.pipeline import PlateRead, ReadResult
-from edge.vision.reader import MODEL_NAMES, FieldReader
+from edge.vision.reader import MODEL_NAMES, FieldReader, side_by_side_workers
 from tests.test_reading import probs_for
 
 

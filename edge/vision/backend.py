@@ -32,18 +32,6 @@ def default_threads() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-def side_by_side_workers(setting: str | bool, precision: str, threads: int | None) -> int:
-    """Workers that run independent model runs at once, each run on one thread of its own
-    (``vision.side_by_side``), or 0: one after another, each on all ``threads``. "auto" means at
-    once for INT8 copies, where it was measured faster on ONNX Runtime (README, lever 50: between
-    two runs of one small model the others have run, its second thread has gone to sleep, and
-    waking it costs more than it saves; in FP32 it was slower). The caller keeps "auto" to ONNX
-    Runtime; the same results come out either way."""
-    workers = threads or default_threads()
-    wanted = precision == "int8" if setting == "auto" else bool(setting)
-    return workers if wanted and workers > 1 else 0
-
-
 class OnnxRuntimeBackend:
     """ONNX Runtime on the CPU (FP32 or a Q/DQ INT8 model)."""
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from edge.common.workers import pool
 from edge.plates.reading import PLACES, READ_FIELDS, vocabularies
-from edge.vision.backend import OnnxRuntimeBackend, load_backend, side_by_side_workers
+from edge.vision.backend import OnnxRuntimeBackend, default_threads, load_backend
 from edge.vision.fields import FIELD_CROPS, FieldCrop, cut, to_input
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest, model_file
 
@@ -41,6 +41,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     """Probabilities over the last axis."""
     e = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def side_by_side_workers(setting: str | bool, precision: str, threads: int | None) -> int:
+    """Workers that run the five field classifiers at once, each on one thread of its own
+    (``vision.side_by_side``), or 0: one after another, each on all ``threads``. "auto" means at
+    once for INT8 copies, where it was measured faster on ONNX Runtime (README, lever 50: between
+    two runs of one small model the others have run, its second thread has gone to sleep, and
+    waking it costs more than it saves; in FP32 it was slower); ``FieldReader`` keeps "auto" to
+    ONNX Runtime. The same results come out either way."""
+    workers = threads or default_threads()
+    wanted = precision == "int8" if setting == "auto" else bool(setting)
+    return workers if wanted and workers > 1 else 0
 
 
 class FieldClassifier:
