@@ -125,6 +125,32 @@ def test_the_blur_augmentation_smears_a_share_of_the_cuts_along_a_moving_cars_pa
     assert width(blurred).max() <= BLUR_LENGTH[1] * plate_width + 2  # no longer than the longest blur
 
 
+def test_the_small_plate_augmentation_shows_a_share_of_the_lettering_cuts_from_few_pixels():
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.train import SMALL_WIDTH, augment, seen_small
+
+    from edge.vision.fields import FIELD_CROPS
+
+    crop = FIELD_CROPS["region"]
+    cuts = np.full((400, crop.size[1], crop.size[0]), 40, np.uint8)
+    cuts[:, :, ::2] = 220  # strokes one pixel apart: only a plate seen large resolves them
+    # the stripes' contrast along a row; a plate SMALL_WIDTH pixels wide gives the region cut under 27 columns
+    def contrast(batch):
+        return np.abs(np.diff(batch.astype(float), axis=2)).mean(axis=(1, 2))
+    once = seen_small(cuts[0], crop, SMALL_WIDTH[1], None)
+    assert once.shape == cuts[0].shape and once.dtype == np.uint8
+    assert contrast(once[None])[0] < 0.2 * contrast(cuts[:1])[0]
+    assert np.array_equal(seen_small(cuts[0], crop, 400.0, 20), cuts[0])  # more pixels than the cut has: unchanged
+    plain = augment(cuts, np.random.default_rng(0), crop)
+    small = augment(cuts, np.random.default_rng(0), crop, small=0.3)
+    washed = contrast(small) < 0.5 * contrast(plain).min()
+    assert 0.22 < washed.mean() < 0.38  # about the share asked
+    color = FIELD_CROPS["color"]
+    colour_cuts = np.random.default_rng(1).integers(0, 255, (50, color.size[1], color.size[0], 3), dtype=np.uint8)
+    assert np.array_equal(augment(colour_cuts, np.random.default_rng(2), color, small=1.0),
+                          augment(colour_cuts, np.random.default_rng(2), color))  # colour is not lettering
+
+
 def test_fine_tuning_from_a_model_stored_at_half_precision_starts_from_its_weights(tmp_path):
     """`python -m engines.half` keeps the weights as float16 behind casts; --init reads them as float32."""
     torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")

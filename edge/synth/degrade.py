@@ -91,4 +91,4 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", np.clip(image, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
-    return cv2.imdecode(data, cv2.IMREAD_COLOR).astype(np.float32)
+    return cv2.imdecode(data, cv2.IMREAD_UNCHANGED).astype(np.float32)  # grey stays grey, colour colour

@@ -17,13 +17,14 @@ import json
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from edge.plates import has_letter
 from edge.plates.reading import LETTER_CLASS_SHARE_TRAINED, READ_FIELDS, vocabularies
-from edge.synth.degrade import motion_blur
+from edge.synth.degrade import jpeg, motion_blur
 from edge.vision.fields import FIELD_CROPS, FieldCrop, to_input
 from edge.vision.reader import MODEL_NAMES
 from engines.finetune import copy_checked, load_folded, onnx_weights, train_mode
@@ -38,6 +39,13 @@ PAD = 3  # pixels of shift augmentation
 # width; the stress suite's "motion blur 8 px" and "16 px" are 6 and 11 %.
 BLUR_LENGTH = (0.02, 0.12)
 BLUR_ANGLE_SD = 20.0
+# --small: a plate seen small (a far car, a wide lane, a low-resolution stream) is rectified from few
+# pixels; its cuts are shrunk to what a plate this many pixels wide gives, JPEG-compressed in
+# SMALL_JPEG_SHARE of cases at a starved stream's quality, and enlarged back as rectifying does.
+# The plates rendered for training are 40-360 px wide; the stress suite's small ones are 30 and 45 px.
+SMALL_WIDTH = (24.0, 64.0)
+SMALL_JPEG_SHARE = 0.5
+SMALL_JPEG_QUALITY = (10, 40)
 
 
 def label_slices() -> dict[str, slice]:
@@ -92,11 +100,35 @@ class Draws:
                                self.rng.choice(self.pools[1], batch - with_letter)])
 
 
-def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: float = 0.0) -> np.ndarray:
+def seen_small(cut: np.ndarray, crop: FieldCrop, width: float, quality: int | None) -> np.ndarray:
+    """``cut`` as it would be from a plate ``width`` pixels wide (and half as high): shrunk by the
+    cut's own scale on each axis, JPEG-compressed at ``quality`` (None: not), enlarged back.
+    Unchanged where the cut already holds fewer pixels than that."""
+    h, w = cut.shape[:2]
+    x0, y0, x1, y1 = crop.box
+    small = (max(1, round(width * (x1 - x0))), max(1, round(width / 2 * (y1 - y0))))
+    if small[0] >= w or small[1] >= h:
+        return cut
+    out = cv2.resize(cut, small, interpolation=cv2.INTER_AREA)
+    if quality is not None:
+        out = jpeg(out, quality)
+    return np.clip(cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR), 0, 255).astype(cut.dtype)
+
+
+def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: float = 0.0,
+            small: float = 0.0) -> np.ndarray:
     """Shifts by up to PAD pixels, contrast and noise for lettering; white balance, exposure and
-    saturation for colour; and, for a share ``blur`` of the cuts, a moving car's blur: along a line
-    BLUR_LENGTH of the plate's width long, at an angle of BLUR_ANGLE_SD degrees' spread."""
+    saturation for colour; for a share ``blur`` of the cuts, a moving car's blur: along a line
+    BLUR_LENGTH of the plate's width long, at an angle of BLUR_ANGLE_SD degrees' spread; and, for a
+    share ``small`` of the lettering cuts, the plate seen SMALL_WIDTH pixels wide (``seen_small``)."""
     color = crop.color
+    if small > 0 and not color:
+        batch = batch.copy()
+        for i in np.flatnonzero(rng.random(len(batch)) < small):
+            width = float(np.exp(rng.uniform(*np.log(SMALL_WIDTH))))
+            quality = int(rng.integers(SMALL_JPEG_QUALITY[0], SMALL_JPEG_QUALITY[1] + 1)) \
+                if rng.random() < SMALL_JPEG_SHARE else None
+            batch[i] = seen_small(batch[i], crop, width, quality)
     if blur > 0:
         plate_width = crop.size[0] / (crop.box[2] - crop.box[0])  # the whole plate's width at the cut's scale
         batch = batch.copy()
@@ -236,6 +268,8 @@ def main(argv=None) -> int:
     ap.add_argument("--member", type=int, default=0, help="with --init, the ensemble member to start from")
     ap.add_argument("--blur", type=float, default=0.0, metavar="SHARE",
                     help="blur this share of the cuts as a moving car would (BLUR_LENGTH of the plate's width)")
+    ap.add_argument("--small", type=float, default=0.0, metavar="SHARE",
+                    help="show this share of the lettering cuts as a plate SMALL_WIDTH pixels wide would give them")
     ap.add_argument("--device", default="cpu",
                     help="where the networks train: cpu, or cuda (a GPU lent for training; exported for the CPU)")
     ap.add_argument("--letter-share", type=float, default=None, metavar="SHARE",
@@ -245,6 +279,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if not 0.0 <= args.blur <= 1.0:
         ap.error(f"--blur is a share of the cuts, from 0 to 1, not {args.blur}")
+    if not 0.0 <= args.small <= 1.0:
+        ap.error(f"--small is a share of the cuts, from 0 to 1, not {args.small}")
     if args.letter_share is not None and not 0.0 < args.letter_share < 1.0:
         ap.error(f"--letter-share is a share of each batch, between 0 and 1, not {args.letter_share}")
 
@@ -275,7 +311,7 @@ def main(argv=None) -> int:
         idx = draws(args.batch)
         loss = 0.0
         for name, model in models.items():
-            x = torch.from_numpy(to_input(augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur))).to(args.device)
+            x = torch.from_numpy(to_input(augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur, args.small))).to(args.device)
             logits = model(x)
             y = y_all[idx, slices[name]].reshape(-1).to(args.device)
             part = F.cross_entropy(logits.reshape(-1, model.classes), y)
@@ -305,7 +341,10 @@ def main(argv=None) -> int:
                           + (f", class numbers with a letter {args.letter_share} of each batch"
                              if args.letter_share is not None else "")
                           + (f", motion blur on {args.blur:.0%} of the cuts ({BLUR_LENGTH[0]:.0%}-{BLUR_LENGTH[1]:.0%} "
-                             f"of the plate's width)" if args.blur else "") + f", seed {args.seed}",
+                             f"of the plate's width)" if args.blur else "")
+                          + (f", {args.small:.0%} of the lettering cuts seen as plates {SMALL_WIDTH[0]:.0f}-"
+                             f"{SMALL_WIDTH[1]:.0f} px wide (JPEG {SMALL_JPEG_QUALITY[0]}-{SMALL_JPEG_QUALITY[1]} "
+                             f"in {SMALL_JPEG_SHARE:.0%} of them)" if args.small else "") + f", seed {args.seed}",
                 "note": args.note, "seconds": round(seconds), "torch": torch.__version__,
                 **({"device": torch.cuda.get_device_name(args.device)} if args.device.startswith("cuda") else {})}
     for name, model in models.items():
