@@ -44,6 +44,7 @@ from edge.vision.region_text import MODEL_NAME as REGION_TEXT_MODEL
 from edge.vision.region_text import RegionTextReader
 from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionSecondOpinion
 from edge.vision.segmenter import PlateSegmenter, WarpedWindow, Window, fit_window
+from edge.vision.shrink import FrameShrinks
 from edge.vision.text_finder import TextFinder
 
 
@@ -257,8 +258,9 @@ class Pipeline:
         c = self.config
         found: list[_Candidate] = []
         weak: list[_Candidate] = []
+        shrinks = FrameShrinks(image)  # the half-scale whole-frame view from the full one's shrink
         for box, longest, vehicle in self._search_regions(image, vehicles, roi):
-            seg = self.segmenter.segment(image, fit_window(box, longest))
+            seg = self.segmenter.segment(image, fit_window(box, longest), shrinks)
             sure = seg.plate > c.plate_threshold
             found += _blobs(seg, sure, c.min_candidate_area, vehicle)
             if c.weak_candidate_threshold is not None:

@@ -2,7 +2,8 @@
 
 A *window* is a rectangle of the image (it may reach outside it; outside is black) resampled
 to the network's input. Training (engines/segmenter/data.py) cuts its views with the same
-``resample_window``, so the network sees at run time exactly what it learnt from.
+``resample_window``, so the network sees at run time what it learnt from (the find pass's
+half-scale view of a frame within rounding: it is shrunk from the full-scale one, ``FrameShrinks``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from edge.plates import FIELDS
 from edge.vision.backend import load_backend
 from edge.vision.manifest import ModelError, load_manifest
-from edge.vision.shrink import area_shrink
+from edge.vision.shrink import FrameShrinks, area_shrink
 
 
 
@@ -39,11 +40,13 @@ class Window:
 
 
 def _shrunk_part(image: np.ndarray, box: tuple[float, float, float, float], pre: float,
-                 nearest: bool = False) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
-    """The part of ``image`` a view sees (``box``, image pixels), area-shrunk by ``pre``, and the
-    whole-pixel part it was cut from; None when the view sees none of the image. Only that part
-    (a plate followed close up would shrink the whole frame every frame), with a margin of a few
-    shrunk pixels for the area filter and the warp that follows."""
+                 nearest: bool = False, shrinks: FrameShrinks | None = None
+                 ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """The part of ``image`` a view sees (``box``, image pixels), area-shrunk by ``pre`` (by way of
+    ``shrinks``, the frame's shrinks so far, when given), and the whole-pixel part it was cut from;
+    None when the view sees none of the image. Only that part (a plate followed close up would
+    shrink the whole frame every frame), with a margin of a few shrunk pixels for the area filter
+    and the warp that follows."""
     margin = int(np.ceil(4 / pre))
     h, w = image.shape[:2]
     cx1, cy1 = max(0, int(np.floor(box[0])) - margin), max(0, int(np.floor(box[1])) - margin)
@@ -52,16 +55,26 @@ def _shrunk_part(image: np.ndarray, box: tuple[float, float, float, float], pre:
         return None
     crop = image[cy1:cy2, cx1:cx2]
     size = (max(1, round(crop.shape[1] * pre)), max(1, round(crop.shape[0] * pre)))
-    shrunk = cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST) if nearest else area_shrink(crop, size)
+    if nearest:
+        shrunk = cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST)
+    elif shrinks is not None:
+        shrunk = shrinks.shrink((cx1, cy1, cx2, cy2), size)
+    else:
+        shrunk = area_shrink(crop, size)
     return shrunk, (cx1, cy1, cx2, cy2)
 
 
-def resample_window(image: np.ndarray, window: Window, nearest: bool = False) -> np.ndarray:
-    """The window's view of ``image`` (BGR or a label map); area-averaged when it shrinks a lot."""
+def resample_window(image: np.ndarray, window: Window, nearest: bool = False,
+                    shrinks: FrameShrinks | None = None) -> np.ndarray:
+    """The window's view of ``image`` (BGR or a label map); area-averaged when it shrinks a lot,
+    by way of ``shrinks`` (``image``'s shrinks so far) when given."""
+    if shrinks is not None and shrinks.image is not image:
+        raise ValueError("shrinks were made for another image")
     x0, y0, scale = window.x0, window.y0, window.scale
     if scale < 0.6:  # shrink what the window sees first, so the warp does not alias
         pre = scale * 1.5
-        part = _shrunk_part(image, (x0, y0, x0 + window.width / scale, y0 + window.height / scale), pre, nearest)
+        part = _shrunk_part(image, (x0, y0, x0 + window.width / scale, y0 + window.height / scale), pre, nearest,
+                            shrinks)
         if part is None:
             return np.zeros((window.height, window.width, *image.shape[2:]), image.dtype)
         image, (cx1, cy1, _, _) = part
@@ -187,11 +200,14 @@ class PlateSegmenter:
         self.backend = load_backend(self.manifest.path, backend, threads, plans_dir)
         self.output = self.manifest.data["output"]["name"]
 
-    def segment(self, image_bgr: np.ndarray, window: Window | WarpedWindow) -> Segmentation:
+    def segment(self, image_bgr: np.ndarray, window: Window | WarpedWindow,
+                shrinks: FrameShrinks | None = None) -> Segmentation:
+        """The window's segmentation; ``shrinks``: the image's shrinks so far, for a pass that
+        looks at one frame through several windows (``FrameShrinks``)."""
         if window.width % self.multiple or window.height % self.multiple:
             raise ValueError(f"window {window.width}x{window.height} is not a multiple of {self.multiple}")
         warped = isinstance(window, WarpedWindow)
-        view = cv2.cvtColor(resample_warped(image_bgr, window) if warped else resample_window(image_bgr, window),
-                            cv2.COLOR_BGR2RGB)
+        view = cv2.cvtColor(resample_warped(image_bgr, window) if warped
+                            else resample_window(image_bgr, window, shrinks=shrinks), cv2.COLOR_BGR2RGB)
         logits = self.backend.run({self.manifest.input["name"]: self.manifest.normalise(view)})[self.output][0]
         return Segmentation(window, logits, self.classes)

@@ -41,3 +41,26 @@ def area_shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     out[:k] = cv2.resize(image[:y], (width, k), interpolation=cv2.INTER_AREA)
     out[k:] = lower.result()
     return out
+
+
+class FrameShrinks:
+    """The area shrinks made of one frame's parts so far, so that a shrink to exactly half of one
+    already made of the same part is made from it: OpenCV's area filter at exactly 2x averages
+    2 x 2 blocks on a quarter of the pixels (the find pass's half-scale view of a 1280x720 frame:
+    0.08 ms instead of 1.6-1.8 on two threads). The two roads differ by rounding only (at most one
+    grey level). Made for one frame and dropped with it: a capture may reuse its frame buffer."""
+
+    def __init__(self, image: np.ndarray):
+        self.image = image
+        self._made: dict[tuple[int, int, int, int], np.ndarray] = {}  # part (x1, y1, x2, y2) -> its largest shrink
+
+    def shrink(self, part: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
+        """``area_shrink`` of ``image[y1:y2, x1:x2]`` to ``size`` (width, height)."""
+        made = self._made.get(part)
+        if made is not None and made.shape[1] == 2 * size[0] and made.shape[0] == 2 * size[1]:
+            return cv2.resize(made, size, interpolation=cv2.INTER_AREA)
+        x1, y1, x2, y2 = part
+        out = area_shrink(self.image[y1:y2, x1:x2], size)
+        if made is None or out.shape[1] > made.shape[1]:
+            self._made[part] = out
+        return out
