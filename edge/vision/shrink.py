@@ -48,7 +48,10 @@ class FrameShrinks:
     already made of the same part is made from it: OpenCV's area filter at exactly 2x averages
     2 x 2 blocks on a quarter of the pixels (the find pass's half-scale view of a 1280x720 frame:
     0.08 ms instead of 1.6-1.8 on two threads). The two roads differ by rounding only (at most one
-    grey level). Made for one frame and dropped with it: a capture may reuse its frame buffer."""
+    grey level). Only the very same part counts: the two whole-frame views share one when both
+    reach past the frame (no region of interest); two views of a region of interest cut parts with
+    different margins, and each is shrunk from the frame as before. Made for one frame and dropped
+    with it: a capture may reuse its frame buffer."""
 
     def __init__(self, image: np.ndarray):
         self.image = image

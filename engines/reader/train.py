@@ -311,7 +311,8 @@ def main(argv=None) -> int:
         idx = draws(args.batch)
         loss = 0.0
         for name, model in models.items():
-            x = torch.from_numpy(to_input(augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur, args.small))).to(args.device)
+            cut = augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur, args.small)
+            x = torch.from_numpy(to_input(cut)).to(args.device)
             logits = model(x)
             y = y_all[idx, slices[name]].reshape(-1).to(args.device)
             part = F.cross_entropy(logits.reshape(-1, model.classes), y)
