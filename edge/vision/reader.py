@@ -93,7 +93,7 @@ class FieldClassifier:
 class FieldReader:
     """All five classifiers; ``read`` gives each plate's probabilities in the form ``decode`` takes.
 
-    ``side_by_side`` (``vision.side_by_side``, edge/vision/backend.py): the five run at once on a
+    ``side_by_side`` (``vision.side_by_side``, ``side_by_side_workers`` above): the five run at once on a
     pool of workers, each on one thread of its own, the largest cut first, instead of one after
     another on all the threads ("auto": INT8 copies on ONNX Runtime; the same probabilities)."""
 

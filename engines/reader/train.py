@@ -122,8 +122,9 @@ def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: 
     BLUR_LENGTH of the plate's width long, at an angle of BLUR_ANGLE_SD degrees' spread; and, for a
     share ``small`` of the lettering cuts, the plate seen SMALL_WIDTH pixels wide (``seen_small``)."""
     color = crop.color
+    if (small > 0 and not color) or blur > 0:
+        batch = batch.copy()  # the degradations below write into it
     if small > 0 and not color:
-        batch = batch.copy()
         for i in np.flatnonzero(rng.random(len(batch)) < small):
             width = float(np.exp(rng.uniform(*np.log(SMALL_WIDTH))))
             quality = int(rng.integers(SMALL_JPEG_QUALITY[0], SMALL_JPEG_QUALITY[1] + 1)) \
@@ -131,7 +132,6 @@ def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: 
             batch[i] = seen_small(batch[i], crop, width, quality)
     if blur > 0:
         plate_width = crop.size[0] / (crop.box[2] - crop.box[0])  # the whole plate's width at the cut's scale
-        batch = batch.copy()
         for i in np.flatnonzero(rng.random(len(batch)) < blur):
             length = float(rng.uniform(*BLUR_LENGTH)) * plate_width
             batch[i] = motion_blur(batch[i], length, float(rng.normal(0, BLUR_ANGLE_SD)))
