@@ -13,6 +13,7 @@ from edge.synth.scene import Overrides, make_sample
 from edge.synth.stress import levels_named, stress_sample
 from edge.common.boxes import iou
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest
+from edge.vision import pipeline as pipeline_module
 from edge.vision.pipeline import ImageError, Pipeline
 
 HAVE_YOLO = (DEFAULT_MODELS_DIR / "yolov3-tiny.onnx").exists()
@@ -77,6 +78,25 @@ def test_a_plate_close_up_at_a_slant_is_outlined_again_as_if_face_on(pipeline):
         plate = max(plates, key=lambda p: iou(p.bbox, sample.plate_box))
         errors.append(np.linalg.norm(plate.quad - sample.corners, axis=1).mean() / sample.conditions["plate_width_px"])
     assert np.median(errors) < 0.02, np.round(errors, 3)  # 0.034 as the refine view outlines them
+
+
+def test_a_slanted_plate_outlined_squarer_than_it_is_is_still_shown_face_on(pipeline, monkeypatch):
+    # lever 55: close range at 35 % of the frame, where the refine view's outline is squarer than
+    # the plate (one side under 1.3 times its opposite), so only KEYSTONE 1.15 re-draws it face-on
+    def mean_error(keystone):
+        monkeypatch.setattr(pipeline_module, "KEYSTONE", keystone)
+        errors = []
+        for index in (15, 17, 24, 25):  # chosen where 1.3 and 1.15 differ (AMD EPYC, ONNX Runtime 1.32)
+            sample = stress_sample(4242, index, levels_named("close range 35"))
+            plate = max(pipeline.find(sample.image).plates, key=lambda p: iou(p.bbox, sample.plate_box))
+            errors.append(np.linalg.norm(plate.quad - sample.corners, axis=1).mean()
+                          / sample.conditions["plate_width_px"])
+        return float(np.mean(errors))
+
+    keystone = pipeline_module.KEYSTONE
+    assert keystone == 1.15
+    before, now = mean_error(1.3), mean_error(keystone)
+    assert now < 0.7 * before, (before, now)  # 0.049 -> 0.021 when written
 
 
 @pytest.mark.parametrize("make", [
