@@ -12,8 +12,8 @@ from edge.vision.config import VisionConfig
 from edge.synth.scene import Overrides, make_sample
 from edge.synth.stress import levels_named, stress_sample
 from edge.common.boxes import iou
-from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest
 from edge.vision import pipeline as pipeline_module
+from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError, load_manifest
 from edge.vision.pipeline import ImageError, Pipeline
 
 HAVE_YOLO = (DEFAULT_MODELS_DIR / "yolov3-tiny.onnx").exists()
@@ -67,16 +67,22 @@ def test_a_plate_the_refine_window_sees_small_is_outlined_again_closer(pipeline)
         assert np.linalg.norm(plate.quad - sample.corners, axis=1).mean() < 0.03 * w, sample.index
 
 
-def test_a_plate_close_up_at_a_slant_is_outlined_again_as_if_face_on(pipeline):
-    # a large plate close up through a wide lens (its near side twice its far side or more): the
-    # segmenter leaves out part of the near end, until the plate is shown to it face-on
+def _close_range_errors(pipeline, level, indices):
+    """Each stress sample's found outline against its corners: mean corner error, share of the width."""
     errors = []
-    for index in range(8):
-        sample = stress_sample(4242, index, levels_named("close range 45"))
+    for index in indices:
+        sample = stress_sample(4242, index, levels_named(level))
         plates = pipeline.find(sample.image).plates
         assert plates, index
         plate = max(plates, key=lambda p: iou(p.bbox, sample.plate_box))
         errors.append(np.linalg.norm(plate.quad - sample.corners, axis=1).mean() / sample.conditions["plate_width_px"])
+    return errors
+
+
+def test_a_plate_close_up_at_a_slant_is_outlined_again_as_if_face_on(pipeline):
+    # a large plate close up through a wide lens (its near side twice its far side or more): the
+    # segmenter leaves out part of the near end, until the plate is shown to it face-on
+    errors = _close_range_errors(pipeline, "close range 45", range(8))
     assert np.median(errors) < 0.02, np.round(errors, 3)  # 0.034 as the refine view outlines them
 
 
@@ -85,13 +91,8 @@ def test_a_slanted_plate_outlined_squarer_than_it_is_is_still_shown_face_on(pipe
     # the plate (one side under 1.3 times its opposite), so only KEYSTONE 1.15 re-draws it face-on
     def mean_error(keystone):
         monkeypatch.setattr(pipeline_module, "KEYSTONE", keystone)
-        errors = []
-        for index in (15, 17, 24, 25):  # chosen where 1.3 and 1.15 differ (AMD EPYC, ONNX Runtime 1.32)
-            sample = stress_sample(4242, index, levels_named("close range 35"))
-            plate = max(pipeline.find(sample.image).plates, key=lambda p: iou(p.bbox, sample.plate_box))
-            errors.append(np.linalg.norm(plate.quad - sample.corners, axis=1).mean()
-                          / sample.conditions["plate_width_px"])
-        return float(np.mean(errors))
+        # samples chosen where 1.3 and 1.15 differ (AMD EPYC, ONNX Runtime 1.32)
+        return float(np.mean(_close_range_errors(pipeline, "close range 35", (15, 17, 24, 25))))
 
     keystone = pipeline_module.KEYSTONE
     assert keystone == 1.15
