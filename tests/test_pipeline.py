@@ -203,7 +203,8 @@ def test_config_errors_name_the_key():
             VisionConfig(second_look_scales=scales)
     assert VisionConfig.from_dict({"second_look_scales": []}).second_look_scales == ()
     for key, value in (("small_plate_width", -1), ("small_plate_width", "30px"), ("small_plate_temperature", 0.5),
-                       ("small_plate_confidence", 0.4), ("small_plate_confidence", 1.2)):
+                       ("small_plate_confidence", 0.4), ("small_plate_confidence", 1.2),
+                       ("narrow_plate_width", 500), ("narrow_plate_temperature", 0.9), ("narrow_plate_temperature", "x")):
         with pytest.raises(ConfigError, match=f"vision.{key}"):
             VisionConfig.from_dict({key: value})
 
@@ -212,7 +213,7 @@ def test_a_plate_smaller_than_the_readers_learnt_is_never_read_surer_than_the_sm
     """Plates about 26 px wide (the readers learnt 40 px and wider): read, every confidence at
     most vision.small_plate_confidence, and tempered below what the same reading says without it."""
     on = Pipeline(VisionConfig(vehicle_detector=False))
-    off = Pipeline(VisionConfig(vehicle_detector=False, small_plate_width=0))
+    off = Pipeline(VisionConfig(vehicle_detector=False, small_plate_width=0, narrow_plate_width=0))
     assert (on.config.small_plate_width, on.config.small_plate_confidence) == (30.0, 0.9)
     small = 0
     for index in range(8):  # 4 of the first 6 give a plate under 30 px on an AMD EPYC
@@ -226,6 +227,32 @@ def test_a_plate_smaller_than_the_readers_learnt_is_never_read_surer_than_the_sm
                 assert field.confidence <= min(before, 0.9) + 1e-9
                 assert field.confidence < before or before <= 0.5
     assert small >= 2
+
+
+def test_a_narrow_plate_reads_the_same_values_a_little_less_surely_and_a_wide_one_as_before():
+    """vision.narrow_plate_*: a plate 30-50 px wide keeps every value it reads, each confidence
+    above 0.5 (and under 1) tempered lower, with no cap; a plate 50 px or wider is not touched."""
+    on = Pipeline(VisionConfig(vehicle_detector=False))
+    off = Pipeline(VisionConfig(vehicle_detector=False, narrow_plate_width=0))
+    assert (on.config.narrow_plate_width, on.config.narrow_plate_temperature) == (50.0, 1.25)
+    narrow = wide = 0
+    for index, width in enumerate((40.0, 44.0, 40.0, 44.0, 90.0, 120.0)):
+        image = make_sample(61, index, "scenes", None, width_px=width, lighting="day").image
+        for with_it, without in zip(on.read_image(image).plates, off.read_image(image).plates):
+            if without.reading is None or with_it.width < 30:
+                continue
+            assert with_it.reading.best == without.reading.best
+            tempered = 0
+            for name, field in with_it.reading.fields.items():
+                before = without.reading.fields[name].confidence
+                if with_it.width >= 50 or before <= 0.5 or before >= 1.0:
+                    assert field.confidence == before
+                else:
+                    assert field.confidence < before
+                    tempered += 1
+            narrow += with_it.width < 50 and tempered > 0
+            wide += with_it.width >= 50
+    assert narrow >= 2 and wide >= 2
 
 
 def _write_scene(folder, sample, name):
@@ -360,7 +387,7 @@ def test_a_plate_read_unsurely_is_read_again_from_more_views_and_a_sure_one_is_n
     vision.second_opinion_below is read from its outline scaled by those too, averaged in."""
     assert VisionConfig().second_look_scales == (0.96, 1.04)
     # no second opinion and no small-plate tempering: the reading is the decoded probabilities
-    plain = {"vehicle_detector": False, "second_opinion": (), "small_plate_width": 0}
+    plain = {"vehicle_detector": False, "second_opinion": (), "small_plate_width": 0, "narrow_plate_width": 0}
     on = Pipeline(VisionConfig(**plain))
     off = Pipeline(VisionConfig(**plain, second_look_scales=()))
     looked, sure = 0, 0

@@ -477,6 +477,8 @@ class Pipeline:
                 reading = decode(probs, c.min_field_confidence, seen)
             if p.width < c.small_plate_width:
                 reading = tempered(reading, c.small_plate_temperature, c.small_plate_confidence, c.min_field_confidence)
+            elif p.width < c.narrow_plate_width:
+                reading = tempered(reading, c.narrow_plate_temperature, 1.0, c.min_field_confidence)
             out.append(replace(p, probs=probs, color_seen=seen, reading=reading))
         return out
 
