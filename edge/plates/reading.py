@@ -274,6 +274,15 @@ def colorless(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {**probs, "color": np.full(n, 1.0 / n)}
 
 
+def tempered_confidence(p: float, temperature: float) -> float:
+    """p^(1/t) / (p^(1/t) + (1 - p)^(1/t)) for p above 0.5, p itself at or under 0.5 (``tempered``)."""
+    p = min(max(float(p), 0.0), 1.0)
+    if p <= 0.5:
+        return p
+    a, b = p ** (1 / temperature), (1 - p) ** (1 / temperature)
+    return a / (a + b)
+
+
 def tempered(reading: Reading, temperature: float, most: float = 1.0, min_confidence: float = 0.5) -> Reading:
     """``reading`` with every confidence p above 0.5 (each field's and the category's) made
     p^(1/t) / (p^(1/t) + (1 - p)^(1/t)) for t = ``temperature`` (above 1: less sure, down towards
@@ -283,9 +292,7 @@ def tempered(reading: Reading, temperature: float, most: float = 1.0, min_confid
     is withheld, as ``decode`` withholds it, and the plate with it."""
 
     def temper(field: FieldReading) -> FieldReading:
-        p = min(max(field.confidence, 0.0), 1.0)
-        a, b = p ** (1 / temperature), (1 - p) ** (1 / temperature)
-        q = min(a / (a + b) if p > 0.5 else p, most)
+        q = min(tempered_confidence(field.confidence, temperature), most)
         return FieldReading(field.value if q >= min_confidence else None, float(q))
 
     fields = {name: temper(f) for name, f in reading.fields.items()}

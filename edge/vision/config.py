@@ -113,7 +113,8 @@ class VisionConfig:
     # stream.min_read_width, so the lane reads none) is read a little over-surely (on the tuning
     # set of README lever 61, fields given above 0.5 on 30-50 px plates: mean confidence 0.912,
     # right 0.885): its confidences are tempered by narrow_plate_temperature, fitted there by the
-    # negative log-likelihood, with no cap. narrow_plate_width 0 switches it off.
+    # negative log-likelihood (python -m engines.width_temperature), with no cap. narrow_plate_width
+    # 0 switches it off.
     narrow_plate_width: float = 50.0
     narrow_plate_temperature: float = 1.25
     shape: ShapeLimits = field(default_factory=ShapeLimits)
