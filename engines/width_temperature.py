@@ -74,10 +74,13 @@ def fit_temperature(samples: list[FieldSample]) -> float:
 
 
 def summary(samples: list[FieldSample], temperature: float) -> dict:
+    """The band's figures with ``temperature``: likelihood, fields at 0.99 or more and how many wrong."""
     tempered = [tempered_confidence(s.confidence, temperature) for s in samples]
     sure = [s.right for s, q in zip(samples, tempered) if q >= SURE]
-    return {"temperature": temperature, "negative_log_likelihood": round(negative_log_likelihood(samples, temperature), 4),
-            "sure": len(sure), "sure_wrong": sure.count(False), "mean_confidence": round(sum(tempered) / len(tempered), 4)}
+    return {"temperature": temperature,
+            "negative_log_likelihood": round(negative_log_likelihood(samples, temperature), 4),
+            "sure": len(sure), "sure_wrong": sure.count(False),
+            "mean_confidence": round(sum(tempered) / len(tempered), 4)}
 
 
 def main(argv: list[str] | None = None) -> int:
