@@ -26,7 +26,7 @@ import numpy as np
 from edge.baselines import fields_from_text
 from edge.field_score import (GATE_THRESHOLD, SURE, CategoryTally, FieldTally, Reliability, grammar_problems, known,
                                labelled_category, rounded, same)
-from edge.plates.reading import READ_FIELDS
+from edge.plates.reading import READ_FIELDS, Reading
 from edge.common.boxes import iou
 from edge.vision.pipeline import ImageError, Pipeline, load_image
 
@@ -119,6 +119,13 @@ def match(predicted: list[list[float]], labelled: list[LabelledPlate]) -> list[t
             used_l.add(j)
             out.append((i, j, overlap))
     return out
+
+
+def scored_fields(label: LabelledPlate, reading: Reading) -> list[tuple[str, float, str | None, bool]]:
+    """Each field of ``label`` that is known, as read: (field, confidence, best value, right), the
+    samples of `anpr eval`'s reliability (a withheld field counts with its best value)."""
+    return [(f, reading.fields[f].confidence, reading.best[f], same(f, getattr(label, f), reading.best[f]))
+            for f in READ_FIELDS if known(getattr(label, f))]
 
 
 def corner_error(predicted: list[float], label: tuple[float, ...]) -> float:
@@ -370,16 +377,13 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
                 error_of_width[j] = err / (label.box[2] - label.box[0])
                 errors_rel.append(error_of_width[j])
             if plate.reading is not None:
-                for f in READ_FIELDS:
-                    if known(getattr(label, f)):
-                        confidence, value = plate.reading.fields[f].confidence, plate.reading.best[f]
-                        right = same(f, getattr(label, f), value)
-                        reliability.add(confidence, right)
-                        if confidence >= SURE and not right:
-                            sure_mistakes.append({"file": name, "plate_index": label.index, "field": f,
-                                                  "label": getattr(label, f), "read": value,
-                                                  "confidence": round(float(confidence), 4),
-                                                  "condition": label.condition or None})
+                for f, confidence, value, right in scored_fields(label, plate.reading):
+                    reliability.add(confidence, right)
+                    if confidence >= SURE and not right:
+                        sure_mistakes.append({"file": name, "plate_index": label.index, "field": f,
+                                              "label": getattr(label, f), "read": value,
+                                              "confidence": round(float(confidence), 4),
+                                              "condition": label.condition or None})
                 if (truth := labelled_category(label.fields)) is not None:
                     read = plate.reading.category_reading
                     category.add(truth, read.value, read.confidence)

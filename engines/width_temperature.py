@@ -5,9 +5,9 @@
 How `vision.narrow_plate_temperature` was chosen (README, lever 61; lever 47's small-plate
 temperature the same way, by a script of then). Each SET is a folder `anpr synth` writes
 (images/ and labels.csv, e.g. `--kind stress --conditions "width 45"`), never real-dev. Every image
-is read by the pipeline as `vision` is configured, except that no band is tempered
-(`small_plate_width` and `narrow_plate_width` 0); each field of a found plate (matched as
-`anpr eval` matches) whose outline is `--from` to under `--to` pixels wide and whose confidence is
+is read by the pipeline with the default `vision` settings, except that no band is tempered
+(`small_plate_width` and `narrow_plate_width` 0); each field of a found plate (matched and scored
+as `anpr eval` does: `edge.evaluate.match`, `scored_fields`) whose outline is `--from` to under `--to` pixels wide and whose confidence is
 above 0.5 is a sample: its confidence and whether its value is the label's. The temperature is the
 one on a grid of 1.00 to 3.00 by 0.05 with the least negative log-likelihood of right and wrong
 under `edge.plates.reading.tempered_confidence`.
@@ -22,9 +22,9 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from edge.evaluate import image_files, match, read_labels
-from edge.field_score import SURE, known, same
-from edge.plates.reading import READ_FIELDS, tempered_confidence
+from edge.evaluate import image_files, match, read_labels, scored_fields
+from edge.field_score import SURE
+from edge.plates.reading import tempered_confidence
 from edge.vision.config import VisionConfig
 from edge.vision.pipeline import Pipeline, load_image
 
@@ -51,9 +51,8 @@ def field_samples(pipeline: Pipeline, folder: Path) -> list[FieldSample]:
             plate, label = plates[i], wanted[j]
             if plate.reading is None:
                 continue
-            out.extend(FieldSample(plate.width, plate.reading.fields[f].confidence,
-                                   same(f, getattr(label, f), plate.reading.best[f]))
-                       for f in READ_FIELDS if known(getattr(label, f)))
+            out.extend(FieldSample(plate.width, confidence, right)
+                       for _, confidence, _, right in scored_fields(label, plate.reading))
     return out
 
 
