@@ -13,8 +13,9 @@ import pytest
 from edge.plates import PlateText
 from edge.synth.backgrounds import BackgroundError, Backgrounds
 from edge.synth.dataset import SynthError, read_records, write_dataset, write_sheet
+from edge.synth.degrade import camera_processing
 from edge.synth.plate import LABEL_IDS
-from edge.synth.scene import make_sample, plane_homography
+from edge.synth.scene import Overrides, make_sample, plane_homography
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +94,21 @@ def test_asked_width_and_lighting_are_kept():
         make_sample(2, 0, "plates", lighting="noon")
     with pytest.raises(ValueError, match="kind 'cars'"):
         make_sample(2, 0, "cars")
+
+
+def test_a_camera_processed_scene_is_the_same_scene_denoised_and_sharpened():
+    plain = make_sample(3, 1, "scenes", width_px=100, overrides=Overrides())
+    processed = make_sample(3, 1, "scenes", width_px=100, overrides=Overrides(processed=True))
+    assert processed.conditions == {**plain.conditions, "camera_processing": True}  # no random draw added
+    assert np.array_equal(processed.labels, plain.labels) and np.array_equal(processed.corners, plain.corners)
+    assert not np.array_equal(processed.image, plain.image)
+    # the processing alone: a noisy flat patch smoothed, a strong edge ringed on both sides
+    picture = np.full((60, 120), 128.0, np.float32) + np.random.default_rng(0).normal(0, 6, (60, 120)).astype(np.float32)
+    picture[:, 60:] += 102.0
+    picture[:, 50:60] -= 88.0
+    out = camera_processing(picture)
+    assert out[:, 5:45].std() < 0.5 * picture[:, 5:45].std()
+    assert out[:, 55:65].mean(axis=0).min() < 40 - 5 and out[:, 55:65].mean(axis=0).max() > 230 + 5
 
 
 def test_backgrounds_have_their_plates_painted_out_unless_kept(backgrounds):

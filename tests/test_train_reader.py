@@ -151,6 +151,40 @@ def test_the_small_plate_augmentation_shows_a_share_of_the_lettering_cuts_from_f
                           augment(colour_cuts, np.random.default_rng(2), color))  # colour is not lettering
 
 
+def test_the_processed_camera_augmentation_wipes_faint_strokes_and_rings_round_strong_ones():
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.train import augment, seen_processed
+
+    from edge.vision.fields import FIELD_CROPS
+
+    crop = FIELD_CROPS["region"]
+    h, w = crop.size[1], crop.size[0]
+    cut = np.full((h, w), 128, np.uint8)
+    cut[:, 10:30:2] = 140  # faint strokes: 12 grey levels, under the denoise's reach
+    cut[:, 60:] = 230  # a strong edge at column 60
+    cut[:, 50:60] = 40
+    out = seen_processed(cut, crop, 1000.0, 40.0, 1.5, 1.0, 1.0)  # a large plate: processed at the cut's own size
+    assert out.shape == cut.shape and out.dtype == np.uint8
+    faint = np.abs(np.diff(out[:, 10:30].astype(float), axis=1)).mean()
+    assert faint < 0.3 * np.abs(np.diff(cut[:, 10:30].astype(float), axis=1)).mean()
+    assert out[:, 55:65].min() < 40 and out[:, 55:65].max() > 230  # the unsharp mask overshoots both sides
+    # a small plate: processed at its few pixels, so the strong edge is smeared over several cut pixels
+    small = seen_processed(cut, crop, 60.0, 40.0, 1.5, 1.0, 0.0)
+    assert ((small[h // 2, 50:70] > 60) & (small[h // 2, 50:70] < 210)).sum() >= 2
+    cuts = np.repeat(cut[None], 400, axis=0)
+    plain = augment(cuts, np.random.default_rng(0), crop)
+    processed = augment(cuts, np.random.default_rng(0), crop, processed=0.3)
+    def stripes(batch):  # the faint strokes' contrast along the row, averaged down the cut (noise averages out)
+        return np.abs(np.diff(batch[:, :, 13:27].astype(float).mean(axis=1), axis=1)).mean(axis=1)
+    assert stripes(plain).min() > 4
+    wiped = stripes(processed) < 3
+    assert 0.22 < wiped.mean() < 0.38  # about the share asked
+    color = FIELD_CROPS["color"]
+    colour_cuts = np.random.default_rng(1).integers(0, 255, (50, color.size[1], color.size[0], 3), dtype=np.uint8)
+    assert np.array_equal(augment(colour_cuts, np.random.default_rng(2), color, processed=1.0),
+                          augment(colour_cuts, np.random.default_rng(2), color))  # colour is not lettering
+
+
 def test_fine_tuning_from_a_model_stored_at_half_precision_starts_from_its_weights(tmp_path):
     """`python -m engines.half` keeps the weights as float16 behind casts; --init reads them as float32."""
     torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")

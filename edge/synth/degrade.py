@@ -87,6 +87,21 @@ def sensor_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> n
     return image + shot + read
 
 
+def camera_processing(image: np.ndarray, strength: float = 9.0, sharpen_amount: float = 1.0,
+                      sharpen_sigma: float = 1.5) -> np.ndarray:
+    """What a phone's or an IP camera's processing does before it encodes: denoising that keeps
+    strong edges (non-local means, ``strength`` grey levels) and smooths noise away, and with it
+    fine low-contrast detail, then an unsharp mask (``sharpen_amount`` of the detail finer than
+    ``sharpen_sigma`` px added back) that rings round the strong edges."""
+    frame = np.clip(image, 0, 255).astype(np.uint8)
+    if frame.ndim == 3:
+        smooth = cv2.fastNlMeansDenoisingColored(frame, None, strength, strength, 7, 21)
+    else:
+        smooth = cv2.fastNlMeansDenoising(frame, None, strength, 7, 21)
+    smooth = smooth.astype(np.float32)
+    return smooth + sharpen_amount * (smooth - cv2.GaussianBlur(smooth, (0, 0), sharpen_sigma))
+
+
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", np.clip(image, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:

@@ -279,6 +279,7 @@ class Overrides:
     focal: float | None = None  # the lens's focal length in frame widths (a wide lens close up: 0.5)
     motion_blur: float | None = None  # px: the vehicle's motion while the shutter is open
     jpeg_quality: int | None = None  # the encoder's quality (a low-bitrate stream: 15)
+    processed: bool = False  # the camera denoises and sharpens before it encodes (degrade.camera_processing)
 
     @property
     def forces_vehicle(self) -> bool:
@@ -434,6 +435,9 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     sigma = float(rng.uniform(1, 6) * (2.5 if light in ("night", "dusk") else 1))
     canvas = degrade.sensor_noise(canvas, sigma, rng)
     conditions["noise_sigma"] = round(sigma, 1)
+    if o.processed:  # no random draw: the stream stays as without it
+        canvas = degrade.camera_processing(canvas)
+        conditions["camera_processing"] = True
     if rng.random() < 0.7 or o.jpeg_quality:
         quality = int(rng.integers(25, 96))
         quality = o.jpeg_quality or quality

@@ -46,6 +46,15 @@ BLUR_ANGLE_SD = 20.0
 SMALL_WIDTH = (24.0, 64.0)
 SMALL_JPEG_SHARE = 0.5
 SMALL_JPEG_QUALITY = (10, 40)
+# --processed: cameras denoise and sharpen before they compress (phones and IP cameras alike): an
+# edge-preserving smoothing that wipes out fine low-contrast strokes, then an unsharp mask that
+# rings round the strong ones. Done at the plate's own size in the camera (PROCESSED_WIDTH pixels
+# wide), so its reach in the rectified cut grows as the plate gets smaller.
+PROCESSED_WIDTH = (60.0, 200.0)
+PROCESSED_SIGMA_COLOUR = (20.0, 60.0)  # grey levels the denoise smooths across
+PROCESSED_SIGMA_SPACE = (0.8, 2.0)  # camera pixels
+PROCESSED_SHARPEN_SIGMA = (0.7, 1.5)  # camera pixels
+PROCESSED_SHARPEN_AMOUNT = (0.5, 1.5)
 
 
 def label_slices() -> dict[str, slice]:
@@ -100,13 +109,18 @@ class Draws:
                                self.rng.choice(self.pools[1], batch - with_letter)])
 
 
-def seen_small(cut: np.ndarray, crop: FieldCrop, width: float, quality: int | None) -> np.ndarray:
-    """``cut`` as it would be from a plate ``width`` pixels wide (and half as high): shrunk by the
-    cut's own scale on each axis, JPEG-compressed at ``quality`` (None: not), enlarged back.
-    Unchanged where the cut already holds fewer pixels than that."""
-    h, w = cut.shape[:2]
+def size_at_width(cut: np.ndarray, crop: FieldCrop, width: float) -> tuple[int, int]:
+    """The (width, height) ``cut`` has on a plate ``width`` pixels wide (and half as high)."""
     x0, y0, x1, y1 = crop.box
-    small = (max(1, round(width * (x1 - x0))), max(1, round(width / 2 * (y1 - y0))))
+    return max(1, round(width * (x1 - x0))), max(1, round(width / 2 * (y1 - y0)))
+
+
+def seen_small(cut: np.ndarray, crop: FieldCrop, width: float, quality: int | None) -> np.ndarray:
+    """``cut`` as it would be from a plate ``width`` pixels wide: shrunk by the cut's own scale on
+    each axis, JPEG-compressed at ``quality`` (None: not), enlarged back. Unchanged where the cut
+    already holds fewer pixels than that."""
+    h, w = cut.shape[:2]
+    small = size_at_width(cut, crop, width)
     if small[0] >= w or small[1] >= h:
         return cut
     out = cv2.resize(cut, small, interpolation=cv2.INTER_AREA)
@@ -115,15 +129,39 @@ def seen_small(cut: np.ndarray, crop: FieldCrop, width: float, quality: int | No
     return np.clip(cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR), 0, 255).astype(cut.dtype)
 
 
+def seen_processed(cut: np.ndarray, crop: FieldCrop, width: float, sigma_colour: float, sigma_space: float,
+                   sharpen_sigma: float, sharpen_amount: float) -> np.ndarray:
+    """``cut`` (grey) as a camera that denoises and sharpens leaves it, on a plate ``width`` pixels
+    wide: at that size, an edge-preserving smoothing (bilateral, ``sigma_colour`` grey levels,
+    ``sigma_space`` pixels) and an unsharp mask (``sharpen_sigma`` pixels, ``sharpen_amount``),
+    then back to the cut's size. Where the cut holds fewer pixels than that, at its own size."""
+    h, w = cut.shape[:2]
+    size = size_at_width(cut, crop, width)
+    out = cv2.resize(cut, size, interpolation=cv2.INTER_AREA) if size[0] < w and size[1] < h else cut
+    out = cv2.bilateralFilter(out, -1, sigma_colour, sigma_space).astype(np.float32)
+    out = out + sharpen_amount * (out - cv2.GaussianBlur(out, (0, 0), sharpen_sigma))
+    out = np.clip(out, 0, 255).astype(cut.dtype)
+    if out.shape[:2] != (h, w):
+        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
 def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: float = 0.0,
-            small: float = 0.0) -> np.ndarray:
+            small: float = 0.0, processed: float = 0.0) -> np.ndarray:
     """Shifts by up to PAD pixels, contrast and noise for lettering; white balance, exposure and
     saturation for colour; for a share ``blur`` of the cuts, a moving car's blur: along a line
     BLUR_LENGTH of the plate's width long, at an angle of BLUR_ANGLE_SD degrees' spread; and, for a
-    share ``small`` of the lettering cuts, the plate seen SMALL_WIDTH pixels wide (``seen_small``)."""
+    share ``small`` of the lettering cuts, the plate seen SMALL_WIDTH pixels wide (``seen_small``);
+    for a share ``processed`` of them, a camera's denoising and sharpening (``seen_processed``)."""
     color = crop.color
-    if (small > 0 and not color) or blur > 0:
+    if ((small > 0 or processed > 0) and not color) or blur > 0:
         batch = batch.copy()  # the degradations below write into it
+    if processed > 0 and not color:
+        for i in np.flatnonzero(rng.random(len(batch)) < processed):
+            batch[i] = seen_processed(
+                batch[i], crop, float(np.exp(rng.uniform(*np.log(PROCESSED_WIDTH)))),
+                float(rng.uniform(*PROCESSED_SIGMA_COLOUR)), float(rng.uniform(*PROCESSED_SIGMA_SPACE)),
+                float(rng.uniform(*PROCESSED_SHARPEN_SIGMA)), float(rng.uniform(*PROCESSED_SHARPEN_AMOUNT)))
     if small > 0 and not color:
         for i in np.flatnonzero(rng.random(len(batch)) < small):
             width = float(np.exp(rng.uniform(*np.log(SMALL_WIDTH))))
@@ -270,6 +308,8 @@ def main(argv=None) -> int:
                     help="blur this share of the cuts as a moving car would (BLUR_LENGTH of the plate's width)")
     ap.add_argument("--small", type=float, default=0.0, metavar="SHARE",
                     help="show this share of the lettering cuts as a plate SMALL_WIDTH pixels wide would give them")
+    ap.add_argument("--processed", type=float, default=0.0, metavar="SHARE",
+                    help="show this share of the lettering cuts as a camera that denoises and sharpens leaves them")
     ap.add_argument("--device", default="cpu",
                     help="where the networks train: cpu, or cuda (a GPU lent for training; exported for the CPU)")
     ap.add_argument("--letter-share", type=float, default=None, metavar="SHARE",
@@ -281,6 +321,8 @@ def main(argv=None) -> int:
         ap.error(f"--blur is a share of the cuts, from 0 to 1, not {args.blur}")
     if not 0.0 <= args.small <= 1.0:
         ap.error(f"--small is a share of the cuts, from 0 to 1, not {args.small}")
+    if not 0.0 <= args.processed <= 1.0:
+        ap.error(f"--processed is a share of the cuts, from 0 to 1, not {args.processed}")
     if args.letter_share is not None and not 0.0 < args.letter_share < 1.0:
         ap.error(f"--letter-share is a share of each batch, between 0 and 1, not {args.letter_share}")
 
@@ -311,7 +353,7 @@ def main(argv=None) -> int:
         idx = draws(args.batch)
         loss = 0.0
         for name, model in models.items():
-            cut = augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur, args.small)
+            cut = augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur, args.small, args.processed)
             x = torch.from_numpy(to_input(cut)).to(args.device)
             logits = model(x)
             y = y_all[idx, slices[name]].reshape(-1).to(args.device)
@@ -345,7 +387,10 @@ def main(argv=None) -> int:
                              f"of the plate's width)" if args.blur else "")
                           + (f", {args.small:.0%} of the lettering cuts seen as plates {SMALL_WIDTH[0]:.0f}-"
                              f"{SMALL_WIDTH[1]:.0f} px wide (JPEG {SMALL_JPEG_QUALITY[0]}-{SMALL_JPEG_QUALITY[1]} "
-                             f"in {SMALL_JPEG_SHARE:.0%} of them)" if args.small else "") + f", seed {args.seed}",
+                             f"in {SMALL_JPEG_SHARE:.0%} of them)" if args.small else "")
+                          + (f", {args.processed:.0%} of the lettering cuts denoised and sharpened as a camera does "
+                             f"on plates {PROCESSED_WIDTH[0]:.0f}-{PROCESSED_WIDTH[1]:.0f} px wide" if args.processed else "")
+                          + f", seed {args.seed}",
                 "note": args.note, "seconds": round(seconds), "torch": torch.__version__,
                 **({"device": torch.cuda.get_device_name(args.device)} if args.device.startswith("cuda") else {})}
     for name, model in models.items():
