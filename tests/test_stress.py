@@ -33,6 +33,7 @@ def test_each_sample_is_its_condition():
         if level.overrides.jpeg_quality:
             assert c["jpeg_quality"] == level.overrides.jpeg_quality
         assert c.get("camera_processing", False) == level.overrides.processed
+        assert c.get("wide_dynamic_range", False) == level.overrides.wdr
         if level.lighting != "day":
             assert c["lighting"] == level.lighting
     assert stress_sample(9, 3).image.tobytes() == stress_sample(9, 3).image.tobytes()  # a pure function

@@ -13,7 +13,7 @@ import pytest
 from edge.plates import PlateText
 from edge.synth.backgrounds import BackgroundError, Backgrounds
 from edge.synth.dataset import SynthError, read_records, write_dataset, write_sheet
-from edge.synth.degrade import camera_processing
+from edge.synth.degrade import camera_processing, wide_dynamic_range
 from edge.synth.plate import LABEL_IDS
 from edge.synth.scene import Overrides, make_sample, plane_homography
 
@@ -109,6 +109,23 @@ def test_a_camera_processed_scene_is_the_same_scene_denoised_and_sharpened():
     out = camera_processing(picture)
     assert out[:, 5:45].std() < 0.5 * picture[:, 5:45].std()
     assert out[:, 55:65].mean(axis=0).min() < 40 - 5 and out[:, 55:65].mean(axis=0).max() > 230 + 5
+
+
+def test_a_wide_dynamic_range_scene_is_the_same_scene_with_its_tones_mapped_locally():
+    plain = make_sample(3, 1, "scenes", width_px=70, overrides=Overrides())
+    mapped = make_sample(3, 1, "scenes", width_px=70, overrides=Overrides(wdr=True))
+    assert mapped.conditions == {**plain.conditions, "wide_dynamic_range": True}  # no random draw added
+    assert np.array_equal(mapped.labels, plain.labels) and not np.array_equal(mapped.image, plain.image)
+    # the mapping alone: a bright half and a dark half brought together, their detail kept
+    picture = np.full((100, 200, 3), 20.0, np.float32)
+    picture[:, 100:] = 240.0
+    picture[40:60, 20:80:4] += 8.0  # faint detail in the shade
+    out = wide_dynamic_range(picture)
+    dark, bright = out[:, 5:95].mean(), out[:, 105:195].mean()
+    assert bright / dark < 0.4 * (240.0 / 20.0)  # a 12:1 scene comes out under 5:1
+    assert np.allclose(out[..., 0], out[..., 1]) and out.max() <= 256
+    detail = out[40:60, 20:80].mean(axis=(0, 2))
+    assert detail.max() - detail.min() > 8.0  # the shade's detail no fainter than it was
 
 
 def test_backgrounds_have_their_plates_painted_out_unless_kept(backgrounds):

@@ -280,6 +280,7 @@ class Overrides:
     motion_blur: float | None = None  # px: the vehicle's motion while the shutter is open
     jpeg_quality: int | None = None  # the encoder's quality (a low-bitrate stream: 15)
     processed: bool = False  # the camera denoises and sharpens before it encodes (degrade.camera_processing)
+    wdr: bool = False  # the camera's wide dynamic range maps tones locally (degrade.wide_dynamic_range)
 
     @property
     def forces_vehicle(self) -> bool:
@@ -435,7 +436,10 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     sigma = float(rng.uniform(1, 6) * (2.5 if light in ("night", "dusk") else 1))
     canvas = degrade.sensor_noise(canvas, sigma, rng)
     conditions["noise_sigma"] = round(sigma, 1)
-    if o.processed:  # no random draw: the stream stays as without it
+    if o.wdr:  # neither draws at random: the stream stays as without them
+        canvas = degrade.wide_dynamic_range(canvas)
+        conditions["wide_dynamic_range"] = True
+    if o.processed:
         canvas = degrade.camera_processing(canvas)
         conditions["camera_processing"] = True
     if rng.random() < 0.7 or o.jpeg_quality:

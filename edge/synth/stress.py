@@ -2,7 +2,7 @@
 fails (plate against a body of its own colour, tiny and huge plates, steep angles, large
 frames, a large plate close up through a wide lens, bus and truck rears, each plate colour and
 the design plates (a white kei plate among them), night and infrared, dirt and glare, a moving
-car's blur, a low-bitrate stream, a camera that denoises and sharpens).
+car's blur, a low-bitrate stream, a camera that denoises and sharpens or maps tones locally).
 
 Sample ``i`` of a stress set is condition ``LEVELS[i % len(LEVELS)]``; everything the level does
 not fix is drawn as for ordinary scenes (edge/synth/scene.py) in a drawn lane, on a drawn car or
@@ -61,9 +61,10 @@ LEVELS: tuple[Level, ...] = (
     # at 1/500 s; and a small plate in a low-bitrate stream (the blocks of a starved encoder)
     *(Level(f"motion blur {b} px", width_px=140.0, overrides=Overrides(motion_blur=float(b))) for b in (4, 8, 16)),
     Level("compression JPEG 15 at 70 px", width_px=70.0, overrides=Overrides(jpeg_quality=15)),
-    # a camera that denoises and sharpens before it encodes (phones, most IP cameras): fine strokes
-    # smeared, strong ones ringed (stop 44: the deciding held set so processed lost 13 plates of 215)
-    Level("camera processing at 100 px", width_px=100.0, overrides=Overrides(processed=True)),
+    # a camera's own processing: denoising and sharpening before it encodes (phones, most IP
+    # cameras), and a wide dynamic range's local tone mapping (cameras facing headlights or sun)
+    Level("camera processing at 70 px", width_px=70.0, overrides=Overrides(processed=True)),
+    Level("wide dynamic range at 70 px", width_px=70.0, overrides=Overrides(wdr=True)),
 )
 
 
