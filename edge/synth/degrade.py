@@ -87,6 +87,12 @@ def sensor_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> n
     return image + shot + read
 
 
+def unsharp_mask(image: np.ndarray, sigma: float, amount: float) -> np.ndarray:
+    """``image`` (float32) with ``amount`` of its detail finer than ``sigma`` px added back: a
+    camera's sharpening, which rings round strong edges."""
+    return image + amount * (image - cv2.GaussianBlur(image, (0, 0), sigma))
+
+
 def camera_processing(image: np.ndarray, strength: float = 9.0, sharpen_amount: float = 1.0,
                       sharpen_sigma: float = 1.5) -> np.ndarray:
     """What a phone's or an IP camera's processing does before it encodes: denoising that keeps
@@ -98,8 +104,7 @@ def camera_processing(image: np.ndarray, strength: float = 9.0, sharpen_amount: 
         smooth = cv2.fastNlMeansDenoisingColored(frame, None, strength, strength, 7, 21)
     else:
         smooth = cv2.fastNlMeansDenoising(frame, None, strength, 7, 21)
-    smooth = smooth.astype(np.float32)
-    return smooth + sharpen_amount * (smooth - cv2.GaussianBlur(smooth, (0, 0), sharpen_sigma))
+    return unsharp_mask(smooth.astype(np.float32), sharpen_sigma, sharpen_amount)
 
 
 def wide_dynamic_range(image: np.ndarray, base_gain: float = 0.5, detail_gain: float = 1.2) -> np.ndarray:

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from edge.plates import has_letter
 from edge.plates.reading import LETTER_CLASS_SHARE_TRAINED, READ_FIELDS, vocabularies
-from edge.synth.degrade import jpeg, motion_blur
+from edge.synth.degrade import jpeg, motion_blur, unsharp_mask
 from edge.vision.fields import FIELD_CROPS, FieldCrop, to_input
 from edge.vision.reader import MODEL_NAMES
 from engines.finetune import copy_checked, load_folded, onnx_weights, train_mode
@@ -138,8 +138,8 @@ def seen_processed(cut: np.ndarray, crop: FieldCrop, width: float, sigma_colour:
     h, w = cut.shape[:2]
     size = size_at_width(cut, crop, width)
     out = cv2.resize(cut, size, interpolation=cv2.INTER_AREA) if size[0] < w and size[1] < h else cut
-    out = cv2.bilateralFilter(out, -1, sigma_colour, sigma_space).astype(np.float32)
-    out = out + sharpen_amount * (out - cv2.GaussianBlur(out, (0, 0), sharpen_sigma))
+    out = unsharp_mask(cv2.bilateralFilter(out, -1, sigma_colour, sigma_space).astype(np.float32),
+                       sharpen_sigma, sharpen_amount)
     out = np.clip(out, 0, 255).astype(cut.dtype)
     if out.shape[:2] != (h, w):
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
