@@ -21,6 +21,8 @@ def test_each_sample_is_its_condition():
             assert c["plate_width_px"] == pytest.approx(level.width_px)
         if level.overrides.yaw is not None:
             assert c["yaw"] == pytest.approx(level.overrides.yaw)
+        if level.overrides.pitch is not None:
+            assert c["pitch"] == pytest.approx(level.overrides.pitch)
         if level.overrides.focal is not None:
             assert c["focal"] == pytest.approx(level.overrides.focal)
         if level.overrides.frame_size:

@@ -96,6 +96,22 @@ def test_asked_width_and_lighting_are_kept():
         make_sample(2, 0, "cars")
 
 
+def test_a_camera_looking_down_sees_the_same_plate_shorter_and_wider_at_the_top():
+    plain = make_sample(3, 1, "scenes", width_px=140, overrides=Overrides(pitch=0.0))
+    down = make_sample(3, 1, "scenes", width_px=140, overrides=Overrides(pitch=45.0))
+    assert down.conditions == {**plain.conditions, "pitch": 45.0}  # no random draw added
+    assert down.plate == plain.plate
+
+    def edges(corners):  # top width, bottom width, mean height (corners clockwise from top-left)
+        (tl, tr, br, bl) = np.asarray(corners, float)
+        return (np.linalg.norm(tr - tl), np.linalg.norm(br - bl),
+                (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2)
+    top, bottom, height = edges(down.corners)
+    _, _, plain_height = edges(plain.corners)
+    assert top > bottom  # the top edge is nearer the camera
+    assert height < 0.8 * plain_height  # foreshortened: cos 45° of the face-on height, about
+
+
 def test_a_camera_processed_scene_is_the_same_scene_denoised_and_sharpened():
     plain = make_sample(3, 1, "scenes", width_px=100, overrides=Overrides())
     processed = make_sample(3, 1, "scenes", width_px=100, overrides=Overrides(processed=True))

@@ -271,6 +271,7 @@ class Overrides:
     The random stream is drawn as without them, so everything else stays as it was."""
 
     yaw: float | None = None  # degrees
+    pitch: float | None = None  # degrees; positive: the camera above the plate, looking down
     frame_size: tuple[int, int] | None = None  # (width, height) of the procedural frame
     body: str | None = None  # "same": the vehicle's body in the plate's own background colour
     vehicle: str | None = None  # "large rear": a bus or truck rear with a large plate
@@ -351,6 +352,7 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     else:
         yaw, pitch, roll = float(rng.normal(0, 14)), float(rng.uniform(-15, 15)), float(rng.normal(0, 3))
     yaw = float(np.clip(yaw, -45, 45)) if o.yaw is None else float(o.yaw)
+    pitch = pitch if o.pitch is None else float(o.pitch)
     H_img, W_img = canvas.shape[:2]
     focal = W_img * rng.uniform(0.8, 1.6)
     focal = focal if o.focal is None else W_img * o.focal

@@ -38,6 +38,9 @@ _MP = {"0.3 MP": (640, 480), "1 MP": (1280, 720), "2 MP": (1920, 1080), "4 MP": 
 LEVELS: tuple[Level, ...] = (
     *(Level(f"width {w} px", width_px=float(w)) for w in (30, 45, 70, 120, 200, 400)),
     *(Level(f"yaw {y}°", width_px=140.0, overrides=Overrides(yaw=float(y))) for y in (0, 20, 35, 50)),
+    # a camera mounted high (a gantry, a garage ceiling) looks down on the plate; ordinary scenes
+    # draw the pitch within 25° either way
+    *(Level(f"pitch {p}° (looking down)", width_px=140.0, overrides=Overrides(pitch=float(p))) for p in (30, 45)),
     *(Level(f"frame {name}", overrides=Overrides(frame_size=size, yaw=30.0), frame_share=0.14)
       for name, size in _MP.items()),
     # a camera close to the plate: a wide lens (focal length 0.45 and 0.4 of the frame's width)
