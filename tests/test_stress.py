@@ -23,6 +23,8 @@ def test_each_sample_is_its_condition():
             assert c["yaw"] == pytest.approx(level.overrides.yaw)
         if level.overrides.pitch is not None:
             assert c["pitch"] == pytest.approx(level.overrides.pitch)
+        if level.overrides.shadow:
+            assert c["cast_shadow"] and c["lighting"] == "day"
         if level.overrides.focal is not None:
             assert c["focal"] == pytest.approx(level.overrides.focal)
         if level.overrides.frame_size:

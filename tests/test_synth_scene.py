@@ -13,7 +13,7 @@ import pytest
 from edge.plates import PlateText
 from edge.synth.backgrounds import BackgroundError, Backgrounds
 from edge.synth.dataset import SynthError, read_records, write_dataset, write_sheet
-from edge.synth.degrade import camera_processing, wide_dynamic_range
+from edge.synth.degrade import camera_processing, cast_shadow, wide_dynamic_range
 from edge.synth.plate import LABEL_IDS
 from edge.synth.scene import Overrides, make_sample, plane_homography
 
@@ -110,6 +110,26 @@ def test_a_camera_looking_down_sees_the_same_plate_shorter_and_wider_at_the_top(
     _, _, plain_height = edges(plain.corners)
     assert top > bottom  # the top edge is nearer the camera
     assert height < 0.8 * plain_height  # foreshortened: cos 45° of the face-on height, about
+
+
+def test_a_shadow_cast_across_the_plate_darkens_one_side_of_a_line_through_it():
+    plain = make_sample(3, 2, "scenes", width_px=140, lighting="day", overrides=Overrides())
+    shaded = make_sample(3, 2, "scenes", width_px=140, lighting="day", overrides=Overrides(shadow=True))
+    assert shaded.conditions == {**plain.conditions, "cast_shadow": True}  # no random draw added
+    assert np.array_equal(shaded.labels, plain.labels) and np.array_equal(shaded.corners, plain.corners)
+    ratio = (shaded.image.astype(float).mean(axis=2) + 1) / (plain.image.astype(float).mean(axis=2) + 1)
+    on_plate = ratio[shaded.labels > 0]
+    assert (on_plate < 0.6).mean() > 0.1 and (on_plate > 0.9).mean() > 0.1  # the line crosses the plate
+    # the shadow alone: the far side of the line at the shade and bluer, the near side as it was
+    picture = np.full((40, 80, 3), 200.0, np.float32)
+    out = cast_shadow(picture, (40.0, 20.0), 90.0, 0.4, 2.0)  # a vertical line through the middle
+    lit, dark = out[:, 70], out[:, 10]
+    if lit.mean() < dark.mean():
+        lit, dark = dark, lit
+    assert np.allclose(lit, 200.0, atol=0.5)
+    assert np.allclose(dark[:, 1], 80.0, atol=0.5) and (dark[:, 0] > dark[:, 2]).all()  # BGR: blue over red
+    edge = out[20, :, 1]
+    assert ((edge > 85) & (edge < 195)).sum() >= 2  # a soft edge, not a step
 
 
 def test_a_camera_processed_scene_is_the_same_scene_denoised_and_sharpened():

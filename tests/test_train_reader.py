@@ -185,6 +185,31 @@ def test_the_processed_camera_augmentation_wipes_faint_strokes_and_rings_round_s
                           augment(colour_cuts, np.random.default_rng(2), color))  # colour is not lettering
 
 
+def test_the_shadow_augmentation_darkens_one_side_of_a_line_across_a_share_of_the_cuts():
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.train import SHADOW_SHADE, augment, seen_shadowed
+
+    from edge.vision.fields import FIELD_CROPS
+
+    crop = FIELD_CROPS["serial"]
+    h, w = crop.size[1], crop.size[0]
+    cut = np.full((h, w), 200, np.uint8)
+    out = seen_shadowed(cut, crop, np.random.default_rng(3))
+    assert out.shape == cut.shape and out.dtype == np.uint8
+    dark = out < 200 * (SHADOW_SHADE[1] + 0.05)
+    assert 0.15 < dark.mean() < 0.85  # a line through the cut's middle half: both sides show
+    assert (out >= 199).mean() > 0.1  # the sunlit side as it was
+    assert out.min() >= 200 * SHADOW_SHADE[0] - 1
+    cuts = np.repeat(cut[None], 400, axis=0)
+    shadowed = augment(cuts, np.random.default_rng(0), crop, shadowed=0.3)
+    share = (shadowed.reshape(400, -1) < 200 * (SHADOW_SHADE[1] + 0.05)).mean(axis=1) > 0.1
+    assert 0.22 < share.mean() < 0.38  # about the share asked
+    color = FIELD_CROPS["color"]
+    colour_cuts = np.random.default_rng(1).integers(0, 255, (50, color.size[1], color.size[0], 3), dtype=np.uint8)
+    assert np.array_equal(augment(colour_cuts, np.random.default_rng(2), color, shadowed=1.0),
+                          augment(colour_cuts, np.random.default_rng(2), color))  # colour is not lettering
+
+
 def test_fine_tuning_from_a_model_stored_at_half_precision_starts_from_its_weights(tmp_path):
     """`python -m engines.half` keeps the weights as float16 behind casts; --init reads them as float32."""
     torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")

@@ -52,6 +52,21 @@ def glare(image: np.ndarray, centre: tuple[float, float], size: float, rng: np.r
     return image + spot[..., None] * rng.uniform(80, 220)
 
 
+def cast_shadow(image: np.ndarray, point: tuple[float, float], angle_deg: float, shade: float,
+                penumbra: float) -> np.ndarray:
+    """A hard shadow in sunlight (a bumper, a pole, a building, the car ahead): the side of the
+    line through ``point`` at ``angle_deg`` that its normal points away from lit only by the sky,
+    ``shade`` of the sun's light and bluer; the edge softened over ``penumbra`` px."""
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = np.radians(angle_deg)
+    distance = (xs - point[0]) * -np.sin(a) + (ys - point[1]) * np.cos(a)  # signed, across the line
+    sun = 1.0 / (1.0 + np.exp(np.clip(-distance * 4.0 / max(penumbra, 0.5), -30, 30)))  # 0 in the shadow, 1 in the sun
+    sky = np.float32([1.15, 1.0, 0.85]) if image.ndim == 3 else np.float32(1.0)  # BGR: shade is bluer
+    gain = sun[..., None] + (1 - sun[..., None]) * shade * sky if image.ndim == 3 else sun + (1 - sun) * shade
+    return image * gain
+
+
 def rain(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = image.shape[:2]
     streaks = np.zeros((h, w), np.float32)

@@ -282,6 +282,7 @@ class Overrides:
     jpeg_quality: int | None = None  # the encoder's quality (a low-bitrate stream: 15)
     processed: bool = False  # the camera denoises and sharpens before it encodes (degrade.camera_processing)
     wdr: bool = False  # the camera's wide dynamic range maps tones locally (degrade.wide_dynamic_range)
+    shadow: bool = False  # a hard shadow cast across the plate in sunlight (degrade.cast_shadow)
 
     @property
     def forces_vehicle(self) -> bool:
@@ -419,6 +420,13 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
         if infrared:
             canvas = degrade.lighting(canvas, "infrared", rng, labels > 0)
     conditions["lighting"] = light
+    if o.shadow:  # its own stream: the scene's draws stay as without it
+        shadow_rng = np.random.default_rng([seed, index, 9])
+        (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+        point = (x0 + (x1 - x0) * shadow_rng.uniform(0.25, 0.75), y0 + (y1 - y0) * shadow_rng.uniform(0.25, 0.75))
+        canvas = degrade.cast_shadow(canvas, point, float(shadow_rng.uniform(0, 360)), float(shadow_rng.uniform(0.3, 0.5)),
+                                     plate_width * float(shadow_rng.uniform(0.01, 0.03)))
+        conditions["cast_shadow"] = True
     if (rng.random() < 0.12 or o.glare) and o.glare is not False:
         c = corners.mean(axis=0) + rng.normal(0, plate_width / 4, 2)
         canvas = degrade.glare(canvas, (float(c[0]), float(c[1])), plate_width * rng.uniform(0.2, 0.6), rng)

@@ -60,6 +60,8 @@ LEVELS: tuple[Level, ...] = (
     *(Level(f"light {light}", width_px=140.0, lighting=light) for light in ("dusk", "night", "infrared")),
     Level("heavy dirt", width_px=140.0, overrides=Overrides(dirt=0.9, glare=False)),
     Level("glare", width_px=140.0, overrides=Overrides(glare=True)),
+    # sunlight with a hard shadow across the plate (a bumper, a pole, a building, the car ahead)
+    Level("cast shadow across the plate", width_px=140.0, lighting="day", overrides=Overrides(shadow=True)),
     # a car moving across a 140 px plate's width while the shutter is open: about 10, 20 and 40 km/h
     # at 1/500 s; and a small plate in a low-bitrate stream (the blocks of a starved encoder)
     *(Level(f"motion blur {b} px", width_px=140.0, overrides=Overrides(motion_blur=float(b))) for b in (4, 8, 16)),

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from edge.plates import has_letter
 from edge.plates.reading import LETTER_CLASS_SHARE_TRAINED, READ_FIELDS, vocabularies
-from edge.synth.degrade import jpeg, motion_blur, unsharp_mask
+from edge.synth.degrade import cast_shadow, jpeg, motion_blur, unsharp_mask
 from edge.vision.fields import FIELD_CROPS, FieldCrop, to_input
 from edge.vision.reader import MODEL_NAMES
 from engines.finetune import copy_checked, load_folded, onnx_weights, train_mode
@@ -55,6 +55,11 @@ PROCESSED_SIGMA_COLOUR = (20.0, 60.0)  # grey levels the denoise smooths across
 PROCESSED_SIGMA_SPACE = (0.8, 2.0)  # camera pixels
 PROCESSED_SHARPEN_SIGMA = (0.7, 1.5)  # camera pixels
 PROCESSED_SHARPEN_AMOUNT = (0.5, 1.5)
+# --shadowed: in sunlight a bumper, a pole or a building throws a hard-edged shadow across the
+# plate (edge.synth.degrade.cast_shadow): one side of a line through the cut darkened to SHADOW_SHADE
+# of the sun's light, its edge softened over SHADOW_PENUMBRA of the plate's width.
+SHADOW_SHADE = (0.3, 0.5)
+SHADOW_PENUMBRA = (0.01, 0.03)
 
 
 def label_slices() -> dict[str, slice]:
@@ -109,6 +114,11 @@ class Draws:
                                self.rng.choice(self.pools[1], batch - with_letter)])
 
 
+def plate_width_at_cut_scale(crop: FieldCrop) -> float:
+    """The whole plate's width in the pixels of ``crop``'s cuts."""
+    return crop.size[0] / (crop.box[2] - crop.box[0])
+
+
 def size_at_width(cut: np.ndarray, crop: FieldCrop, width: float) -> tuple[int, int]:
     """The (width, height) ``cut`` has on a plate ``width`` pixels wide (and half as high)."""
     x0, y0, x1, y1 = crop.box
@@ -146,16 +156,31 @@ def seen_processed(cut: np.ndarray, crop: FieldCrop, width: float, sigma_colour:
     return out
 
 
+def seen_shadowed(cut: np.ndarray, crop: FieldCrop, rng: np.random.Generator) -> np.ndarray:
+    """``cut`` with a hard shadow across it: a line through its middle half at any angle, the far
+    side darkened to SHADOW_SHADE, the edge SHADOW_PENUMBRA of the plate's width wide."""
+    h, w = cut.shape[:2]
+    plate_width = plate_width_at_cut_scale(crop)
+    point = (w * float(rng.uniform(0.25, 0.75)), h * float(rng.uniform(0.25, 0.75)))
+    out = cast_shadow(cut.astype(np.float32), point, float(rng.uniform(0, 360)), float(rng.uniform(*SHADOW_SHADE)),
+                      plate_width * float(rng.uniform(*SHADOW_PENUMBRA)))
+    return np.clip(out, 0, 255).astype(cut.dtype)
+
+
 def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: float = 0.0,
-            small: float = 0.0, processed: float = 0.0) -> np.ndarray:
+            small: float = 0.0, processed: float = 0.0, shadowed: float = 0.0) -> np.ndarray:
     """Shifts by up to PAD pixels, contrast and noise for lettering; white balance, exposure and
     saturation for colour; for a share ``blur`` of the cuts, a moving car's blur: along a line
     BLUR_LENGTH of the plate's width long, at an angle of BLUR_ANGLE_SD degrees' spread; and, for a
     share ``small`` of the lettering cuts, the plate seen SMALL_WIDTH pixels wide (``seen_small``);
-    for a share ``processed`` of them, a camera's denoising and sharpening (``seen_processed``)."""
+    for a share ``processed`` of them, a camera's denoising and sharpening (``seen_processed``); for
+    a share ``shadowed`` of them, a hard shadow across the cut (``seen_shadowed``)."""
     color = crop.color
-    if ((small > 0 or processed > 0) and not color) or blur > 0:
+    if ((small > 0 or processed > 0 or shadowed > 0) and not color) or blur > 0:
         batch = batch.copy()  # the degradations below write into it
+    if shadowed > 0 and not color:
+        for i in np.flatnonzero(rng.random(len(batch)) < shadowed):
+            batch[i] = seen_shadowed(batch[i], crop, rng)
     if processed > 0 and not color:
         for i in np.flatnonzero(rng.random(len(batch)) < processed):
             batch[i] = seen_processed(
@@ -169,7 +194,7 @@ def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: 
                 if rng.random() < SMALL_JPEG_SHARE else None
             batch[i] = seen_small(batch[i], crop, width, quality)
     if blur > 0:
-        plate_width = crop.size[0] / (crop.box[2] - crop.box[0])  # the whole plate's width at the cut's scale
+        plate_width = plate_width_at_cut_scale(crop)
         for i in np.flatnonzero(rng.random(len(batch)) < blur):
             length = float(rng.uniform(*BLUR_LENGTH)) * plate_width
             batch[i] = motion_blur(batch[i], length, float(rng.normal(0, BLUR_ANGLE_SD)))
@@ -310,6 +335,8 @@ def main(argv=None) -> int:
                     help="show this share of the lettering cuts as a plate SMALL_WIDTH pixels wide would give them")
     ap.add_argument("--processed", type=float, default=0.0, metavar="SHARE",
                     help="show this share of the lettering cuts as a camera that denoises and sharpens leaves them")
+    ap.add_argument("--shadowed", type=float, default=0.0, metavar="SHARE",
+                    help="show this share of the lettering cuts with a hard shadow cast across them")
     ap.add_argument("--device", default="cpu",
                     help="where the networks train: cpu, or cuda (a GPU lent for training; exported for the CPU)")
     ap.add_argument("--letter-share", type=float, default=None, metavar="SHARE",
@@ -323,6 +350,8 @@ def main(argv=None) -> int:
         ap.error(f"--small is a share of the cuts, from 0 to 1, not {args.small}")
     if not 0.0 <= args.processed <= 1.0:
         ap.error(f"--processed is a share of the cuts, from 0 to 1, not {args.processed}")
+    if not 0.0 <= args.shadowed <= 1.0:
+        ap.error(f"--shadowed is a share of the cuts, from 0 to 1, not {args.shadowed}")
     if args.letter_share is not None and not 0.0 < args.letter_share < 1.0:
         ap.error(f"--letter-share is a share of each batch, between 0 and 1, not {args.letter_share}")
 
@@ -353,7 +382,8 @@ def main(argv=None) -> int:
         idx = draws(args.batch)
         loss = 0.0
         for name, model in models.items():
-            cut = augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur, args.small, args.processed)
+            cut = augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur, args.small, args.processed,
+                          args.shadowed)
             x = torch.from_numpy(to_input(cut)).to(args.device)
             logits = model(x)
             y = y_all[idx, slices[name]].reshape(-1).to(args.device)
@@ -390,6 +420,8 @@ def main(argv=None) -> int:
                              f"in {SMALL_JPEG_SHARE:.0%} of them)" if args.small else "")
                           + (f", {args.processed:.0%} of the lettering cuts denoised and sharpened as a camera does "
                              f"on plates {PROCESSED_WIDTH[0]:.0f}-{PROCESSED_WIDTH[1]:.0f} px wide" if args.processed else "")
+                          + (f", {args.shadowed:.0%} of the lettering cuts with a hard shadow across them (shade "
+                             f"{SHADOW_SHADE[0]}-{SHADOW_SHADE[1]})" if args.shadowed else "")
                           + f", seed {args.seed}",
                 "note": args.note, "seconds": round(seconds), "torch": torch.__version__,
                 **({"device": torch.cuda.get_device_name(args.device)} if args.device.startswith("cuda") else {})}
