@@ -187,8 +187,9 @@ def test_the_processed_camera_augmentation_wipes_faint_strokes_and_rings_round_s
 
 def test_the_shadow_augmentation_darkens_one_side_of_a_line_across_a_share_of_the_cuts():
     pytest.importorskip("torch", reason="the train extra (torch) is not installed")
-    from engines.reader.train import SHADOW_SHADE, augment, seen_shadowed
+    from engines.reader.train import augment, seen_shadowed
 
+    from edge.synth.degrade import SHADOW_SHADE
     from edge.vision.fields import FIELD_CROPS
 
     crop = FIELD_CROPS["serial"]

@@ -52,6 +52,10 @@ def glare(image: np.ndarray, centre: tuple[float, float], size: float, rng: np.r
     return image + spot[..., None] * rng.uniform(80, 220)
 
 
+SHADOW_SHADE = (0.3, 0.5)  # the shade's light as a share of the sun's (random_shadow)
+SHADOW_PENUMBRA = (0.01, 0.03)  # the soft edge's width as a share of the plate's (random_shadow)
+
+
 def cast_shadow(image: np.ndarray, point: tuple[float, float], angle_deg: float, shade: float,
                 penumbra: float) -> np.ndarray:
     """A hard shadow in sunlight (a bumper, a pole, a building, the car ahead): the side of the
@@ -62,9 +66,20 @@ def cast_shadow(image: np.ndarray, point: tuple[float, float], angle_deg: float,
     a = np.radians(angle_deg)
     distance = (xs - point[0]) * -np.sin(a) + (ys - point[1]) * np.cos(a)  # signed, across the line
     sun = 1.0 / (1.0 + np.exp(np.clip(-distance * 4.0 / max(penumbra, 0.5), -30, 30)))  # 0 in the shadow, 1 in the sun
-    sky = np.float32([1.15, 1.0, 0.85]) if image.ndim == 3 else np.float32(1.0)  # BGR: shade is bluer
-    gain = sun[..., None] + (1 - sun[..., None]) * shade * sky if image.ndim == 3 else sun + (1 - sun) * shade
-    return image * gain
+    sky = np.float32(1.0)
+    if image.ndim == 3:
+        sun, sky = sun[..., None], np.float32([1.15, 1.0, 0.85])  # BGR: the shade, lit by the sky, is bluer
+    return image * (sun + (1 - sun) * shade * sky)
+
+
+def random_shadow(image: np.ndarray, box: tuple[float, float, float, float], plate_width: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """``cast_shadow`` with its line through the middle half of ``box`` (x0, y0, x1, y1) at any
+    angle, SHADOW_SHADE of the light, the edge SHADOW_PENUMBRA of ``plate_width`` pixels soft."""
+    x0, y0, x1, y1 = box
+    point = (x0 + (x1 - x0) * rng.uniform(0.25, 0.75), y0 + (y1 - y0) * rng.uniform(0.25, 0.75))
+    return cast_shadow(image, point, float(rng.uniform(0, 360)), float(rng.uniform(*SHADOW_SHADE)),
+                       plate_width * float(rng.uniform(*SHADOW_PENUMBRA)))
 
 
 def rain(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -421,11 +421,8 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
             canvas = degrade.lighting(canvas, "infrared", rng, labels > 0)
     conditions["lighting"] = light
     if o.shadow:  # its own stream: the scene's draws stay as without it
-        shadow_rng = np.random.default_rng([seed, index, 9])
-        (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
-        point = (x0 + (x1 - x0) * shadow_rng.uniform(0.25, 0.75), y0 + (y1 - y0) * shadow_rng.uniform(0.25, 0.75))
-        canvas = degrade.cast_shadow(canvas, point, float(shadow_rng.uniform(0, 360)), float(shadow_rng.uniform(0.3, 0.5)),
-                                     plate_width * float(shadow_rng.uniform(0.01, 0.03)))
+        box = (*corners.min(axis=0), *corners.max(axis=0))
+        canvas = degrade.random_shadow(canvas, box, plate_width, np.random.default_rng([seed, index, 9]))
         conditions["cast_shadow"] = True
     if (rng.random() < 0.12 or o.glare) and o.glare is not False:
         c = corners.mean(axis=0) + rng.normal(0, plate_width / 4, 2)

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from edge.plates import has_letter
 from edge.plates.reading import LETTER_CLASS_SHARE_TRAINED, READ_FIELDS, vocabularies
-from edge.synth.degrade import cast_shadow, jpeg, motion_blur, unsharp_mask
+from edge.synth.degrade import SHADOW_SHADE, jpeg, motion_blur, random_shadow, unsharp_mask
 from edge.vision.fields import FIELD_CROPS, FieldCrop, to_input
 from edge.vision.reader import MODEL_NAMES
 from engines.finetune import copy_checked, load_folded, onnx_weights, train_mode
@@ -55,11 +55,6 @@ PROCESSED_SIGMA_COLOUR = (20.0, 60.0)  # grey levels the denoise smooths across
 PROCESSED_SIGMA_SPACE = (0.8, 2.0)  # camera pixels
 PROCESSED_SHARPEN_SIGMA = (0.7, 1.5)  # camera pixels
 PROCESSED_SHARPEN_AMOUNT = (0.5, 1.5)
-# --shadowed: in sunlight a bumper, a pole or a building throws a hard-edged shadow across the
-# plate (edge.synth.degrade.cast_shadow): one side of a line through the cut darkened to SHADOW_SHADE
-# of the sun's light, its edge softened over SHADOW_PENUMBRA of the plate's width.
-SHADOW_SHADE = (0.3, 0.5)
-SHADOW_PENUMBRA = (0.01, 0.03)
 
 
 def label_slices() -> dict[str, slice]:
@@ -157,13 +152,10 @@ def seen_processed(cut: np.ndarray, crop: FieldCrop, width: float, sigma_colour:
 
 
 def seen_shadowed(cut: np.ndarray, crop: FieldCrop, rng: np.random.Generator) -> np.ndarray:
-    """``cut`` with a hard shadow across it: a line through its middle half at any angle, the far
-    side darkened to SHADOW_SHADE, the edge SHADOW_PENUMBRA of the plate's width wide."""
+    """``cut`` with a hard shadow across it, as a bumper, a pole or a building throws one in sun
+    (``edge.synth.degrade.random_shadow``: a line through the cut's middle half at any angle)."""
     h, w = cut.shape[:2]
-    plate_width = plate_width_at_cut_scale(crop)
-    point = (w * float(rng.uniform(0.25, 0.75)), h * float(rng.uniform(0.25, 0.75)))
-    out = cast_shadow(cut.astype(np.float32), point, float(rng.uniform(0, 360)), float(rng.uniform(*SHADOW_SHADE)),
-                      plate_width * float(rng.uniform(*SHADOW_PENUMBRA)))
+    out = random_shadow(cut.astype(np.float32), (0.0, 0.0, float(w), float(h)), plate_width_at_cut_scale(crop), rng)
     return np.clip(out, 0, 255).astype(cut.dtype)
 
 
