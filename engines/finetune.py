@@ -13,6 +13,7 @@ from pathlib import Path
 import onnx
 import torch
 from onnx import numpy_helper
+from torch.nn import functional as F
 
 from edge.vision.half import expand_half
 
@@ -51,3 +52,15 @@ def train_mode(model: torch.nn.Module, frozen_norms: bool) -> None:
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.eval()
+
+
+def anchored_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, anchored: torch.Tensor) -> torch.Tensor:
+    """How far the rows marked ``anchored`` have moved from the model fine-tuning began with:
+    KL(teacher || student) over the classes (the last axis), averaged over those rows' predictions
+    (0 when no row is anchored). Added to the labels' loss, it lets a fine-tune learn what is new
+    while holding it to what the committed model already reads."""
+    if not bool(anchored.any()):
+        return logits.sum() * 0.0
+    student = F.log_softmax(logits[anchored], dim=-1)
+    teacher = F.log_softmax(teacher_logits[anchored], dim=-1)
+    return (teacher.exp() * (teacher - student)).sum(dim=-1).mean()

@@ -49,6 +49,26 @@ def test_train_exports_classifiers_the_runtime_loads(tmp_path):
                   "--out", str(tuned), "--init", str(out), "--fields", "kana"]) == 0
     assert "fine-tuned from" in load_manifest(tuned / "read-kana.onnx").data["training"]["recipe"]
 
+    # --anchor holds a fine-tune to the classifiers it starts from: the same steps, at a rate that
+    # moves them far, leave the anchored kana classifier's answers nearer the starting ones
+    def kana_answers(folder):  # the trained network's probabilities on the three plates (no temperature)
+        model = build("kana")
+        model.load_state_dict(torch.load(folder / "read-fields.pt")["kana"])
+        model.eval()
+        with torch.no_grad():
+            x = torch.from_numpy(to_input(np.stack([cut(p, FIELD_CROPS["kana"]) for p in plates])))
+            return torch.softmax(model(x), -1).numpy()
+    moved = {}
+    for anchor in ("0", "30"):
+        folder = tmp_path / f"anchor{anchor}"
+        assert train([str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--steps", "6", "--batch", "8",
+                      "--lr", "0.03", "--out", str(folder), "--init", str(out), "--fields", "kana",
+                      "--shadowed", "0.25", "--anchor", anchor]) == 0
+        moved[anchor] = float(np.abs(kana_answers(folder) - kana_answers(out)).sum())
+    assert "held to the classifiers it started from" in load_manifest(
+        tmp_path / "anchor30" / "read-kana.onnx").data["training"]["recipe"]
+    assert moved["30"] < moved["0"]
+
     # and the trained classifiers average with the committed ones into classifiers the runtime loads
     from engines.reader.ensemble import main as ensemble
 
@@ -209,6 +229,37 @@ def test_the_shadow_augmentation_darkens_one_side_of_a_line_across_a_share_of_th
     colour_cuts = np.random.default_rng(1).integers(0, 255, (50, color.size[1], color.size[0], 3), dtype=np.uint8)
     assert np.array_equal(augment(colour_cuts, np.random.default_rng(2), color, shadowed=1.0),
                           augment(colour_cuts, np.random.default_rng(2), color))  # colour is not lettering
+
+
+def test_the_cuts_a_fine_tune_is_held_on_are_those_only_the_plain_augmentation_touched():
+    torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.finetune import anchored_loss
+    from engines.reader.train import augment, augment_marked
+
+    from edge.synth.degrade import SHADOW_SHADE
+    from edge.vision.fields import FIELD_CROPS
+
+    crop = FIELD_CROPS["kana"]
+    cuts = np.full((400, crop.size[1], crop.size[0]), 200, np.uint8)
+    out, plain = augment_marked(cuts, np.random.default_rng(0), crop, shadowed=0.3)
+    assert np.array_equal(out, augment(cuts, np.random.default_rng(0), crop, shadowed=0.3))
+    rows = out.reshape(400, -1).astype(float)
+    spread = np.percentile(rows, 95, axis=1) - np.percentile(rows, 5, axis=1)  # lit and shaded sides, or noise
+    assert np.array_equal(plain, spread < 200 * (1 - SHADOW_SHADE[1]) / 2)  # the shadowed cuts, only they, not held
+    assert 0.22 < 1 - plain.mean() < 0.38
+    _, plain = augment_marked(cuts, np.random.default_rng(0), crop, blur=0.2, small=0.2, processed=0.2)
+    assert 0.35 < plain.mean() < 0.65  # about 0.8 ** 3 of them untouched
+    assert augment_marked(cuts, np.random.default_rng(0), crop)[1].all()
+
+    logits = torch.randn(6, 2, 5)
+    rows = torch.tensor([True, True, False, False, True, False])
+    assert float(anchored_loss(logits, logits, rows)) == pytest.approx(0.0, abs=1e-6)
+    other = logits.clone()
+    other[2:4] += 10 * torch.randn(2, 2, 5)  # rows not held may move freely
+    assert float(anchored_loss(logits, other, rows)) == pytest.approx(0.0, abs=1e-6)
+    other[0] += 3.0 * torch.randn(2, 5)
+    assert float(anchored_loss(other, logits, rows)) > 0.01
+    assert float(anchored_loss(other, logits, torch.zeros(6, dtype=torch.bool))) == 0.0
 
 
 def test_fine_tuning_from_a_model_stored_at_half_precision_starts_from_its_weights(tmp_path):

@@ -12,6 +12,7 @@ runtime divides the logits by it (``calibration.temperature`` in the manifest).
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import time
@@ -27,7 +28,7 @@ from edge.plates.reading import LETTER_CLASS_SHARE_TRAINED, READ_FIELDS, vocabul
 from edge.synth.degrade import SHADOW_SHADE, jpeg, motion_blur, random_shadow, unsharp_mask
 from edge.vision.fields import FIELD_CROPS, FieldCrop, to_input
 from edge.vision.reader import MODEL_NAMES
-from engines.finetune import copy_checked, load_folded, onnx_weights, train_mode
+from engines.finetune import anchored_loss, copy_checked, load_folded, onnx_weights, train_mode
 from engines.reader.ensemble import member_prefix_of
 from engines.reader.data import LABEL_COLUMNS
 from engines.reader.model import DEFAULT_WIDTHS, GRIDS, WIDTHS, FieldClassifier
@@ -167,14 +168,25 @@ def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: 
     share ``small`` of the lettering cuts, the plate seen SMALL_WIDTH pixels wide (``seen_small``);
     for a share ``processed`` of them, a camera's denoising and sharpening (``seen_processed``); for
     a share ``shadowed`` of them, a hard shadow across the cut (``seen_shadowed``)."""
+    return augment_marked(batch, rng, crop, blur, small, processed, shadowed)[0]
+
+
+def augment_marked(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: float = 0.0,
+                   small: float = 0.0, processed: float = 0.0,
+                   shadowed: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``augment``'s cuts, and which of them only the plain augmentation touched (no blur, small
+    plate, camera processing or shadow): what ``--anchor`` holds to the readers a fine-tune starts from."""
     color = crop.color
+    plain = np.ones(len(batch), bool)
     if ((small > 0 or processed > 0 or shadowed > 0) and not color) or blur > 0:
         batch = batch.copy()  # the degradations below write into it
     if shadowed > 0 and not color:
         for i in np.flatnonzero(rng.random(len(batch)) < shadowed):
             batch[i] = seen_shadowed(batch[i], crop, rng)
+            plain[i] = False
     if processed > 0 and not color:
         for i in np.flatnonzero(rng.random(len(batch)) < processed):
+            plain[i] = False
             batch[i] = seen_processed(
                 batch[i], crop, float(np.exp(rng.uniform(*np.log(PROCESSED_WIDTH)))),
                 float(rng.uniform(*PROCESSED_SIGMA_COLOUR)), float(rng.uniform(*PROCESSED_SIGMA_SPACE)),
@@ -185,11 +197,13 @@ def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: 
             quality = int(rng.integers(SMALL_JPEG_QUALITY[0], SMALL_JPEG_QUALITY[1] + 1)) \
                 if rng.random() < SMALL_JPEG_SHARE else None
             batch[i] = seen_small(batch[i], crop, width, quality)
+            plain[i] = False
     if blur > 0:
         plate_width = plate_width_at_cut_scale(crop)
         for i in np.flatnonzero(rng.random(len(batch)) < blur):
             length = float(rng.uniform(*BLUR_LENGTH)) * plate_width
             batch[i] = motion_blur(batch[i], length, float(rng.normal(0, BLUR_ANGLE_SD)))
+            plain[i] = False
     n, h, w = batch.shape[:3]
     pad = ((0, 0), (PAD, PAD), (PAD, PAD)) + (((0, 0),) if color else ())
     padded = np.pad(batch, pad, mode="edge")
@@ -205,7 +219,7 @@ def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: 
         mean = out.mean(axis=(1, 2), keepdims=True)
         out = mean + (out - mean) * rng.uniform(0.5, 1.2, (n, 1, 1))
         out += rng.normal(0, 1, out.shape) * rng.uniform(0, 8, (n, 1, 1))
-    return np.clip(out, 0, 255).astype(np.uint8)
+    return np.clip(out, 0, 255).astype(np.uint8), plain
 
 
 def build(name: str) -> FieldClassifier:
@@ -329,6 +343,10 @@ def main(argv=None) -> int:
                     help="show this share of the lettering cuts as a camera that denoises and sharpens leaves them")
     ap.add_argument("--shadowed", type=float, default=0.0, metavar="SHARE",
                     help="show this share of the lettering cuts with a hard shadow cast across them")
+    ap.add_argument("--anchor", type=float, default=0.0, metavar="WEIGHT",
+                    help="with --init, hold the fine-tune to the classifiers it starts from on the cuts no blur, "
+                         "small plate, camera processing or shadow touched (KL to them, this weight), so that "
+                         "learning those costs less of what they read")
     ap.add_argument("--device", default="cpu",
                     help="where the networks train: cpu, or cuda (a GPU lent for training; exported for the CPU)")
     ap.add_argument("--letter-share", type=float, default=None, metavar="SHARE",
@@ -344,6 +362,10 @@ def main(argv=None) -> int:
         ap.error(f"--processed is a share of the cuts, from 0 to 1, not {args.processed}")
     if not 0.0 <= args.shadowed <= 1.0:
         ap.error(f"--shadowed is a share of the cuts, from 0 to 1, not {args.shadowed}")
+    if args.anchor < 0:
+        ap.error(f"--anchor is a weight, 0 or more, not {args.anchor}")
+    if args.anchor and args.init is None:
+        ap.error("--anchor needs --init: it holds the fine-tune to the classifiers it starts from")
     if args.letter_share is not None and not 0.0 < args.letter_share < 1.0:
         ap.error(f"--letter-share is a share of each batch, between 0 and 1, not {args.letter_share}")
 
@@ -363,6 +385,7 @@ def main(argv=None) -> int:
             init_from_onnx(model, args.init / f"{MODEL_NAMES[name]}.onnx", args.member)
         model.to(args.device)
         train_mode(model, frozen_norms)
+    teachers = {name: copy.deepcopy(model).eval() for name, model in models.items()} if args.anchor else {}
     params = [p for m in models.values() for p in m.parameters()]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
@@ -374,12 +397,17 @@ def main(argv=None) -> int:
         idx = draws(args.batch)
         loss = 0.0
         for name, model in models.items():
-            cut = augment(cuts[name][idx], rng, FIELD_CROPS[name], args.blur, args.small, args.processed,
-                          args.shadowed)
+            cut, plain = augment_marked(cuts[name][idx], rng, FIELD_CROPS[name], args.blur, args.small,
+                                        args.processed, args.shadowed)
             x = torch.from_numpy(to_input(cut)).to(args.device)
             logits = model(x)
             y = y_all[idx, slices[name]].reshape(-1).to(args.device)
             part = F.cross_entropy(logits.reshape(-1, model.classes), y)
+            if name in teachers:
+                with torch.no_grad():
+                    teacher_logits = teachers[name](x)
+                part = part + args.anchor * anchored_loss(logits, teacher_logits,
+                                                          torch.from_numpy(plain).to(args.device))
             running[name] = part.item() if name not in running else 0.98 * running[name] + 0.02 * part.item()
             loss = loss + part
         opt.zero_grad()
@@ -414,6 +442,8 @@ def main(argv=None) -> int:
                              f"on plates {PROCESSED_WIDTH[0]:.0f}-{PROCESSED_WIDTH[1]:.0f} px wide" if args.processed else "")
                           + (f", {args.shadowed:.0%} of the lettering cuts with a hard shadow across them (shade "
                              f"{SHADOW_SHADE[0]}-{SHADOW_SHADE[1]})" if args.shadowed else "")
+                          + (f", held to the classifiers it started from on the cuts only the plain augmentation "
+                             f"touched (KL weight {args.anchor})" if args.anchor else "")
                           + f", seed {args.seed}",
                 "note": args.note, "seconds": round(seconds), "torch": torch.__version__,
                 **({"device": torch.cuda.get_device_name(args.device)} if args.device.startswith("cuda") else {})}
