@@ -75,13 +75,15 @@ train-segmenter: $(VENV)/.installed-train fonts
 # generator (makers' lettering, every Debian face): make train-reader READER_INIT=engines/models
 # READER_STEPS=1200 READER_LR=1e-3 (README: lever 1), and since levers 15 and 16 each is an ensemble of those
 # and two sets trained afresh with seeds 1 and 2: python -m engines.reader.ensemble (engines/README.md).
+# A data folder written with another count is completed (its shards are seeded by index, so the ones
+# there are kept and the rest written): training never runs on fewer plates than named here (README, lever 72).
 READER_STEPS ?= 4000
 READER_LR ?= 3e-3
 READER_INIT ?=
 train-reader: $(VENV)/.installed-train fonts
 	@for spec in reader-train:21:40000 reader-val:22:4000; do name=$${spec%%:*}; rest=$${spec#*:}; \
 	  seed=$${rest%:*}; count=$${rest#*:}; \
-	  if [ ! -f $(DATA)/$$name/meta.json ]; then \
+	  if ! grep -qs "\"count\": $$count," $(DATA)/$$name/meta.json; then \
 	    $(BIN)/python -m engines.reader.data $(DATA)/$$name --count $$count --seed $$seed || exit 1; fi; done
 	$(BIN)/python -m engines.reader.train $(DATA)/reader-train --val $(DATA)/reader-val --steps $(READER_STEPS) \
 	  --lr $(READER_LR) $(if $(READER_INIT),--init $(READER_INIT)) --seed 0 --out engines/models

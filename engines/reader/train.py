@@ -186,11 +186,11 @@ def augment_marked(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop,
             plain[i] = False
     if processed > 0 and not color:
         for i in np.flatnonzero(rng.random(len(batch)) < processed):
-            plain[i] = False
             batch[i] = seen_processed(
                 batch[i], crop, float(np.exp(rng.uniform(*np.log(PROCESSED_WIDTH)))),
                 float(rng.uniform(*PROCESSED_SIGMA_COLOUR)), float(rng.uniform(*PROCESSED_SIGMA_SPACE)),
                 float(rng.uniform(*PROCESSED_SHARPEN_SIGMA)), float(rng.uniform(*PROCESSED_SHARPEN_AMOUNT)))
+            plain[i] = False
     if small > 0 and not color:
         for i in np.flatnonzero(rng.random(len(batch)) < small):
             width = float(np.exp(rng.uniform(*np.log(SMALL_WIDTH))))
