@@ -9,8 +9,8 @@ is read by the pipeline with the default `vision` settings, except that no band 
 (`small_plate_width` and `narrow_plate_width` 0); each field of a found plate (matched and scored
 as `anpr eval` does: `edge.evaluate.match`, `scored_fields`) whose outline is `--from` to under
 `--to` pixels wide and whose confidence is above 0.5 is a sample: its confidence and whether its
-value is the label's. The temperature is the one on a grid of 1.00 to 3.00 by 0.05 with the least negative log-likelihood of right and wrong
-under `edge.plates.reading.tempered_confidence`.
+value is the label's. The temperature is the one on a grid of 1.00 to 3.00 by 0.05 with the least
+negative log-likelihood of right and wrong under `edge.plates.reading.tempered_confidence`.
 """
 
 from __future__ import annotations

@@ -30,16 +30,18 @@ def test_train_exports_classifiers_the_runtime_loads(tmp_path):
 
     # the exported graphs give the trained networks' answers, temperature applied
     reader = FieldReader(out, backend="onnxruntime")
-    states = torch.load(out / "read-fields.pt")
     plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(3)]
-    got = reader.read(plates)
-    for field in READ_FIELDS:
+
+    def answers(folder, field, temperature=1.0):  # the trained network's probabilities on the three plates
         model = build(field)
-        model.load_state_dict(states[field])
+        model.load_state_dict(torch.load(folder / "read-fields.pt")[field])
         model.eval()
         x = torch.from_numpy(to_input(np.stack([cut(p, FIELD_CROPS[field]) for p in plates])))
         with torch.no_grad():
-            want = torch.softmax(model(x) / reader.classifiers[field].temperature, -1).numpy()
+            return torch.softmax(model(x) / temperature, -1).numpy()
+    got = reader.read(plates)
+    for field in READ_FIELDS:
+        want = answers(out, field, reader.classifiers[field].temperature)
         for k in range(3):
             np.testing.assert_allclose(np.asarray(got[k][field]).reshape(want[k].shape), want[k], atol=1e-4)
 
@@ -51,20 +53,13 @@ def test_train_exports_classifiers_the_runtime_loads(tmp_path):
 
     # --anchor holds a fine-tune to the classifiers it starts from: the same steps, at a rate that
     # moves them far, leave the anchored kana classifier's answers nearer the starting ones
-    def kana_answers(folder):  # the trained network's probabilities on the three plates (no temperature)
-        model = build("kana")
-        model.load_state_dict(torch.load(folder / "read-fields.pt")["kana"])
-        model.eval()
-        with torch.no_grad():
-            x = torch.from_numpy(to_input(np.stack([cut(p, FIELD_CROPS["kana"]) for p in plates])))
-            return torch.softmax(model(x), -1).numpy()
     moved = {}
     for anchor in ("0", "30"):
         folder = tmp_path / f"anchor{anchor}"
         assert train([str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--steps", "6", "--batch", "8",
                       "--lr", "0.03", "--out", str(folder), "--init", str(out), "--fields", "kana",
                       "--shadowed", "0.25", "--anchor", anchor]) == 0
-        moved[anchor] = float(np.abs(kana_answers(folder) - kana_answers(out)).sum())
+        moved[anchor] = float(np.abs(answers(folder, "kana") - answers(out, "kana")).sum())
     assert "held to the classifiers it started from" in load_manifest(
         tmp_path / "anchor30" / "read-kana.onnx").data["training"]["recipe"]
     assert moved["30"] < moved["0"]
