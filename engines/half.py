@@ -5,7 +5,8 @@
 Each model is rewritten by ``edge.vision.half.store_half`` and its manifest (the ``.json``
 beside it) gets the new file's sha256 and a ``weights`` entry saying how they are stored. The
 committed files must stay under the repository's 20 MB limit; a six-member reader does not in
-float32. A model already stored so is left as it is.
+float32. A model already stored so is left as it is; one stored so in part (an ensemble merging
+half-stored members with newly trained ones) has the rest of its weights halved.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import onnx
 
-from edge.vision.half import WEIGHT_OPS, is_half, store_half
+from edge.vision.half import WEIGHT_OPS, float_weights, is_half, store_half
 from edge.vision.plans import sha256_of
 
 
@@ -26,8 +27,9 @@ def halve(path: Path) -> str:
     if not path.is_file() or not meta.is_file():
         raise SystemExit(f"{path}: needs the model and its manifest {meta.name} beside it")
     model = onnx.load(str(path))
-    if is_half(model):
+    if not float_weights(model):
         return f"{path}: already stored at half precision, left as it is"
+    partly = is_half(model)  # an ensemble of half-stored members and new ones: the new ones' weights are halved
     before = path.stat().st_size
     onnx.save(store_half(model), str(path))
     manifest = json.loads(meta.read_text(encoding="utf-8"))
@@ -35,7 +37,8 @@ def halve(path: Path) -> str:
     manifest["weights"] = (f"the weights of {', '.join(WEIGHT_OPS)} stored as float16 and cast to float32 where "
                            "used (python -m engines.half); computed in float32")
     meta.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return f"{path}: {before / 1e6:.1f} MB -> {path.stat().st_size / 1e6:.1f} MB"
+    return (f"{path}: {before / 1e6:.1f} MB -> {path.stat().st_size / 1e6:.1f} MB"
+            + (" (the weights not yet stored so)" if partly else ""))
 
 
 def main(argv=None) -> int:

@@ -10,7 +10,7 @@ from onnx import TensorProto, numpy_helper
 
 from edge.vision.backend import OnnxRuntimeBackend
 from edge.vision.calibration import CalibrationSet
-from edge.vision.half import expand_half, is_half, store_half
+from edge.vision.half import expand_half, float_weights, is_half, store_half
 from edge.vision.manifest import DEFAULT_MODELS_DIR, load_manifest
 from engines.reader.ensemble import merge, split
 
@@ -104,3 +104,22 @@ def test_halving_in_place_updates_the_manifest_so_the_runtime_loads_it(tmp_path)
     assert "float16" in manifest.data["weights"]
     assert "already" in halve(tmp_path / KANA.name)
     assert json.loads((tmp_path / "read-kana.json").read_text())["sha256"] == manifest.data["sha256"]
+
+
+def test_an_ensemble_of_half_stored_and_new_members_has_the_rest_halved(tmp_path):
+    from engines.half import halve
+
+    # engines.reader.ensemble merging the committed (half-stored) readers with newly trained float32 ones
+    mixed = merge([store_half(_float_kana()), _float_kana()], [1.0, 1.3])
+    assert is_half(mixed) and float_weights(mixed)
+    onnx.save(mixed, str(tmp_path / KANA.name))
+    shutil.copy(KANA.with_suffix(".json"), tmp_path / "read-kana.json")
+    said = halve(tmp_path / KANA.name)
+    assert "MB ->" in said and "not yet stored" in said
+    halved = onnx.load(str(tmp_path / KANA.name))
+    assert not float_weights(halved)
+    assert len(halved.SerializeToString()) < 0.8 * len(mixed.SerializeToString())
+    x = _inputs()
+    np.testing.assert_allclose(_run(halved, x), _run(mixed, x), atol=0.02)
+    load_manifest(tmp_path / KANA.name)  # its sha256 is the new file's
+    assert "already" in halve(tmp_path / KANA.name)

@@ -26,11 +26,9 @@ def store_half(model: onnx.ModelProto) -> onnx.ModelProto:
     out = onnx.ModelProto()
     out.CopyFrom(model)
     graph = out.graph
-    weights = {w.name: w for w in graph.initializer if w.data_type == TensorProto.FLOAT}
-    halve = dict.fromkeys(node.input[1] for node in graph.node  # a weight two nodes share is halved once
-                          if node.op_type in WEIGHT_OPS and len(node.input) > 1 and node.input[1] in weights)
+    weights = {w.name: w for w in graph.initializer}
     casts = []
-    for name in halve:
+    for name in float_weights(out):
         w = weights[name]
         graph.initializer.remove(w)
         graph.initializer.append(numpy_helper.from_array(numpy_helper.to_array(w).astype(np.float16),
@@ -42,6 +40,15 @@ def store_half(model: onnx.ModelProto) -> onnx.ModelProto:
     graph.node.extend(nodes)
     onnx.checker.check_model(out)
     return out
+
+
+def float_weights(model: onnx.ModelProto) -> list[str]:
+    """The float32 weights of ``WEIGHT_OPS`` in ``model``, each named once (a weight two nodes share):
+    what ``store_half`` halves. Some may be left where some weights are already stored so (an
+    ensemble of half-stored members and newly trained ones, as ``engines.reader.ensemble`` merges them)."""
+    floats = {w.name for w in model.graph.initializer if w.data_type == TensorProto.FLOAT}
+    return list(dict.fromkeys(node.input[1] for node in model.graph.node
+                              if node.op_type in WEIGHT_OPS and len(node.input) > 1 and node.input[1] in floats))
 
 
 def expand_half(model: onnx.ModelProto) -> onnx.ModelProto:
