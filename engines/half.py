@@ -38,7 +38,7 @@ def halve(path: Path) -> str:
                            "used (python -m engines.half); computed in float32")
     meta.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return (f"{path}: {before / 1e6:.1f} MB -> {path.stat().st_size / 1e6:.1f} MB"
-            + (" (the weights not yet stored so)" if partly else ""))
+            + (" (the weights it still held in float32)" if partly else ""))
 
 
 def main(argv=None) -> int:
