@@ -17,7 +17,7 @@ from pathlib import Path
 
 import onnx
 
-from edge.vision.half import WEIGHT_OPS, float_weights, is_half, store_half
+from edge.vision.half import WEIGHTS_NOTE, float_weights, is_half, store_half
 from edge.vision.plans import sha256_of
 
 
@@ -34,8 +34,7 @@ def halve(path: Path) -> str:
     onnx.save(store_half(model), str(path))
     manifest = json.loads(meta.read_text(encoding="utf-8"))
     manifest["sha256"] = sha256_of(path)
-    manifest["weights"] = (f"the weights of {', '.join(WEIGHT_OPS)} stored as float16 and cast to float32 where "
-                           "used (python -m engines.half); computed in float32")
+    manifest["weights"] = WEIGHTS_NOTE
     meta.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return (f"{path}: {before / 1e6:.1f} MB -> {path.stat().st_size / 1e6:.1f} MB"
             + (" (the weights it still held in float32)" if partly else ""))

@@ -19,6 +19,9 @@ from onnx import TensorProto, helper, numpy_helper
 # The ops whose second input is a weight tensor worth halving (the bulk of a classifier's bytes).
 WEIGHT_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 HALF_SUFFIX, CAST_SUFFIX = "/half", "/cast"
+# a manifest's ``weights`` entry for a model so stored (python -m engines.half writes it)
+WEIGHTS_NOTE = (f"the weights of {', '.join(WEIGHT_OPS)} stored as float16 and cast to float32 where used "
+                "(python -m engines.half); computed in float32")
 
 
 def store_half(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -25,6 +25,7 @@ from onnx import helper, numpy_helper
 
 from edge.plates.reading import READ_FIELDS
 from edge.vision.fields import to_input
+from edge.vision.half import WEIGHTS_NOTE, float_weights, is_half
 from edge.vision.reader import MODEL_NAMES
 
 INPUT, OUTPUT = "input", "logits"
@@ -190,6 +191,10 @@ def write(model: onnx.ModelProto, manifests: list[dict], temperature: float, met
     output's meaning, the ensemble's temperature and metrics, and every member's training."""
     onnx.save(model, str(out))
     manifest = dict(manifests[0])
+    manifest.pop("weights", None)  # the first member's storage, not the merged file's: said again below if so
+    if is_half(model):
+        manifest["weights"] = WEIGHTS_NOTE + ("" if not float_weights(model) else
+                                              "; some members' weights are still float32 (python -m engines.half)")
     manifest.update(
         name=out.stem, file=out.name, sha256=hashlib.sha256(out.read_bytes()).hexdigest(),
         output={**manifests[0]["output"],
