@@ -75,7 +75,8 @@ train-segmenter: $(VENV)/.installed-train fonts
 # generator (makers' lettering, every Debian face): make train-reader READER_INIT=engines/models
 # READER_STEPS=1200 READER_LR=1e-3 (README: lever 1), and since levers 15 and 16 each is an ensemble of those
 # and two sets trained afresh with seeds 1 and 2: python -m engines.reader.ensemble (engines/README.md); since
-# lever 74 the region, class-number, kana and serial ensembles also hold those three fine-tuned to shadows.
+# lever 74 the region, class-number, kana and serial ensembles also hold those three fine-tuned to shadows,
+# and since lever 75 a fourth set trained afresh with seed 3 (engines/README.md).
 # A data folder written with another count is completed (its shards are seeded by index, so the ones
 # there are kept and the rest written): training never runs on fewer plates than named here (README, lever 72).
 READER_STEPS ?= 4000
