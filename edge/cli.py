@@ -140,7 +140,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         if clip_only:
             raise UsageError(f"{', '.join(clip_only)}: only for --kind clip")
         summary = write_dataset(args.out, args.count, args.seed, args.kind, backgrounds_dir, args.workers,
-                                progress=not args.quiet, conditions=args.conditions)
+                                progress=not args.quiet, conditions=args.conditions, shadowed=args.shadowed)
         print(f"wrote {summary.count} {args.kind} to {summary.folder} in {summary.seconds:.1f} s "
               f"({summary.per_second:.1f}/s, backgrounds: {backgrounds_dir or 'procedural only'})")
         if args.sheet:
@@ -768,6 +768,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default plates)")
     synth.add_argument("--conditions", metavar="TEXT",
                        help="stress: only the conditions whose names hold TEXT (e.g. 'close range'), round and round")
+    synth.add_argument("--shadowed", action="store_true",
+                       help="scenes: a hard shadow across each plate the sun lights (by day, or a real frame as "
+                            "photographed); the scenes otherwise as the same seed's without it")
     synth.add_argument("--wait", type=float, metavar="SECONDS",
                        help="clip: every vehicle stops at the barrier and waits this long")
     synth.add_argument("--size", metavar="WIDTHxHEIGHT",

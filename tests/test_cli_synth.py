@@ -22,6 +22,23 @@ def test_scenes_with_a_sheet(tmp_path):
     assert (tmp_path / "sheet.png").stat().st_size > 0
 
 
+def test_shadowed_scenes_are_the_same_scenes_with_a_shadow_across_each_sunlit_plate(tmp_path):
+    for name, extra in (("plain", ()), ("shadowed", ("--shadowed",))):
+        run = anpr("synth", str(tmp_path / name), "--count", "8", "--seed", "48", "--kind", "scenes", "--quiet",
+                   "--backgrounds", "none", "--workers", "1", *extra)
+        assert run.returncode == 0, run.stderr
+    plain, shadowed = ([json.loads(line) for line in (tmp_path / name / "labels.jsonl").read_text(
+        encoding="utf-8").splitlines()] for name in ("plain", "shadowed"))
+    sunlit = [p["conditions"]["lighting"] in ("day", "as photographed") for p in plain]
+    assert any(sunlit) and not all(sunlit)  # the seed draws both, so both sides are checked
+    for a, b, lit in zip(plain, shadowed, sunlit):
+        assert b["plate"] == a["plate"] and b["corners"] == a["corners"]  # the same scene, the same labels
+        assert b["conditions"] == ({**a["conditions"], "cast_shadow": True} if lit else a["conditions"])
+        same = (tmp_path / "plain" / a["image"]).read_bytes() == (tmp_path / "shadowed" / b["image"]).read_bytes()
+        assert same != lit
+    assert json.loads((tmp_path / "shadowed" / "meta.json").read_text(encoding="utf-8"))["shadowed"] is True
+
+
 def test_bad_arguments_exit_two_with_the_reason(tmp_path):
     for args, fragment in [
         (["synth", str(tmp_path / "x"), "--count", "0"], "must be at least 1"),
@@ -34,6 +51,7 @@ def test_bad_arguments_exit_two_with_the_reason(tmp_path):
         (["synth", str(tmp_path / "x"), "--kind", "clip", "--size", "8000x6000"], "expected 320x240 to 3840x2160"),
         (["synth", str(tmp_path / "x"), "--kind", "clip", "--fps", "100"], "expected 5 to 60"),
         (["synth", str(tmp_path / "x"), "--kind", "scenes", "--size", "2688x1520"], "only for --kind clip"),
+        (["synth", str(tmp_path / "x"), "--kind", "stress", "--shadowed"], "it needs --kind scenes"),
     ]:
         run = anpr(*args)
         assert run.returncode == 2, (args, run.stderr)

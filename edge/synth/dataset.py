@@ -33,7 +33,7 @@ from edge import __version__
 from edge.synth.backgrounds import Backgrounds
 from edge.common.fonts import available_fonts, bundled_font
 from edge.synth.plate import LABEL_IDS
-from edge.synth.scene import KINDS, Sample, make_sample
+from edge.synth.scene import KINDS, Overrides, Sample, make_sample
 from edge.synth.stress import Level, levels_named, stress_sample
 
 DATASET_KINDS = (*KINDS, "stress")  # stress: scenes condition by condition (edge/synth/stress.py)
@@ -65,10 +65,10 @@ def _init_worker(backgrounds_dir: str | None) -> None:
     _worker_backgrounds = Backgrounds(backgrounds_dir) if backgrounds_dir else None
 
 
-def _make_and_write(job: tuple[int, int, str, str, tuple[Level, ...]]) -> dict:
-    seed, index, kind, folder, levels = job
+def _make_and_write(job: tuple[int, int, str, str, tuple[Level, ...], bool]) -> dict:
+    seed, index, kind, folder, levels, shadowed = job
     sample = (stress_sample(seed, index, levels) if kind == "stress"
-              else make_sample(seed, index, kind, _worker_backgrounds))
+              else make_sample(seed, index, kind, _worker_backgrounds, overrides=Overrides(shadow=shadowed)))
     return _write_sample(sample, Path(folder))
 
 
@@ -94,13 +94,17 @@ def _write_sample(sample: Sample, folder: Path) -> dict:
 
 def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates",
                   backgrounds_dir: str | Path | None = None, workers: int | None = None,
-                  progress: bool = True, conditions: str | None = None) -> DatasetSummary:
+                  progress: bool = True, conditions: str | None = None, shadowed: bool = False) -> DatasetSummary:
     """Make samples 0..count-1 of stream ``seed`` into ``folder`` (which must hold no dataset);
-    for the stress kind, ``conditions`` keeps only the conditions whose names hold that text."""
+    for the stress kind, ``conditions`` keeps only the conditions whose names hold that text;
+    for scenes, ``shadowed`` casts a hard shadow across each plate the sun lights, on scenes
+    otherwise the same as the seed's without it (a pair for ``anpr eval``)."""
     if kind not in DATASET_KINDS:
         raise SynthError(f"--kind must be one of {', '.join(DATASET_KINDS)}, not {kind!r}")
     if conditions is not None and kind != "stress":
         raise SynthError(f"--conditions picks stress conditions; it needs --kind stress, not {kind!r}")
+    if shadowed and kind != "scenes":
+        raise SynthError(f"--shadowed casts shadows on scenes; it needs --kind scenes, not {kind!r}")
     try:  # once, here: each stress job carries them
         levels = levels_named(conditions) if kind == "stress" else ()
     except ValueError as exc:
@@ -122,8 +126,9 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
         "version": __version__, "seed": seed, "kind": kind, "count": count, "label_ids": LABEL_IDS,
         "fonts": [Path(f).name for f in available_fonts()],
         "backgrounds": str(backgrounds_dir) if backgrounds_dir else None, "conditions": conditions,
+        "shadowed": shadowed,
     }
-    jobs = [(seed, i, kind, str(folder), levels) for i in range(count)]
+    jobs = [(seed, i, kind, str(folder), levels, shadowed) for i in range(count)]
     bar = _progress(count, f"synth {kind}", progress)
     started = time.perf_counter()
     written = 0

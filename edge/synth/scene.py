@@ -263,6 +263,7 @@ def _draw_distractors(canvas: np.ndarray, corners: np.ndarray, plate_width: floa
 
 
 LIGHTING = ("day", "dusk", "night", "infrared")
+SUNLIT = ("day", "as photographed")  # the light a shadow can be cast in (a real frame keeps its own)
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,8 @@ class Overrides:
     jpeg_quality: int | None = None  # the encoder's quality (a low-bitrate stream: 15)
     processed: bool = False  # the camera denoises and sharpens before it encodes (degrade.camera_processing)
     wdr: bool = False  # the camera's wide dynamic range maps tones locally (degrade.wide_dynamic_range)
-    shadow: bool = False  # a hard shadow cast across the plate in sunlight (degrade.cast_shadow)
+    shadow: bool = False  # a hard shadow cast across the plate where the sun lights it (degrade.cast_shadow):
+    # drawn scenes lit by day and real frames as photographed, not dusk, night or infrared
 
     @property
     def forces_vehicle(self) -> bool:
@@ -420,7 +422,7 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
         if infrared:
             canvas = degrade.lighting(canvas, "infrared", rng, labels > 0)
     conditions["lighting"] = light
-    if o.shadow:  # its own stream: the scene's draws stay as without it
+    if o.shadow and light in SUNLIT:  # its own stream: the scene's draws stay as without it
         box = (*corners.min(axis=0), *corners.max(axis=0))
         canvas = degrade.random_shadow(canvas, box, plate_width, np.random.default_rng([seed, index, 9]))
         conditions["cast_shadow"] = True
