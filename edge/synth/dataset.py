@@ -65,10 +65,10 @@ def _init_worker(backgrounds_dir: str | None) -> None:
     _worker_backgrounds = Backgrounds(backgrounds_dir) if backgrounds_dir else None
 
 
-def _make_and_write(job: tuple[int, int, str, str, tuple[Level, ...], bool]) -> dict:
-    seed, index, kind, folder, levels, shadowed = job
+def _make_and_write(job: tuple[int, int, str, str, tuple[Level, ...], Overrides]) -> dict:
+    seed, index, kind, folder, levels, overrides = job
     sample = (stress_sample(seed, index, levels) if kind == "stress"
-              else make_sample(seed, index, kind, _worker_backgrounds, overrides=Overrides(shadow=shadowed)))
+              else make_sample(seed, index, kind, _worker_backgrounds, overrides=overrides))
     return _write_sample(sample, Path(folder))
 
 
@@ -128,7 +128,8 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
         "backgrounds": str(backgrounds_dir) if backgrounds_dir else None, "conditions": conditions,
         "shadowed": shadowed,
     }
-    jobs = [(seed, i, kind, str(folder), levels, shadowed) for i in range(count)]
+    overrides = Overrides(shadow=shadowed)  # what every scene of the set fixes (the stress kind: its levels)
+    jobs = [(seed, i, kind, str(folder), levels, overrides) for i in range(count)]
     bar = _progress(count, f"synth {kind}", progress)
     started = time.perf_counter()
     written = 0
