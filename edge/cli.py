@@ -268,11 +268,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder")
     if (folder / "vehicles.jsonl").exists():
+        if args.against:
+            raise UsageError("--against compares two model folders on a labelled folder of stills, not on a clip")
         return _eval_clip(args, folder)
     if args.db:
         raise UsageError(f"--db scores a run on a clip; {folder} has no vehicles.jsonl")
     if args.report and Path(args.report).is_file():
         raise UsageError(f"--report {args.report}: is a file; give a folder")
+    if args.against and args.report:
+        raise UsageError("--report draws one reader's report; run it without --against")
+    if args.against and not Path(args.against).is_dir():
+        raise UsageError(f"--against {args.against}: is not a folder of models")
     labels_path = Path(args.labels) if args.labels else folder / "labels.csv"
     if not labels_path.exists() and not labels_path.is_absolute() and (folder / labels_path).exists():
         labels_path = folder / labels_path
@@ -281,6 +287,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except LabelError as exc:
         raise UsageError(str(exc)) from exc
     pipeline = _pipeline(args)
+    if args.against:
+        return _eval_against(args, pipeline, folder, labels)
     report = evaluate(pipeline, folder, labels, baselines=_baselines(not args.no_baselines))
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -293,6 +301,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"wrote {write_report(report, args.report)}", file=sys.stderr)
         except ReportError as exc:
             raise UsageError(str(exc)) from exc
+    return 0
+
+
+def _eval_against(args: argparse.Namespace, pipeline, folder: Path, labels) -> int:
+    """``anpr eval DIR --against MODELS``: the --models folder and another on the same images, in turns."""
+    from dataclasses import replace
+
+    from edge.evaluate import compare
+    from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
+    from edge.vision.pipeline import Pipeline
+
+    try:
+        other = Pipeline(replace(_vision_config(args), models_dir=args.against))
+    except ModelError as exc:
+        raise UsageError(str(exc)) from exc
+    comparison = compare(pipeline, other, folder, labels)
+    if args.json:
+        print(json.dumps({"models": str(args.models or DEFAULT_MODELS_DIR), "against": str(args.against),
+                          **comparison.to_dict()}, ensure_ascii=False))
+    else:
+        print(comparison.table((f"first: {args.models or DEFAULT_MODELS_DIR}", f"second: {args.against}")))
     return 0
 
 
@@ -815,6 +844,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "(conditions.png, reliability.png) and one page, DIR/index.html")
     ev.add_argument("--no-baselines", action="store_true",
                     help="skip reading the plates again with Tesseract and RapidOCR (where installed)")
+    ev.add_argument("--against", metavar="MODELS",
+                    help="also read every image with the models of folder MODELS (same options), the two taking "
+                         "turns image by image so their times are compared under the same load; prints both "
+                         "side by side and the plates and stress conditions where they differ (no baselines)")
     _add_vision_options(ev)
     ev.set_defaults(func=cmd_eval)
 

@@ -148,6 +148,8 @@ class ImageResult:
     false_plates: list[list[float]]
     timing_ms: dict[str, float]
     error: str | None = None
+    exact: list[int] = field(default_factory=list)  # plate_index of readable plates read right in every field
+    elapsed_ms: float | None = None  # decoding and reading it, as timed here
 
 
 @dataclass
@@ -223,8 +225,9 @@ class Report:
             "sure_mistakes": self.sure_mistakes,
             "category": self.category.to_dict(),
             "conditions": {name: c.to_dict() for name, c in self.conditions.items()},
-            "per_image": [{"file": r.file, "found": r.found, "missed": r.missed, "false_plates": r.false_plates,
-                           "error": r.error, "timing_ms": r.timing_ms} for r in self.per_image],
+            "per_image": [{"file": r.file, "found": r.found, "missed": r.missed, "exact": r.exact,
+                           "false_plates": r.false_plates, "error": r.error, "timing_ms": r.timing_ms}
+                          for r in self.per_image],
         }
 
     def table(self) -> str:
@@ -341,29 +344,156 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
     or a string saying why it is not run.
     """
     base, names = image_files(folder, labels)
-    reading, reliability = FieldTally(), Reliability()
-    engines = {k: v for k, v in (baselines or {}).items() if not isinstance(v, str)}
-    tallies: dict[str, FieldTally | str] = {k: v if isinstance(v, str) else FieldTally(fields=READ_FIELDS[:4])
-                                            for k, v in (baselines or {}).items()}
-    plates_output, invalid, sure_mistakes, category = 0, [], [], CategoryTally()
-    conditions: dict[str, ConditionScore] = {}
-    results: list[ImageResult] = []
-    totals, stages = [], {}
-    found_r = total_r = found_all = total_all = false = misplaced = 0
-    errors_px, errors_rel = [], []
+    scoring = _Scoring(labels, baselines)
     for name in names:
-        wanted = labels.get(name, [])
-        total_r += sum(l.counts_for_recall for l in wanted)
-        total_all += len(wanted)
         start = time.perf_counter()
         try:
             result = pipeline.read_image(load_image(base / name))
         except ImageError as exc:
-            results.append(ImageResult(name, [], [], [l.index for l in wanted], [], {}, error=str(exc)))
+            scoring.failed(name, exc)
             continue
-        totals.append((time.perf_counter() - start) * 1e3)
+        scoring.add(name, result, (time.perf_counter() - start) * 1e3)
+        if progress:
+            progress(scoring.results[-1])
+    return scoring.report(folder, names)
+
+
+def compare(first: Pipeline, second: Pipeline, folder: Path, labels: dict[str, list[LabelledPlate]]) -> Comparison:
+    """Both pipelines over the same images, scored apart, taking turns image by image (the first
+    reads first on even images, the second on odd ones), so that their times are taken under the
+    same load and any drift in it falls on both. Each image is decoded once; its decoding time
+    counts in both times, as in ``evaluate``. No baselines."""
+    base, names = image_files(folder, labels)
+    scorings = (_Scoring(labels, None), _Scoring(labels, None))
+    for k, name in enumerate(names):
+        start = time.perf_counter()
+        try:
+            image = load_image(base / name)
+        except ImageError as exc:
+            for scoring in scorings:
+                scoring.failed(name, exc)
+            continue
+        decode_ms = (time.perf_counter() - start) * 1e3
+        for which in ((0, 1) if k % 2 == 0 else (1, 0)):
+            start = time.perf_counter()
+            result = (first, second)[which].read_image(image)
+            scorings[which].add(name, result, decode_ms + (time.perf_counter() - start) * 1e3)
+    return Comparison(*(s.report(folder, names) for s in scorings))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two model folders' reports on the same images (``compare``), and where they differ."""
+
+    first: Report
+    second: Report
+
+    def time_ratio(self) -> float | None:
+        """The median over images of the second's time over the first's."""
+        ratios = [b.elapsed_ms / a.elapsed_ms for a, b in zip(self.first.per_image, self.second.per_image)
+                  if a.elapsed_ms and b.elapsed_ms]
+        return float(np.median(ratios)) if ratios else None
+
+    def changed(self, what: str) -> dict[str, list[str]]:
+        """Readable plates (``file#index``) the second finds (``what="found"``) or reads exactly
+        (``"exact"``) and the first does not (gained), and the other way round (lost)."""
+        def plates(report):
+            readable = {(f, l.index) for f, ls in report.labels.items() for l in ls if l.counts_for_recall}
+            return {(r.file, i) for r in report.per_image for i in getattr(r, what) if (r.file, i) in readable}
+
+        a, b = plates(self.first), plates(self.second)
+        return {"gained": [f"{f}#{i}" for f, i in sorted(b - a)], "lost": [f"{f}#{i}" for f, i in sorted(a - b)]}
+
+    def condition_changes(self) -> dict[str, dict[str, list[int]]]:
+        """Stress conditions whose found or exact counts differ: name -> {"found": [first, second], "exact": [...]}."""
+        out = {}
+        for name, a in self.first.conditions.items():
+            b = self.second.conditions.get(name, ConditionScore())
+            pair = {"found": [a.found, b.found], "exact": [a.reading.exact, b.reading.exact]}
+            if pair["found"][0] != pair["found"][1] or pair["exact"][0] != pair["exact"][1]:
+                out[name] = pair
+        return out
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """Figure, first, second: the figures a change is decided on."""
+        def fmt(v, digits=4):
+            return "n/a" if v is None else f"{v:.{digits}f}"
+
+        def share(n, of):
+            return f"{n}/{of}" + ("" if not of else f" ({n / of:.3f})")
+
+        rows = [("readable plates found", *(share(r.readable_found, r.readable_plates) for r in self.reports)),
+                ("read exactly", *(share(r.reading.exact, r.reading.plates) for r in self.reports))]
+        rows += [(f"  {name}", *(fmt(r.reading.accuracy(name)) for r in self.reports)) for name in READ_FIELDS]
+        rows += [("false plates per image", *(f"{r.false_per_image:.3f}" for r in self.reports)),
+                 (f"fields wrong at >= {SURE}", *(str(len(r.sure_mistakes)) for r in self.reports)),
+                 (f"category wrong at >= {GATE_THRESHOLD}", *(str(r.category.wrong_at_gate) for r in self.reports)),
+                 ("calibration error", *(fmt(r.reliability.calibration_error()) for r in self.reports)),
+                 ("grammar-invalid outputs", *(str(len(r.invalid)) for r in self.reports)),
+                 ("time per image, mean ms", *(f"{r.time_ms_mean:.1f}" for r in self.reports))]
+        return rows
+
+    @property
+    def reports(self) -> tuple[Report, Report]:
+        return self.first, self.second
+
+    def to_dict(self) -> dict:
+        ratio = self.time_ratio()
+        return {"first": self.first.to_dict(), "second": self.second.to_dict(),
+                "time_ratio_median": None if ratio is None else round(ratio, 3),
+                "found": self.changed("found"), "exact": self.changed("exact"),
+                "conditions_changed": self.condition_changes()}
+
+    def table(self, names: tuple[str, str]) -> str:
+        """Side by side, then the plates and conditions that differ. ``names``: how to call the two."""
+        rows = [("", *names), *self.rows()]
+        widths = [max(len(r[k]) for r in rows) for k in range(3)]
+        lines = ["  ".join(f"{v:<{widths[k]}}" for k, v in enumerate(r)).rstrip() for r in rows]
+        ratio = self.time_ratio()
+        lines.append("time per image, second over first (median over images, read in turns): "
+                     + ("n/a" if ratio is None else f"{ratio:.3f}"))
+        for what, verb in (("found", "found"), ("exact", "read exactly")):
+            change = self.changed(what)
+            for way, who in (("gained", "the second"), ("lost", "the first")):
+                if change[way]:
+                    lines.append(f"{verb} by {who} only ({len(change[way])}): " + ", ".join(change[way]))
+        for name, pair in self.condition_changes().items():
+            lines.append(f"condition {name}: found {pair['found'][0]} -> {pair['found'][1]}, "
+                         f"exact {pair['exact'][0]} -> {pair['exact'][1]}")
+        return "\n".join(lines)
+
+
+class _Scoring:
+    """One reader's tallies over a labelled folder, image by image."""
+
+    def __init__(self, labels: dict[str, list[LabelledPlate]], baselines: dict[str, object] | None):
+        self.labels = labels
+        self.reading, self.reliability = FieldTally(), Reliability()
+        self.engines = {k: v for k, v in (baselines or {}).items() if not isinstance(v, str)}
+        self.tallies: dict[str, FieldTally | str] = {k: v if isinstance(v, str) else FieldTally(fields=READ_FIELDS[:4])
+                                                     for k, v in (baselines or {}).items()}
+        self.plates_output, self.invalid, self.sure_mistakes, self.category = 0, [], [], CategoryTally()
+        self.conditions: dict[str, ConditionScore] = {}
+        self.results: list[ImageResult] = []
+        self.totals, self.stages = [], {}
+        self.found_r = self.total_r = self.found_all = self.total_all = self.false = self.misplaced = 0
+        self.errors_px, self.errors_rel = [], []
+
+    def failed(self, name: str, exc: ImageError) -> None:
+        """An image that could not be read: its plates are missed."""
+        wanted = self.labels.get(name, [])
+        self.total_r += sum(l.counts_for_recall for l in wanted)
+        self.total_all += len(wanted)
+        self.results.append(ImageResult(name, [], [], [l.index for l in wanted], [], {}, error=str(exc)))
+
+    def add(self, name: str, result, elapsed_ms: float) -> None:
+        """What the pipeline read in image ``name`` (a ``PipelineResult``), in ``elapsed_ms``."""
+        wanted = self.labels.get(name, [])
+        self.total_r += sum(l.counts_for_recall for l in wanted)
+        self.total_all += len(wanted)
+        self.totals.append(elapsed_ms)
         for k, v in result.timing_ms.items():
-            stages.setdefault(k, []).append(v)
+            self.stages.setdefault(k, []).append(v)
         boxes = [p.bbox for p in result.plates]
         pairs = match(boxes, wanted)
         matched_p = {i for i, _, _ in pairs}
@@ -371,40 +501,42 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
         for i, j, _ in pairs:
             label, plate = wanted[j], result.plates[i]
             if label.counts_for_recall:
-                found_r += 1
+                self.found_r += 1
                 err = corner_error(boxes[i], label.box)
-                errors_px.append(err)
+                self.errors_px.append(err)
                 error_of_width[j] = err / (label.box[2] - label.box[0])
-                errors_rel.append(error_of_width[j])
+                self.errors_rel.append(error_of_width[j])
             if plate.reading is not None:
                 for f, confidence, value, right in scored_fields(label, plate.reading):
-                    reliability.add(confidence, right)
+                    self.reliability.add(confidence, right)
                     if confidence >= SURE and not right:
-                        sure_mistakes.append({"file": name, "plate_index": label.index, "field": f,
-                                              "label": getattr(label, f), "read": value,
-                                              "confidence": round(float(confidence), 4),
-                                              "condition": label.condition or None})
+                        self.sure_mistakes.append({"file": name, "plate_index": label.index, "field": f,
+                                                   "label": getattr(label, f), "read": value,
+                                                   "confidence": round(float(confidence), 4),
+                                                   "condition": label.condition or None})
                 if (truth := labelled_category(label.fields)) is not None:
                     read = plate.reading.category_reading
-                    category.add(truth, read.value, read.confidence)
+                    self.category.add(truth, read.value, read.confidence)
         by_label = {j: result.plates[i] for i, j, _ in pairs}
+        exact = []
         for j, label in enumerate(wanted):
             if not label.counts_for_recall:
                 continue
             plate = by_label.get(j)
             read = {f: getattr(plate, f) for f in READ_FIELDS} if plate is not None and plate.reading else None
-            reading.add(label.fields, read)
+            if self.reading.add(label.fields, read):
+                exact.append(label.index)
             if read is not None:
-                reading.timed(result.timing_ms.get("read", 0.0) / 1e3 / len(result.plates))
+                self.reading.timed(result.timing_ms.get("read", 0.0) / 1e3 / len(result.plates))
             if label.condition:
-                score = conditions.setdefault(label.condition, ConditionScore())
+                score = self.conditions.setdefault(label.condition, ConditionScore())
                 score.plates += 1
                 score.found += plate is not None
                 if plate is not None:
                     score.corner_errors.append(error_of_width[j])
                 score.reading.add(label.fields, read)
-            for name, engine in engines.items():
-                tally = tallies[name]
+            for engine_name, engine in self.engines.items():
+                tally = self.tallies[engine_name]
                 if plate is None:
                     tally.add(label.fields, None)
                     continue
@@ -414,29 +546,32 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
                 tally.add(label.fields, vars(fields_from_text(text)))
         for p in result.plates:
             if p.reading is not None:
-                plates_output += 1
-                invalid += [f"{name}: {why}" for why in grammar_problems(p.to_dict())]
-        found_all += len(pairs)
+                self.plates_output += 1
+                self.invalid += [f"{name}: {why}" for why in grammar_problems(p.to_dict())]
+        self.found_all += len(pairs)
         falses = [b for i, b in enumerate(boxes) if i not in matched_p]
-        false += len(falses)
-        misplaced += sum(any(iou(b, l.box) > 0.1 for l in wanted) for b in falses)
+        self.false += len(falses)
+        self.misplaced += sum(any(iou(b, l.box) > 0.1 for l in wanted) for b in falses)
         found = sorted(wanted[j].index for _, j, _ in pairs)
-        results.append(ImageResult(name, [p.to_dict() for p in result.plates], found,
-                                   sorted({l.index for l in wanted} - set(found)), falses, result.timing_ms))
-        if progress:
-            progress(results[-1])
-    report = Report(
-        folder=str(folder), images=len(names), failed_images=sum(r.error is not None for r in results),
-        readable_plates=total_r, readable_found=found_r, labelled_plates=total_all, labelled_found=found_all,
-        false_plates=false, misplaced=misplaced, corner_error_px=float(np.mean(errors_px)) if errors_px else None,
-        corner_error_rel=float(np.mean(errors_rel)) if errors_rel else None,
-        time_ms_mean=float(np.mean(totals)) if totals else 0.0,
-        time_ms_p95=float(np.percentile(totals, 95)) if totals else 0.0,
-        stage_ms_mean={k: round(float(np.mean(v)), 1) for k, v in stages.items()}, per_image=results, labels=labels,
-        reading=reading, baselines=tallies, reliability=reliability, plates_output=plates_output, invalid=invalid,
-        sure_mistakes=sure_mistakes, category=category,
-        conditions=dict(sorted(conditions.items(), key=lambda kv: _level_order(kv[0]))))
-    return report
+        self.results.append(ImageResult(name, [p.to_dict() for p in result.plates], found,
+                                        sorted({l.index for l in wanted} - set(found)), falses, result.timing_ms,
+                                        exact=sorted(exact), elapsed_ms=elapsed_ms))
+
+    def report(self, folder: Path, names: list[str]) -> Report:
+        totals, errors_px, errors_rel = self.totals, self.errors_px, self.errors_rel
+        return Report(
+            folder=str(folder), images=len(names), failed_images=sum(r.error is not None for r in self.results),
+            readable_plates=self.total_r, readable_found=self.found_r, labelled_plates=self.total_all,
+            labelled_found=self.found_all, false_plates=self.false, misplaced=self.misplaced,
+            corner_error_px=float(np.mean(errors_px)) if errors_px else None,
+            corner_error_rel=float(np.mean(errors_rel)) if errors_rel else None,
+            time_ms_mean=float(np.mean(totals)) if totals else 0.0,
+            time_ms_p95=float(np.percentile(totals, 95)) if totals else 0.0,
+            stage_ms_mean={k: round(float(np.mean(v)), 1) for k, v in self.stages.items()}, per_image=self.results,
+            labels=self.labels, reading=self.reading, baselines=self.tallies, reliability=self.reliability,
+            plates_output=self.plates_output, invalid=self.invalid, sure_mistakes=self.sure_mistakes,
+            category=self.category,
+            conditions=dict(sorted(self.conditions.items(), key=lambda kv: _level_order(kv[0]))))
 
 
 def _level_order(name: str) -> tuple[int, str]:

@@ -119,8 +119,9 @@ class FieldTally:
     seconds: float = 0.0
     timed_plates: int = 0
 
-    def add(self, labels: dict[str, str], values: dict[str, str | None] | None) -> None:
-        """One labelled plate and what was read (None: the plate was not found)."""
+    def add(self, labels: dict[str, str], values: dict[str, str | None] | None) -> bool:
+        """One labelled plate and what was read (None: the plate was not found); whether every
+        scored field was read right."""
         self.plates += 1
         all_right = True
         for name in self.fields:
@@ -136,6 +137,7 @@ class FieldTally:
                 self.withheld[name] += 1
             self.mistakes[(name, labels[name], "not found" if values is None else value or "null")] += 1
         self.exact += all_right
+        return all_right
 
     def timed(self, seconds: float) -> None:
         """Time spent reading one plate."""

@@ -1,14 +1,18 @@
 """Finding plates end to end with the committed segmenter (and Tiny YOLOv3 when `make models` ran)."""
 
+import hashlib
 import json
 
 import cv2
 import numpy as np
+import onnx
 import pytest
+from onnx import numpy_helper
 
 from edge.cli import main
 from edge.common.errors import ConfigError
 from edge.vision.config import VisionConfig
+from edge.vision.half import expand_half
 from edge.synth.scene import Overrides, make_sample
 from edge.synth.stress import levels_named, stress_sample
 from edge.common.boxes import iou
@@ -288,17 +292,22 @@ def test_read_json_contract_annotation_and_corrupt_image(tmp_path, capsys):
 LABEL_HEADER = "file,plate_index,x1,y1,x2,y2,region,class_number,kana,serial,color,readable,pasted\n"
 
 
-def test_eval_scores_a_labelled_folder(tmp_path, capsys):
+def _labelled_folder(folder, count):
+    """``count`` clear scenes labelled, an empty picture and a broken file."""
     rows = [LABEL_HEADER]
-    for k, sample in enumerate(_clear_scenes(3)):
-        _write_scene(tmp_path, sample, f"s{k}.jpg")
+    for k, sample in enumerate(_clear_scenes(count)):
+        _write_scene(folder, sample, f"s{k}.jpg")
         x1, y1, x2, y2 = (round(v) for v in sample.plate_box)
         p = sample.plate
         rows.append(f"s{k}.jpg,0,{x1},{y1},{x2},{y2},{p.region},{p.class_number},{p.kana},{p.serial},"
                     f"{p.color.value},yes,no\n")
-    cv2.imwrite(str(tmp_path / "images" / "empty.png"), np.full((300, 400, 3), 90, np.uint8))
-    (tmp_path / "images" / "broken.jpg").write_bytes(b"")
-    (tmp_path / "labels.csv").write_text("".join(rows), encoding="utf-8")
+    cv2.imwrite(str(folder / "images" / "empty.png"), np.full((300, 400, 3), 90, np.uint8))
+    (folder / "images" / "broken.jpg").write_bytes(b"")
+    (folder / "labels.csv").write_text("".join(rows), encoding="utf-8")
+
+
+def test_eval_scores_a_labelled_folder(tmp_path, capsys):
+    _labelled_folder(tmp_path, 3)
     assert main(["eval", str(tmp_path), "--json", "--no-detector", "--no-baselines"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["images"] == 5 and report["failed_images"] == 1
@@ -333,6 +342,49 @@ def test_eval_lists_each_field_read_wrong_at_0_99_or_more(tmp_path, capsys):
     assert listed[0]["confidence"] >= 0.99
     assert main(["eval", str(tmp_path), "--no-detector", "--no-baselines"]) == 0
     assert f"s0.jpg#0 serial: {wrong} read as {p.serial} at" in capsys.readouterr().out
+
+
+def _models_with_a_scrambled_serial_reader(folder):
+    """The committed models, but a serial reader whose last layers are noise (its manifest made to match)."""
+    folder.mkdir()
+    for f in DEFAULT_MODELS_DIR.iterdir():
+        if not f.name.startswith("read-serial."):
+            (folder / f.name).symlink_to(f)
+    model = expand_half(onnx.load(str(DEFAULT_MODELS_DIR / "read-serial.onnx")))
+    rng = np.random.default_rng(5)
+    for w in [w for w in model.graph.initializer if w.name.endswith("head.5.weight")]:
+        w.CopyFrom(numpy_helper.from_array(rng.normal(0, 1, w.dims).astype(np.float32), w.name))
+    onnx.save(model, str(folder / "read-serial.onnx"))
+    manifest = json.loads((DEFAULT_MODELS_DIR / "read-serial.json").read_text(encoding="utf-8"))
+    manifest["sha256"] = hashlib.sha256((folder / "read-serial.onnx").read_bytes()).hexdigest()
+    (folder / "read-serial.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_eval_against_another_model_folder_reads_both_in_turns_and_lists_what_differs(tmp_path, capsys):
+    labelled = tmp_path / "set"
+    _labelled_folder(labelled, 3)
+    _models_with_a_scrambled_serial_reader(tmp_path / "scrambled")
+    assert main(["eval", str(labelled), "--json", "--no-detector", "--against", str(tmp_path / "scrambled")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    first, second = out["first"], out["second"]
+    assert out["against"] == str(tmp_path / "scrambled") and out["models"] == str(DEFAULT_MODELS_DIR)
+    assert first["images"] == second["images"] == 5 and first["failed_images"] == second["failed_images"] == 1
+    assert first["readable_found"] == second["readable_found"] == 3  # the same segmenter finds the same plates
+    assert first["reading"]["field_accuracy"]["region"] == second["reading"]["field_accuracy"]["region"]
+    assert first["reading"]["exact"] >= 2 and second["reading"]["field_accuracy"]["serial"] < 0.5
+    exact = {name: {f"{r['file']}#{i}" for r in report["per_image"] for i in r["exact"]}
+             for name, report in (("first", first), ("second", second))}
+    assert out["exact"] == {"gained": sorted(exact["second"] - exact["first"]),
+                            "lost": sorted(exact["first"] - exact["second"])}
+    assert out["exact"]["lost"] and out["found"] == {"gained": [], "lost": []}
+    assert all(r["timing_ms"] for report in (first, second) for r in report["per_image"] if not r["error"])
+    assert out["time_ratio_median"] > 0
+    assert main(["eval", str(labelled), "--no-detector", "--against", str(DEFAULT_MODELS_DIR)]) == 0
+    table = capsys.readouterr().out
+    assert "read exactly by" not in table and "found by" not in table  # the same models: nothing differs
+    assert "time per image, second over first" in table
+    assert main(["eval", str(labelled), "--no-detector", "--against", str(tmp_path / "nowhere")]) == 2
+    assert "--against" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("row, message", [
