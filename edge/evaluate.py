@@ -226,8 +226,8 @@ class Report:
             "category": self.category.to_dict(),
             "conditions": {name: c.to_dict() for name, c in self.conditions.items()},
             "per_image": [{"file": r.file, "found": r.found, "missed": r.missed, "exact": r.exact,
-                           "false_plates": r.false_plates, "error": r.error, "timing_ms": r.timing_ms}
-                          for r in self.per_image],
+                           "false_plates": r.false_plates, "error": r.error, "timing_ms": r.timing_ms,
+                           "plates": r.plates} for r in self.per_image],
         }
 
     def table(self) -> str:

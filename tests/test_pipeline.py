@@ -316,6 +316,8 @@ def test_eval_scores_a_labelled_folder(tmp_path, capsys):
     assert report["corner_error_of_width"] < 0.06
     assert report["reading"]["plates"] == 3 and report["reading"]["exact"] >= 2  # clear plates, read
     assert report["grammar_invalid_outputs"] == 0 and report["plates_output"] == 3
+    read = {r["file"]: r["plates"] for r in report["per_image"]}
+    assert all(len(read[f"s{k}.jpg"]) == 1 and read[f"s{k}.jpg"][0]["region"] for k in range(3))
     assert sum(row["fields"] for row in report["reliability"]) == 15
     assert main(["eval", str(tmp_path), "--no-detector", "--no-baselines"]) == 0
     table = capsys.readouterr().out
