@@ -28,7 +28,7 @@ from edge.field_score import (GATE_THRESHOLD, SURE, CategoryTally, FieldTally, R
                                labelled_category, rounded, same)
 from edge.plates.reading import READ_FIELDS, Reading
 from edge.common.boxes import iou
-from edge.vision.pipeline import ImageError, Pipeline, load_image
+from edge.vision.pipeline import ImageError, Pipeline, ReadResult, load_image
 
 REQUIRED = ("file", "plate_index", "x1", "y1", "x2", "y2", "region", "class_number", "kana", "serial", "color",
             "readable", "pasted")
@@ -486,8 +486,8 @@ class _Scoring:
         self.total_all += len(wanted)
         self.results.append(ImageResult(name, [], [], [l.index for l in wanted], [], {}, error=str(exc)))
 
-    def add(self, name: str, result, elapsed_ms: float) -> None:
-        """What the pipeline read in image ``name`` (a ``PipelineResult``), in ``elapsed_ms``."""
+    def add(self, name: str, result: ReadResult, elapsed_ms: float) -> None:
+        """What the pipeline read in image ``name``, in ``elapsed_ms``."""
         wanted = self.labels.get(name, [])
         self.total_r += sum(l.counts_for_recall for l in wanted)
         self.total_all += len(wanted)
