@@ -277,8 +277,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--report {args.report}: is a file; give a folder")
     if args.against and args.report:
         raise UsageError("--report draws one reader's report; run it without --against")
-    if args.against and not Path(args.against).is_dir():
-        raise UsageError(f"--against {args.against}: is not a folder of models")
+    if args.against and not (Path(args.against).is_dir() or Path(args.against).suffix == ".toml"):
+        raise UsageError(f"--against {args.against}: neither a folder of models nor a .toml configuration")
     labels_path = Path(args.labels) if args.labels else folder / "labels.csv"
     if not labels_path.exists() and not labels_path.is_absolute() and (folder / labels_path).exists():
         labels_path = folder / labels_path
@@ -305,16 +305,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _eval_against(args: argparse.Namespace, pipeline, folder: Path, labels) -> int:
-    """``anpr eval DIR --against MODELS``: the --models folder and another on the same images, in turns."""
-    from dataclasses import replace
+    """``anpr eval DIR --against MODELS|FILE.toml``: the reader as the options give it, and the same
+    with another model folder or with the [vision] settings a configuration file changes from their
+    defaults, on the same images in turns."""
+    from dataclasses import fields, replace
 
+    from edge.common.errors import ConfigError
+    from edge.config import load_config
     from edge.evaluate import compare
+    from edge.vision.config import VisionConfig
     from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
     from edge.vision.pipeline import Pipeline
 
+    against = Path(args.against)
     try:
-        other = Pipeline(replace(_vision_config(args), models_dir=args.against))
-    except ModelError as exc:
+        if against.is_dir():
+            config = replace(_vision_config(args), models_dir=str(against))
+        else:
+            vision, default = load_config(against).vision, VisionConfig(threads=1)  # the appliance's default
+            changed = {f.name: getattr(vision, f.name) for f in fields(VisionConfig)
+                       if f.name != "threads" and getattr(vision, f.name) != getattr(default, f.name)}
+            config = replace(_vision_config(args), **changed)
+        other = Pipeline(config)
+    except (ConfigError, ModelError) as exc:
         raise UsageError(str(exc)) from exc
     comparison = compare(pipeline, other, folder, labels)
     if args.json:
@@ -844,10 +857,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "(conditions.png, reliability.png) and one page, DIR/index.html")
     ev.add_argument("--no-baselines", action="store_true",
                     help="skip reading the plates again with Tesseract and RapidOCR (where installed)")
-    ev.add_argument("--against", metavar="MODELS",
-                    help="also read every image with the models of folder MODELS (same options), the two taking "
-                         "turns image by image so their times are compared under the same load; prints both "
-                         "side by side and the plates and stress conditions where they differ (no baselines)")
+    ev.add_argument("--against", metavar="MODELS|FILE.toml",
+                    help="also read every image with the models of folder MODELS, or with the [vision] settings "
+                         "that FILE.toml (an appliance configuration) changes from their defaults, the rest as "
+                         "the options give it; the two take turns image by image so their times are compared "
+                         "under the same load; prints both side by side and the plates and stress conditions "
+                         "where they differ (no baselines)")
     _add_vision_options(ev)
     ev.set_defaults(func=cmd_eval)
 

@@ -385,8 +385,15 @@ def test_eval_against_another_model_folder_reads_both_in_turns_and_lists_what_di
     table = capsys.readouterr().out
     assert "read exactly by" not in table and "found by" not in table  # the same models: nothing differs
     assert "time per image, second over first" in table
+    settings = tmp_path / "lever.toml"  # the same lever as a configuration's [vision] settings
+    settings.write_text(f'[vision]\nmodels_dir = "{tmp_path / "scrambled"}"\n', encoding="utf-8")
+    assert main(["eval", str(labelled), "--json", "--no-detector", "--against", str(settings)]) == 0
+    assert json.loads(capsys.readouterr().out)["exact"] == out["exact"]
     assert main(["eval", str(labelled), "--no-detector", "--against", str(tmp_path / "nowhere")]) == 2
     assert "--against" in capsys.readouterr().err
+    settings.write_text("[vision]\nnarrow_plate_width = -3\n", encoding="utf-8")
+    assert main(["eval", str(labelled), "--no-detector", "--against", str(settings)]) == 2
+    assert "narrow_plate_width" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("row, message", [
