@@ -311,7 +311,7 @@ def _eval_against(args: argparse.Namespace, pipeline, folder: Path, labels) -> i
     from dataclasses import fields, replace
 
     from edge.common.errors import ConfigError
-    from edge.config import load_config
+    from edge.config import Config, load_config
     from edge.evaluate import compare
     from edge.vision.config import VisionConfig
     from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
@@ -322,7 +322,7 @@ def _eval_against(args: argparse.Namespace, pipeline, folder: Path, labels) -> i
         if against.is_dir():
             config = replace(_vision_config(args), models_dir=str(against))
         else:
-            vision, default = load_config(against).vision, VisionConfig(threads=1)  # the appliance's default
+            vision, default = load_config(against).vision, Config().vision  # the appliance's defaults
             changed = {f.name: getattr(vision, f.name) for f in fields(VisionConfig)
                        if f.name != "threads" and getattr(vision, f.name) != getattr(default, f.name)}
             config = replace(_vision_config(args), **changed)
@@ -330,11 +330,11 @@ def _eval_against(args: argparse.Namespace, pipeline, folder: Path, labels) -> i
     except (ConfigError, ModelError) as exc:
         raise UsageError(str(exc)) from exc
     comparison = compare(pipeline, other, folder, labels)
+    models = str(args.models or DEFAULT_MODELS_DIR)
     if args.json:
-        print(json.dumps({"models": str(args.models or DEFAULT_MODELS_DIR), "against": str(args.against),
-                          **comparison.to_dict()}, ensure_ascii=False))
+        print(json.dumps({"models": models, "against": str(args.against), **comparison.to_dict()}, ensure_ascii=False))
     else:
-        print(comparison.table((f"first: {args.models or DEFAULT_MODELS_DIR}", f"second: {args.against}")))
+        print(comparison.table((f"first: {models}", f"second: {args.against}")))
     return 0
 
 

@@ -355,7 +355,7 @@ def evaluate(pipeline: Pipeline, folder: Path, labels: dict[str, list[LabelledPl
         scoring.add(name, result, (time.perf_counter() - start) * 1e3)
         if progress:
             progress(scoring.results[-1])
-    return scoring.report(folder, names)
+    return scoring.report(folder)
 
 
 def compare(first: Pipeline, second: Pipeline, folder: Path, labels: dict[str, list[LabelledPlate]]) -> Comparison:
@@ -378,7 +378,7 @@ def compare(first: Pipeline, second: Pipeline, folder: Path, labels: dict[str, l
             start = time.perf_counter()
             result = (first, second)[which].read_image(image)
             scorings[which].add(name, result, decode_ms + (time.perf_counter() - start) * 1e3)
-    return Comparison(*(s.report(folder, names) for s in scorings))
+    return Comparison(*(s.report(folder) for s in scorings))
 
 
 @dataclass(frozen=True)
@@ -475,7 +475,7 @@ class _Scoring:
         self.plates_output, self.invalid, self.sure_mistakes, self.category = 0, [], [], CategoryTally()
         self.conditions: dict[str, ConditionScore] = {}
         self.results: list[ImageResult] = []
-        self.totals, self.stages = [], {}
+        self.stages = {}
         self.found_r = self.total_r = self.found_all = self.total_all = self.false = self.misplaced = 0
         self.errors_px, self.errors_rel = [], []
 
@@ -491,7 +491,6 @@ class _Scoring:
         wanted = self.labels.get(name, [])
         self.total_r += sum(l.counts_for_recall for l in wanted)
         self.total_all += len(wanted)
-        self.totals.append(elapsed_ms)
         for k, v in result.timing_ms.items():
             self.stages.setdefault(k, []).append(v)
         boxes = [p.bbox for p in result.plates]
@@ -557,10 +556,12 @@ class _Scoring:
                                         sorted({l.index for l in wanted} - set(found)), falses, result.timing_ms,
                                         exact=sorted(exact), elapsed_ms=elapsed_ms))
 
-    def report(self, folder: Path, names: list[str]) -> Report:
-        totals, errors_px, errors_rel = self.totals, self.errors_px, self.errors_rel
+    def report(self, folder: Path) -> Report:
+        """The report of every image added or failed so far."""
+        totals = [r.elapsed_ms for r in self.results if r.error is None]
+        errors_px, errors_rel = self.errors_px, self.errors_rel
         return Report(
-            folder=str(folder), images=len(names), failed_images=sum(r.error is not None for r in self.results),
+            folder=str(folder), images=len(self.results), failed_images=sum(r.error is not None for r in self.results),
             readable_plates=self.total_r, readable_found=self.found_r, labelled_plates=self.total_all,
             labelled_found=self.found_all, false_plates=self.false, misplaced=self.misplaced,
             corner_error_px=float(np.mean(errors_px)) if errors_px else None,
