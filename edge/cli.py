@@ -323,6 +323,7 @@ def _eval_against(args: argparse.Namespace, pipeline, folder: Path, labels) -> i
             config = replace(_vision_config(args), models_dir=str(against))
         else:
             vision, default = load_config(against).vision, Config().vision  # the appliance's defaults
+            # threads stay the options' so that both readers' times are taken on the same threads
             changed = {f.name: getattr(vision, f.name) for f in fields(VisionConfig)
                        if f.name != "threads" and getattr(vision, f.name) != getattr(default, f.name)}
             config = replace(_vision_config(args), **changed)

@@ -479,18 +479,21 @@ class _Scoring:
         self.found_r = self.total_r = self.found_all = self.total_all = self.false = self.misplaced = 0
         self.errors_px, self.errors_rel = [], []
 
-    def failed(self, name: str, exc: ImageError) -> None:
-        """An image that could not be read: its plates are missed."""
+    def _wanted(self, name: str) -> list[LabelledPlate]:
+        """Image ``name``'s labelled plates, counted into the totals."""
         wanted = self.labels.get(name, [])
         self.total_r += sum(l.counts_for_recall for l in wanted)
         self.total_all += len(wanted)
+        return wanted
+
+    def failed(self, name: str, exc: ImageError) -> None:
+        """An image that could not be read: its plates are missed."""
+        wanted = self._wanted(name)
         self.results.append(ImageResult(name, [], [], [l.index for l in wanted], [], {}, error=str(exc)))
 
     def add(self, name: str, result: ReadResult, elapsed_ms: float) -> None:
         """What the pipeline read in image ``name``, in ``elapsed_ms``."""
-        wanted = self.labels.get(name, [])
-        self.total_r += sum(l.counts_for_recall for l in wanted)
-        self.total_all += len(wanted)
+        wanted = self._wanted(name)
         for k, v in result.timing_ms.items():
             self.stages.setdefault(k, []).append(v)
         boxes = [p.bbox for p in result.plates]
@@ -559,13 +562,12 @@ class _Scoring:
     def report(self, folder: Path) -> Report:
         """The report of every image added or failed so far."""
         totals = [r.elapsed_ms for r in self.results if r.error is None]
-        errors_px, errors_rel = self.errors_px, self.errors_rel
         return Report(
             folder=str(folder), images=len(self.results), failed_images=sum(r.error is not None for r in self.results),
             readable_plates=self.total_r, readable_found=self.found_r, labelled_plates=self.total_all,
             labelled_found=self.found_all, false_plates=self.false, misplaced=self.misplaced,
-            corner_error_px=float(np.mean(errors_px)) if errors_px else None,
-            corner_error_rel=float(np.mean(errors_rel)) if errors_rel else None,
+            corner_error_px=float(np.mean(self.errors_px)) if self.errors_px else None,
+            corner_error_rel=float(np.mean(self.errors_rel)) if self.errors_rel else None,
             time_ms_mean=float(np.mean(totals)) if totals else 0.0,
             time_ms_p95=float(np.percentile(totals, 95)) if totals else 0.0,
             stage_ms_mean={k: round(float(np.mean(v)), 1) for k, v in self.stages.items()}, per_image=self.results,
