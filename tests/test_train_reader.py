@@ -232,6 +232,37 @@ def test_the_shadow_augmentation_darkens_one_side_of_a_line_across_a_share_of_th
                           augment(colour_cuts, np.random.default_rng(2), color))  # colour is not lettering
 
 
+def test_the_glare_augmentation_washes_a_patch_of_the_lettering_out_on_a_share_of_the_cuts():
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.train import augment, augment_marked, main as train, seen_glared
+
+    from edge.vision.fields import FIELD_CROPS
+
+    crop = FIELD_CROPS["serial"]
+    h, w = crop.size[1], crop.size[0]
+    cut = np.full((h, w), 200, np.uint8)
+    cut[:, ::4] = 30  # dark strokes on a white plate
+    strokes = cut == 30
+    rng = np.random.default_rng(5)
+    outs = [seen_glared(cut, crop, rng) for _ in range(200)]
+    assert all(o.shape == cut.shape and o.dtype == np.uint8 for o in outs)
+    assert all((o >= cut).all() for o in outs)  # glare only adds light
+    washed = np.array([(o[strokes] > 150).mean() for o in outs])  # strokes brighter than half-way to white
+    assert 0.15 < (washed > 0.1).mean() < 0.5  # a good share of patches fall on the lettering and wash strokes out...
+    assert (washed < 0.9).all()  # ...a patch, never the whole cut
+    assert (washed < 0.01).mean() > 0.2  # ...and many fall on the plate beside the cut
+    cuts = np.repeat(cut[None], 400, axis=0)
+    out, plain = augment_marked(cuts, np.random.default_rng(0), crop, glared=0.3)
+    assert np.array_equal(out, augment(cuts, np.random.default_rng(0), crop, glared=0.3))
+    assert 0.22 < 1 - plain.mean() < 0.38  # about the share asked, and those not held by --anchor
+    color = FIELD_CROPS["color"]
+    colour_cuts = np.random.default_rng(1).integers(0, 255, (50, color.size[1], color.size[0], 3), dtype=np.uint8)
+    assert np.array_equal(augment(colour_cuts, np.random.default_rng(2), color, glared=1.0),
+                          augment(colour_cuts, np.random.default_rng(2), color))  # colour is not lettering
+    with pytest.raises(SystemExit):  # a share, from 0 to 1: refused before any data is read
+        train(["nowhere", "--val", "nowhere", "--glared", "1.5"])
+
+
 def test_the_cuts_a_fine_tune_is_held_on_are_those_only_the_plain_augmentation_touched():
     torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
     from engines.finetune import anchored_loss

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from edge.plates import has_letter
 from edge.plates.reading import LETTER_CLASS_SHARE_TRAINED, READ_FIELDS, vocabularies
-from edge.synth.degrade import SHADOW_SHADE, jpeg, motion_blur, random_shadow, unsharp_mask
+from edge.synth.degrade import SHADOW_SHADE, glare, jpeg, motion_blur, random_shadow, unsharp_mask
 from edge.vision.fields import FIELD_CROPS, FieldCrop, to_input
 from edge.vision.reader import MODEL_NAMES
 from engines.finetune import anchored_loss, copy_checked, load_folded, onnx_weights, train_mode
@@ -56,6 +56,11 @@ PROCESSED_SIGMA_COLOUR = (20.0, 60.0)  # grey levels the denoise smooths across
 PROCESSED_SIGMA_SPACE = (0.8, 2.0)  # camera pixels
 PROCESSED_SHARPEN_SIGMA = (0.7, 1.5)  # camera pixels
 PROCESSED_SHARPEN_AMOUNT = (0.5, 1.5)
+# --glared: the sun or a lamp mirrored in the plate washes a patch of it out, strokes and all
+# (``edge.synth.degrade.glare``, as scenes draw it: GLARE_SIZE of the plate's width), centred
+# anywhere on the plate, so that it falls on every field alike. The label stays: a washed-out
+# place may hold a digit, so a blank place is no sure sign of a serial's dot.
+GLARE_SIZE = (0.2, 0.6)
 
 
 def label_slices() -> dict[str, slice]:
@@ -160,26 +165,44 @@ def seen_shadowed(cut: np.ndarray, crop: FieldCrop, rng: np.random.Generator) ->
     return np.clip(out, 0, 255).astype(cut.dtype)
 
 
+def seen_glared(cut: np.ndarray, crop: FieldCrop, rng: np.random.Generator) -> np.ndarray:
+    """``cut`` (grey) with glare on the plate (``edge.synth.degrade.glare``): a bright patch
+    GLARE_SIZE of the plate's width, centred anywhere on the plate, in or out of the cut."""
+    h, w = cut.shape[:2]
+    x0, y0, x1, y1 = crop.box
+    centre = ((rng.uniform(0, 1) - x0) / (x1 - x0) * w, (rng.uniform(0, 1) - y0) / (y1 - y0) * h)
+    size = plate_width_at_cut_scale(crop) * rng.uniform(*GLARE_SIZE)
+    out = glare(cut.astype(np.float32)[..., None], centre, size, rng)[..., 0]
+    return np.clip(out, 0, 255).astype(cut.dtype)
+
+
 def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: float = 0.0,
-            small: float = 0.0, processed: float = 0.0, shadowed: float = 0.0) -> np.ndarray:
+            small: float = 0.0, processed: float = 0.0, shadowed: float = 0.0,
+            glared: float = 0.0) -> np.ndarray:
     """Shifts by up to PAD pixels, contrast and noise for lettering; white balance, exposure and
     saturation for colour; for a share ``blur`` of the cuts, a moving car's blur: along a line
     BLUR_LENGTH of the plate's width long, at an angle of BLUR_ANGLE_SD degrees' spread; and, for a
     share ``small`` of the lettering cuts, the plate seen SMALL_WIDTH pixels wide (``seen_small``);
     for a share ``processed`` of them, a camera's denoising and sharpening (``seen_processed``); for
-    a share ``shadowed`` of them, a hard shadow across the cut (``seen_shadowed``)."""
-    return augment_marked(batch, rng, crop, blur, small, processed, shadowed)[0]
+    a share ``shadowed`` of them, a hard shadow across the cut (``seen_shadowed``); for a share
+    ``glared`` of them, glare on the plate (``seen_glared``)."""
+    return augment_marked(batch, rng, crop, blur, small, processed, shadowed, glared)[0]
 
 
 def augment_marked(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: float = 0.0,
                    small: float = 0.0, processed: float = 0.0,
-                   shadowed: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                   shadowed: float = 0.0, glared: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """``augment``'s cuts, and which of them only the plain augmentation touched (no blur, small
-    plate, camera processing or shadow): what ``--anchor`` holds to the readers a fine-tune starts from."""
+    plate, camera processing, shadow or glare): what ``--anchor`` holds to the readers a fine-tune
+    starts from."""
     color = crop.color
     plain = np.ones(len(batch), bool)
-    if ((small > 0 or processed > 0 or shadowed > 0) and not color) or blur > 0:
+    if ((small > 0 or processed > 0 or shadowed > 0 or glared > 0) and not color) or blur > 0:
         batch = batch.copy()  # the degradations below write into it
+    if glared > 0 and not color:
+        for i in np.flatnonzero(rng.random(len(batch)) < glared):
+            batch[i] = seen_glared(batch[i], crop, rng)
+            plain[i] = False
     if shadowed > 0 and not color:
         for i in np.flatnonzero(rng.random(len(batch)) < shadowed):
             batch[i] = seen_shadowed(batch[i], crop, rng)
@@ -343,9 +366,11 @@ def main(argv=None) -> int:
                     help="show this share of the lettering cuts as a camera that denoises and sharpens leaves them")
     ap.add_argument("--shadowed", type=float, default=0.0, metavar="SHARE",
                     help="show this share of the lettering cuts with a hard shadow cast across them")
+    ap.add_argument("--glared", type=float, default=0.0, metavar="SHARE",
+                    help="show this share of the lettering cuts with glare washing a patch of the plate out")
     ap.add_argument("--anchor", type=float, default=0.0, metavar="WEIGHT",
                     help="with --init, hold the fine-tune to the classifiers it starts from on the cuts no blur, "
-                         "small plate, camera processing or shadow touched (KL to them, this weight), so that "
+                         "small plate, camera processing, shadow or glare touched (KL to them, this weight), so that "
                          "learning those costs less of what they read")
     ap.add_argument("--device", default="cpu",
                     help="where the networks train: cpu, or cuda (a GPU lent for training; exported for the CPU)")
@@ -362,6 +387,8 @@ def main(argv=None) -> int:
         ap.error(f"--processed is a share of the cuts, from 0 to 1, not {args.processed}")
     if not 0.0 <= args.shadowed <= 1.0:
         ap.error(f"--shadowed is a share of the cuts, from 0 to 1, not {args.shadowed}")
+    if not 0.0 <= args.glared <= 1.0:
+        ap.error(f"--glared is a share of the cuts, from 0 to 1, not {args.glared}")
     if args.anchor < 0:
         ap.error(f"--anchor is a weight, 0 or more, not {args.anchor}")
     if args.anchor and args.init is None:
@@ -398,7 +425,7 @@ def main(argv=None) -> int:
         loss = 0.0
         for name, model in models.items():
             cut, plain = augment_marked(cuts[name][idx], rng, FIELD_CROPS[name], args.blur, args.small,
-                                        args.processed, args.shadowed)
+                                        args.processed, args.shadowed, args.glared)
             x = torch.from_numpy(to_input(cut)).to(args.device)
             logits = model(x)
             y = y_all[idx, slices[name]].reshape(-1).to(args.device)
@@ -442,6 +469,8 @@ def main(argv=None) -> int:
                              f"on plates {PROCESSED_WIDTH[0]:.0f}-{PROCESSED_WIDTH[1]:.0f} px wide" if args.processed else "")
                           + (f", {args.shadowed:.0%} of the lettering cuts with a hard shadow across them (shade "
                              f"{SHADOW_SHADE[0]}-{SHADOW_SHADE[1]})" if args.shadowed else "")
+                          + (f", {args.glared:.0%} of the lettering cuts with glare on the plate ({GLARE_SIZE[0]}-"
+                             f"{GLARE_SIZE[1]} of its width)" if args.glared else "")
                           + (f", held to the classifiers it started from on the cuts only the plain augmentation "
                              f"touched (KL weight {args.anchor})" if args.anchor else "")
                           + f", seed {args.seed}",
