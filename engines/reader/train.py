@@ -379,16 +379,10 @@ def main(argv=None) -> int:
                          f"{LETTER_CLASS_SHARE_TRAINED}, the share decoding assumes), so that extra lettered plates "
                          "(python -m engines.reader.data --letter-classes) add variety, not weight")
     args = ap.parse_args(argv)
-    if not 0.0 <= args.blur <= 1.0:
-        ap.error(f"--blur is a share of the cuts, from 0 to 1, not {args.blur}")
-    if not 0.0 <= args.small <= 1.0:
-        ap.error(f"--small is a share of the cuts, from 0 to 1, not {args.small}")
-    if not 0.0 <= args.processed <= 1.0:
-        ap.error(f"--processed is a share of the cuts, from 0 to 1, not {args.processed}")
-    if not 0.0 <= args.shadowed <= 1.0:
-        ap.error(f"--shadowed is a share of the cuts, from 0 to 1, not {args.shadowed}")
-    if not 0.0 <= args.glared <= 1.0:
-        ap.error(f"--glared is a share of the cuts, from 0 to 1, not {args.glared}")
+    for option in ("blur", "small", "processed", "shadowed", "glared"):
+        share = getattr(args, option)
+        if not 0.0 <= share <= 1.0:
+            ap.error(f"--{option} is a share of the cuts, from 0 to 1, not {share}")
     if args.anchor < 0:
         ap.error(f"--anchor is a weight, 0 or more, not {args.anchor}")
     if args.anchor and args.init is None:
