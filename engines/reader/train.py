@@ -197,35 +197,35 @@ def augment_marked(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop,
     starts from."""
     color = crop.color
     plain = np.ones(len(batch), bool)
-    if ((small > 0 or processed > 0 or shadowed > 0 or glared > 0) and not color) or blur > 0:
-        batch = batch.copy()  # the degradations below write into it
-    if glared > 0 and not color:
-        for i in np.flatnonzero(rng.random(len(batch)) < glared):
-            batch[i] = seen_glared(batch[i], crop, rng)
-            plain[i] = False
-    if shadowed > 0 and not color:
-        for i in np.flatnonzero(rng.random(len(batch)) < shadowed):
-            batch[i] = seen_shadowed(batch[i], crop, rng)
-            plain[i] = False
-    if processed > 0 and not color:
-        for i in np.flatnonzero(rng.random(len(batch)) < processed):
-            batch[i] = seen_processed(
-                batch[i], crop, float(np.exp(rng.uniform(*np.log(PROCESSED_WIDTH)))),
-                float(rng.uniform(*PROCESSED_SIGMA_COLOUR)), float(rng.uniform(*PROCESSED_SIGMA_SPACE)),
-                float(rng.uniform(*PROCESSED_SHARPEN_SIGMA)), float(rng.uniform(*PROCESSED_SHARPEN_AMOUNT)))
-            plain[i] = False
-    if small > 0 and not color:
-        for i in np.flatnonzero(rng.random(len(batch)) < small):
-            width = float(np.exp(rng.uniform(*np.log(SMALL_WIDTH))))
-            quality = int(rng.integers(SMALL_JPEG_QUALITY[0], SMALL_JPEG_QUALITY[1] + 1)) \
-                if rng.random() < SMALL_JPEG_SHARE else None
-            batch[i] = seen_small(batch[i], crop, width, quality)
-            plain[i] = False
-    if blur > 0:
-        plate_width = plate_width_at_cut_scale(crop)
-        for i in np.flatnonzero(rng.random(len(batch)) < blur):
-            length = float(rng.uniform(*BLUR_LENGTH)) * plate_width
-            batch[i] = motion_blur(batch[i], length, float(rng.normal(0, BLUR_ANGLE_SD)))
+    plate_width = plate_width_at_cut_scale(crop)
+
+    def processed_cut(cut: np.ndarray) -> np.ndarray:
+        return seen_processed(
+            cut, crop, float(np.exp(rng.uniform(*np.log(PROCESSED_WIDTH)))),
+            float(rng.uniform(*PROCESSED_SIGMA_COLOUR)), float(rng.uniform(*PROCESSED_SIGMA_SPACE)),
+            float(rng.uniform(*PROCESSED_SHARPEN_SIGMA)), float(rng.uniform(*PROCESSED_SHARPEN_AMOUNT)))
+
+    def small_cut(cut: np.ndarray) -> np.ndarray:
+        width = float(np.exp(rng.uniform(*np.log(SMALL_WIDTH))))
+        quality = int(rng.integers(SMALL_JPEG_QUALITY[0], SMALL_JPEG_QUALITY[1] + 1)) \
+            if rng.random() < SMALL_JPEG_SHARE else None
+        return seen_small(cut, crop, width, quality)
+
+    def blurred_cut(cut: np.ndarray) -> np.ndarray:
+        length = float(rng.uniform(*BLUR_LENGTH)) * plate_width
+        return motion_blur(cut, length, float(rng.normal(0, BLUR_ANGLE_SD)))
+
+    # (share, degradation, whether colour cuts get it too), in this order: each draws its cuts, then
+    # its own parameters cut by cut, from ``rng``
+    degradations = ((glared, lambda cut: seen_glared(cut, crop, rng), False),
+                    (shadowed, lambda cut: seen_shadowed(cut, crop, rng), False),
+                    (processed, processed_cut, False), (small, small_cut, False), (blur, blurred_cut, True))
+    wanted = [(share, degrade) for share, degrade, on_colour in degradations if share > 0 and (on_colour or not color)]
+    if wanted:
+        batch = batch.copy()  # the degradations write into it
+    for share, degrade in wanted:
+        for i in np.flatnonzero(rng.random(len(batch)) < share):
+            batch[i] = degrade(batch[i])
             plain[i] = False
     n, h, w = batch.shape[:3]
     pad = ((0, 0), (PAD, PAD), (PAD, PAD)) + (((0, 0),) if color else ())
