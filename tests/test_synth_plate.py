@@ -120,3 +120,16 @@ def test_every_random_plate_is_valid_and_renders():
     for _ in range(20):
         r = render_plate(random_plate_text(rng), rng, px_per_mm=0.6)
         assert r.image.dtype == np.uint8 and r.image.shape[:2] == r.labels.shape == r.alpha.shape
+
+
+def test_plates_lettered_with_a_fonts_digits_keep_the_drawn_1():
+    # a font's 1 widened towards its cell has a long flat flag a person reads as a 7: the drawing's 1 is kept
+    def render(text, font_digits):
+        plate = PlateText.parse(text, "white")
+        style = dataclasses.replace(_clean_style(plate, np.random.default_rng(4)), font_digits=font_digits)
+        return render_plate(plate, np.random.default_rng(9), px_per_mm=2.0, style=style)
+
+    for text, same in (("品川 111 さ 11-11", True), ("品川 222 さ 22-22", False)):
+        font, drawn = render(text, True), render(text, False)
+        assert np.array_equal(font.labels, drawn.labels) is same, text
+        assert np.array_equal(font.image, drawn.image) is same, text
