@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 def test_train_exports_classifiers_the_runtime_loads(tmp_path):
     torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
     from engines.reader.data import write_examples
-    from engines.reader.train import build, main as train
+    from engines.reader.train import build, load, main as train
 
     from edge.plates.reading import READ_FIELDS, vocabularies
     from edge.vision.fields import FIELD_CROPS, cut, to_input
@@ -35,13 +35,13 @@ def test_train_exports_classifiers_the_runtime_loads(tmp_path):
     plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(3)]
     states = functools.cache(lambda folder: torch.load(folder / "read-fields.pt"))  # each folder's weights read once
 
-    def answers(folder, field, temperature=1.0):  # the trained network's probabilities on the three plates
-        model = build(field)
+    def answers(folder, field, temperature=1.0, cuts=None):  # the trained network's probabilities on the cuts
+        model = build(field)                                     # given, or on the three plates' own
         model.load_state_dict(states(folder)[field])
         model.eval()
-        x = torch.from_numpy(to_input(np.stack([cut(p, FIELD_CROPS[field]) for p in plates])))
+        cuts = np.stack([cut(p, FIELD_CROPS[field]) for p in plates]) if cuts is None else cuts
         with torch.no_grad():
-            return torch.softmax(model(x) / temperature, -1).numpy()
+            return torch.softmax(model(torch.from_numpy(to_input(cuts))) / temperature, -1).numpy()
     got = reader.read(plates)
     for field in READ_FIELDS:
         want = answers(out, field, reader.classifiers[field].temperature)
@@ -55,17 +55,20 @@ def test_train_exports_classifiers_the_runtime_loads(tmp_path):
     assert "fine-tuned from" in load_manifest(tuned / "read-kana.onnx").data["training"]["recipe"]
 
     # --anchor holds a fine-tune to the classifiers it starts from: the same steps, at a rate that
-    # moves them far, leave the anchored kana classifier's answers nearer the starting ones
+    # moves them far, leave the anchored kana classifier's answers on held-out plates nearer the
+    # starting ones (over data seeds 5, 7, 9, 11 and 13 it moved 13 to 23 times less)
+    held_out = load([tmp_path / "val"])[0]["kana"]
     moved = {}
     for anchor in ("0", "30"):
         folder = tmp_path / f"anchor{anchor}"
-        assert train([str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--steps", "6", "--batch", "8",
-                      "--lr", "0.03", "--out", str(folder), "--init", str(out), "--fields", "kana",
+        assert train([str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--steps", "12", "--batch", "8",
+                      "--lr", "0.01", "--out", str(folder), "--init", str(out), "--fields", "kana",
                       "--shadowed", "0.25", "--anchor", anchor]) == 0
-        moved[anchor] = float(np.abs(answers(folder, "kana") - answers(out, "kana")).sum())
+        moved[anchor] = float(np.abs(answers(folder, "kana", cuts=held_out)
+                                     - answers(out, "kana", cuts=held_out)).sum())
     assert "held to the classifiers it started from" in load_manifest(
         tmp_path / "anchor30" / "read-kana.onnx").data["training"]["recipe"]
-    assert moved["30"] < moved["0"]
+    assert moved["30"] < moved["0"] / 3
 
     # and the trained classifiers average with the committed ones into classifiers the runtime loads
     from engines.reader.ensemble import main as ensemble
