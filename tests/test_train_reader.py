@@ -35,8 +35,9 @@ def test_train_exports_classifiers_the_runtime_loads(tmp_path):
     plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(3)]
     states = functools.cache(lambda folder: torch.load(folder / "read-fields.pt"))  # each folder's weights read once
 
-    def answers(folder, field, temperature=1.0, cuts=None):  # the trained network's probabilities on the cuts
-        model = build(field)                                     # given, or on the three plates' own
+    def answers(folder, field, temperature=1.0, cuts=None):
+        """The trained network's probabilities on ``cuts``, or on the three plates' own cuts."""
+        model = build(field)
         model.load_state_dict(states(folder)[field])
         model.eval()
         cuts = np.stack([cut(p, FIELD_CROPS[field]) for p in plates]) if cuts is None else cuts

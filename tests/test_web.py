@@ -214,12 +214,11 @@ def test_the_operator_logs_in_watches_finds_and_lists_in_a_real_browser(site, br
             """The element's text now; "" while the page it was on is being replaced."""
             try:
                 return browser.find_element(By.ID, element_id).text
-            except (NoSuchElementException, StaleElementReferenceException):
-                return ""
-            except WebDriverException as e:  # Chromium's own word for a stale element, met once in a run
-                if "does not belong to the document" not in str(e):
-                    raise
-                return ""
+            except WebDriverException as e:  # Chromium also says "does not belong to the document" for a stale one
+                if isinstance(e, (NoSuchElementException, StaleElementReferenceException)) \
+                        or "does not belong to the document" in str(e):
+                    return ""
+                raise
         browser.get(browser_site.url + "/events")
         assert "/login" in browser.current_url
         by_id("user").send_keys("operator")
