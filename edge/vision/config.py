@@ -69,7 +69,8 @@ class VisionConfig:
     min_plate_score: float = 0.6
     # How many of the four fields must show on a plate. 3 was chosen on a held-out synthetic set
     # (anpr synth --seed 31338, 300 scenes) with the previous segmenter: false plates 0.38 -> 0.06
-    # per image, recall 0.993 -> 0.989.
+    # per image, recall 0.993 -> 0.989. An outline one field short is looked at once more
+    # face-on, and kept there only if all four show (README lever 82).
     min_fields: int = 3
     max_vehicles: int = 4
     max_candidates: int = 12

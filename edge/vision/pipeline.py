@@ -325,24 +325,33 @@ class Pipeline:
         if plate is None:
             return None
         q = np.asarray(plate.quad, np.float64)
-        sides = np.linalg.norm(q - np.roll(q, -1, axis=0), axis=1)  # top, right, bottom, left
-        if max(sides[1] / sides[3], sides[3] / sides[1], sides[0] / sides[2], sides[2] / sides[0]) < KEYSTONE:
-            return plate
+        return (self._face_on(image, q, plate.vehicle, self.config.min_fields) or plate) if _keystoned(q) else plate
+
+    def _face_on(self, image: np.ndarray, quad: np.ndarray, vehicle: Vehicle | None,
+                 min_fields: int) -> PlateRead | None:
+        """The plate outlined in a view warped so that ``quad`` (image pixels) is a face-on
+        rectangle filling SQUARED_SHARE of its width, with ``min_fields`` of its fields showing,
+        or None when that view shows no such plate."""
         size = self.config.refine_size
         w = SQUARED_SHARE * size
         h = w * CANONICAL_SIZE[1] / CANONICAL_SIZE[0]
         x0, y0 = (size - w) / 2, (size - h) / 2
-        window = WarpedWindow.onto(q, [[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h]], size, size)
+        window = WarpedWindow.onto(quad, [[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h]], size, size)
         if not window.in_front():
-            return plate
+            return None
         seg = self.segmenter.segment(image, window)
         blob = _blob_at(seg.plate > self.config.plate_threshold, (size / 2, size / 2))
         if blob is None or not _uncut(mask_box(blob), size):
-            return plate
-        return self._plate(image, seg, blob, plate.vehicle) or plate
+            return None
+        return self._plate(image, seg, blob, vehicle, min_fields)
 
-    def _plate(self, image: np.ndarray, seg, blob: np.ndarray, vehicle: Vehicle | None) -> PlateRead | None:
-        """The plate a blob outlines in a refine view, if its shape and score allow it to be one."""
+    def _plate(self, image: np.ndarray, seg, blob: np.ndarray, vehicle: Vehicle | None,
+               min_fields: int | None = None) -> PlateRead | None:
+        """The plate a blob outlines in a refine view, if its shape and score allow it to be one
+        and ``min_fields`` of its fields show (None: ``vision.min_fields``, and an outline one
+        field short is looked at once more face-on, where all four must show: the segmenter
+        often leaves the upper row of a plate seen at a steep compound slant unlabelled, and
+        labels it in a view that undoes the slant; README lever 82)."""
         window = seg.window
         quad_view = quad_from_mask(blob)
         if quad_view is None or shape_problem(quad_view, blob, self.config.shape, scale=window.scale) is not None:
@@ -360,8 +369,12 @@ class Pipeline:
         labels = cv2.warpPerspective(seg.labels(near), rectify_transform(quad_view), CANONICAL_SIZE,
                                      flags=cv2.INTER_NEAREST)
         masks = {name: labels == seg.classes.index(name) for name in FIELDS}
-        if sum(int(m.sum()) >= MIN_FIELD_PIXELS for m in masks.values()) < self.config.min_fields:
-            return None  # lettering, but not laid out as a plate's fields
+        shown = sum(int(m.sum()) >= MIN_FIELD_PIXELS for m in masks.values())
+        if shown < (min_fields if min_fields is not None else self.config.min_fields):
+            # lettering, but not laid out as a plate's fields in this view
+            if min_fields is None and shown == self.config.min_fields - 1:
+                return self._face_on(image, np.asarray(quad, np.float64), vehicle, len(FIELDS))
+            return None
         boxes = {name: mask_box(m) for name, m in masks.items()}
         return PlateRead(quad=quad, score=score, rectified=rectify(image, quad), field_boxes=boxes, vehicle=vehicle,
                          source=image)
@@ -491,6 +504,12 @@ class Pipeline:
         timing = {**found.timing_ms, "read": round(read_ms, 1)}
         timing["total"] = round(sum(timing.values()), 1)
         return replace(found, plates=plates, timing_ms=timing)
+
+
+def _keystoned(quad: np.ndarray) -> bool:
+    """Whether one side of an outline is KEYSTONE times its opposite or more."""
+    sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)  # top, right, bottom, left
+    return max(sides[1] / sides[3], sides[3] / sides[1], sides[0] / sides[2], sides[2] / sides[0]) >= KEYSTONE
 
 
 def _unpack(frame: Frame | np.ndarray) -> tuple[np.ndarray, int | None, float | None]:
