@@ -267,6 +267,15 @@ def rim_faces_evened(p_color: np.ndarray) -> np.ndarray:
     return out
 
 
+def yellow_rim_weighed(p_color: np.ndarray, odds: float) -> np.ndarray:
+    """The colour probabilities with design-yellow's multiplied by ``odds`` (a yellow rim seen
+    against none, edge/vision/rim.py), renormalised: what the frame shows of the rim weighed
+    with what the colour classifier says."""
+    out = np.array(p_color, np.float64)
+    out[vocabularies()["color"].index("design-yellow")] *= odds
+    return out / out.sum()
+
+
 def colorless(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``probs`` with the colour classifier's output replaced by "any colour": what a plate seen
     without colour (infrared, monochrome) tells of its colour."""

@@ -14,7 +14,8 @@
    second route, ``by_text``.
 4. The field classifiers read each rectified plate, from its outline and from the outline grown
    by ``vision.read_scales``, averaging the views (edge/vision/reader.py), and the grammar
-   decodes their probabilities into a valid plate or null fields (edge/plates/reading.py).
+   decodes their probabilities into a valid plate or null fields (edge/plates/reading.py), the
+   colour's weighed with a design plate's yellow rim looked for in the frame (edge/vision/rim.py).
    Each plate keeps those probabilities, so a vehicle's frames can be fused before decoding.
 
 One ``Pipeline`` (one set of model sessions) serves every lane: the lane's region of interest
@@ -34,13 +35,14 @@ from edge.common.boxes import area, centre, holds, intersection, iou, longer_sid
 from edge.common.errors import ImageError
 from edge.common.frame import Frame
 from edge.plates import FIELDS
-from edge.plates.reading import READ_FIELDS, Reading, colorless, decode, tempered
+from edge.plates.reading import READ_FIELDS, Reading, colorless, decode, tempered, yellow_rim_weighed
 from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
 from edge.vision.region_text import MODEL_NAME as REGION_TEXT_MODEL
+from edge.vision.rim import rim_odds
 from edge.vision.region_text import RegionTextReader
 from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionSecondOpinion
 from edge.vision.segmenter import PlateSegmenter, WarpedWindow, Window, fit_window
@@ -483,6 +485,9 @@ class Pipeline:
             read = [{**r, name: value} for r, value in zip(read, rescored)]
         for i, (p, probs) in enumerate(zip(plates, read)):
             seen = shows_color(p.rectified)
+            odds = rim_odds(p.source, p.quad, p.width) if seen and p.source is not None else 1.0
+            if odds != 1.0:
+                probs = {**probs, "color": yellow_rim_weighed(probs["color"], odds)}
             if decoded and seen and all(probs[name] is first[i][name] for name in READ_FIELDS):
                 reading = decoded[i]
             else:

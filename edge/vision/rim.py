@@ -1,0 +1,65 @@
+"""A design plate's yellow rim, looked for in the frame itself (README lever 83).
+
+A kei car's design plate (図柄入り, kei private) has a white face with a 3-5 mm yellow rim; the
+plain white kei plates of 2017-2020 have none. The colour classifier reads a 64 x 32 copy of the
+plate, where a rim 1.2 % of the plate's width is not there to see (README lever 14), so between
+those two faces it guesses (RIM_FACE_CONFIDENCE in edge/plates/reading.py). Here the plate's top
+and bottom edges are looked at in the frame at the plate's own resolution: across each edge, in
+the middle half of its length, the yellowness ((R + G) / 2 - B) is averaged along the edge, and
+a rim shows as a yellow line, a peak with less yellow on both sides of it (the white margin
+outside, the face inside). A step (a yellow car body outside a badly outlined plate) is no peak.
+
+The line's contrast becomes odds for design-yellow against white by a logistic fit on 239 kei
+plates 140 px wide, half of each face (stress119, 121, 122 and 123: sets already looked at);
+the odds multiply the colour classifier's design-yellow probability before decoding, so the two
+are weighed together and the rim faces' cap still holds. A plate narrower than
+RIM_VISIBLE_WIDTH shows its rim under 1.5 pixels wide, and is given no odds (1).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edge.vision.geometry import CANONICAL_SIZE, rectify_transform
+
+# 4 mm of a 330 mm plate is 1.5 px at 124 px wide
+RIM_VISIBLE_WIDTH = 120.0
+# The view: the plate drawn 336 x 168 with GROW of its size round it; the profiles run from
+# GROW outside the edge to 0.12 of the height inside (a rim is 0.02-0.03 of it in from the edge).
+GROW = 0.06
+PROFILE_DEPTH = 0.18
+# odds(design-yellow : white) = ODDS_AT_NONE * (1 + contrast) ** ODDS_POWER (the logistic fit)
+ODDS_AT_NONE = 0.233
+ODDS_POWER = 1.05
+
+
+def yellow_line_contrast(image: np.ndarray, quad: np.ndarray) -> float:
+    """How much yellower than both its sides the yellowest line along the plate's top and
+    bottom edges is (grey levels; the lesser of the two edges'), 0 where there is no such line."""
+    w, h = CANONICAL_SIZE
+    ox, oy = int(GROW * w), int(GROW * h)
+    size = (int(w * (1 + 2 * GROW)), int(h * (1 + 2 * GROW)))
+    shift = np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1]], np.float64)
+    view = cv2.warpPerspective(image, shift @ rectify_transform(np.asarray(quad, np.float64)), size,
+                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    yellow = (view[..., 2] + view[..., 1]) / 2 - view[..., 0]
+    depth = int(PROFILE_DEPTH * h) + oy
+    middle = slice(ox + w // 4, ox + 3 * w // 4)
+    top = yellow[:depth, middle].mean(axis=1)
+    bottom = yellow[size[1] - 1 - np.arange(depth), middle].mean(axis=1)
+    return min(_line(top[2:depth - 6]), _line(bottom[2:depth - 6]))
+
+
+def _line(profile: np.ndarray) -> float:
+    """The profile's highest point above the higher of the lowest points on either side of it."""
+    i = int(np.argmax(profile))
+    return float(profile[i] - max(profile[:i + 1].min(), profile[i:].min()))
+
+
+def rim_odds(image: np.ndarray, quad: np.ndarray, width: float) -> float:
+    """Odds for a yellow rim (design-yellow) against none (white) from the plate's edges; 1 for a
+    plate too narrow to show one."""
+    if width < RIM_VISIBLE_WIDTH:
+        return 1.0
+    return ODDS_AT_NONE * (1.0 + max(yellow_line_contrast(image, quad), 0.0)) ** ODDS_POWER
