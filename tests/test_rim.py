@@ -23,7 +23,6 @@ def test_a_yellow_rim_shows_as_a_line_and_a_plain_white_kei_plate_shows_none():
     # no line, blurred or lit away), plain 0-2.3 (AMD EPYC, OpenCV 4)
     assert np.median(rimmed) > 20, np.round(rimmed, 1)
     assert np.median(plain) < 5, np.round(plain, 1)
-    assert min(rimmed) >= 0 and min(plain) >= 0
 
 
 def test_a_plate_too_narrow_to_show_a_rim_gets_even_odds():

@@ -42,8 +42,8 @@ from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectif
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
 from edge.vision.region_text import MODEL_NAME as REGION_TEXT_MODEL
-from edge.vision.rim import rim_odds
 from edge.vision.region_text import RegionTextReader
+from edge.vision.rim import rim_odds
 from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionSecondOpinion
 from edge.vision.segmenter import PlateSegmenter, WarpedWindow, Window, fit_window
 from edge.vision.shrink import FrameShrinks

@@ -5,9 +5,10 @@ plain white kei plates of 2017-2020 have none. The colour classifier reads a 64 
 plate, where a rim 1.2 % of the plate's width is not there to see (README lever 14), so between
 those two faces it guesses (RIM_FACE_CONFIDENCE in edge/plates/reading.py). Here the plate's top
 and bottom edges are looked at in the frame at the plate's own resolution: across each edge, in
-the middle half of its length, the yellowness ((R + G) / 2 - B) is averaged along the edge, and
-a rim shows as a yellow line, a peak with less yellow on both sides of it (the white margin
-outside, the face inside). A step (a yellow car body outside a badly outlined plate) is no peak.
+the middle half of its length, from 5 % of the plate's height outside it to 14 % inside, the
+yellowness ((R + G) / 2 - B) is averaged along the edge, and a rim shows as a yellow line, a peak
+with less yellow on both sides of it (the white margin outside, the face inside). A step (a
+yellow car body outside a badly outlined plate) is no peak.
 
 The line's contrast becomes odds for design-yellow against white by a logistic fit on 239 kei
 plates 140 px wide, half of each face (stress119, 121, 122 and 123: sets already looked at);
@@ -25,10 +26,11 @@ from edge.vision.geometry import CANONICAL_SIZE, rectify_transform
 
 # 4 mm of a 330 mm plate is 1.5 px at 124 px wide
 RIM_VISIBLE_WIDTH = 120.0
-# The view: the plate drawn 336 x 168 with GROW of its size round it; the profiles run from
-# GROW outside the edge to 0.12 of the height inside (a rim is 0.02-0.03 of it in from the edge).
+# The view: the plate drawn 336 x 168 with GROW of its size round it; each profile runs from
+# OUTSIDE_PX outside the plate's edge to INSIDE_PX inside it (pixels of the 168 px high plate; a
+# rim lies a few pixels in, and the outline may be a few pixels off).
 GROW = 0.06
-PROFILE_DEPTH = 0.18
+OUTSIDE_PX, INSIDE_PX = 8, 24
 # odds(design-yellow : white) = ODDS_AT_NONE * (1 + contrast) ** ODDS_POWER (the logistic fit)
 ODDS_AT_NONE = 0.233
 ODDS_POWER = 1.05
@@ -44,11 +46,11 @@ def yellow_line_contrast(image: np.ndarray, quad: np.ndarray) -> float:
     view = cv2.warpPerspective(image, shift @ rectify_transform(np.asarray(quad, np.float64)), size,
                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     yellow = (view[..., 2] + view[..., 1]) / 2 - view[..., 0]
-    depth = int(PROFILE_DEPTH * h) + oy
+    inward = np.arange(oy - OUTSIDE_PX, oy + INSIDE_PX)  # rows from the view's top edge, inwards
     middle = slice(ox + w // 4, ox + 3 * w // 4)
-    top = yellow[:depth, middle].mean(axis=1)
-    bottom = yellow[size[1] - 1 - np.arange(depth), middle].mean(axis=1)
-    return min(_line(top[2:depth - 6]), _line(bottom[2:depth - 6]))
+    top = yellow[inward, middle].mean(axis=1)
+    bottom = yellow[size[1] - 1 - inward, middle].mean(axis=1)
+    return min(_line(top), _line(bottom))
 
 
 def _line(profile: np.ndarray) -> float:
