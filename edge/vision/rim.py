@@ -70,4 +70,4 @@ def rim_odds(image: np.ndarray, quad: np.ndarray, width: float) -> float:
     plate too narrow to show one."""
     if width < RIM_VISIBLE_WIDTH:
         return 1.0
-    return ODDS_AT_NONE * (1.0 + max(yellow_line_contrast(image, quad), 0.0)) ** ODDS_POWER
+    return ODDS_AT_NONE * (1.0 + yellow_line_contrast(image, quad)) ** ODDS_POWER  # the contrast is >= 0
