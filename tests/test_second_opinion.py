@@ -10,8 +10,10 @@ import pytest
 from edge.plates import PlateText
 from edge.plates.reading import vocabularies
 from edge.synth.plate import render_plate
+from edge.vision.config import VisionConfig
 from edge.vision.geometry import CANONICAL_SIZE
 from edge.vision.manifest import DEFAULT_MODELS_DIR
+from edge.vision.pipeline import Pipeline
 from edge.vision.second_opinion import (CLASS_NUMBER_CROP, ClassNumberSecondOpinion, KanaSecondOpinion, Recogniser,
                                          RegionSecondOpinion, _is_mark, combine, ctc_log_likelihood, opinion)
 from edge.vision.fields import cut
@@ -138,3 +140,14 @@ def test_the_kana_opinion_decides_where_ours_knows_nothing_and_is_not_asked_wher
     sure = np.full(len(strings), 0.01 / (len(strings) - 1))
     sure[strings.index("れ")] = 0.99
     assert kana.rescore([sure], [plate], below=0.9, weight=0.2)[0] is sure
+
+
+def test_the_pipeline_asks_pp_ocr_v5_about_the_region_by_default_and_pp_ocr_v4_when_told(v5):
+    default = Pipeline(VisionConfig(vehicle_detector=False, text_route=False))
+    assert list(default.second_opinion) == ["region"]
+    assert default.second_opinion["region"].recogniser.manifest.name == "ppocr5-rec"
+    assert "ppocr5-rec" in default.models_in_use() and "ppocr-rec" not in default.models_in_use()
+    if (DEFAULT_MODELS_DIR / "ppocr-rec.onnx").exists():
+        old = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, second_opinion_model="ppocr-rec"))
+        assert old.second_opinion["region"].recogniser.manifest.name == "ppocr-rec"
+        assert not old.second_opinion["region"].spelled.all()  # the names spelled with hiragana
