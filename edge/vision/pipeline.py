@@ -208,13 +208,20 @@ class Pipeline:
                             if c.text_route else None)
         self.second_opinion: dict[str, FieldSecondOpinion | ClassNumberSecondOpinion] = {}
         self.region_text: RegionTextReader | None = None
+        recognisers: dict[str, Recogniser] = {}  # one session a recogniser, whoever asks it
+
+        def recogniser(name: str) -> Recogniser:
+            if name not in recognisers:
+                recognisers[name] = Recogniser(models / f"{name}.onnx", c.backend, c.threads)
+            return recognisers[name]
+
         if c.read_fields and c.second_opinion:
-            recogniser = Recogniser(models / f"{c.second_opinion_model}.onnx", c.backend, c.threads)
             kinds = {"region": RegionSecondOpinion, "kana": KanaSecondOpinion, "class_number": ClassNumberSecondOpinion}
-            self.second_opinion = {field: kinds[field](recogniser) for field in c.second_opinion}
+            self.second_opinion = {field: kinds[field](recogniser(c.second_opinion_model))
+                                   for field in c.second_opinion}
         if c.read_fields and c.region_text:  # a head on PP-OCRv4's features
-            self.region_text = RegionTextReader(Recogniser(models / "ppocr-rec.onnx", c.backend, c.threads),
-                                                models / f"{REGION_TEXT_MODEL}.onnx", c.backend, c.threads)
+            self.region_text = RegionTextReader(recogniser("ppocr-rec"), models / f"{REGION_TEXT_MODEL}.onnx",
+                                                c.backend, c.threads)
 
     def model_holders(self) -> dict[str, tuple[object, str]]:
         """Model name -> (the component whose ``backend`` runs it, its input's name): where the
