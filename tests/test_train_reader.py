@@ -347,15 +347,16 @@ def test_the_region_head_trains_on_the_recogniser_and_the_runtime_loads_it(tmp_p
     from edge.vision.region_text import MODEL_NAME, RegionTextReader
     from edge.vision.second_opinion import Recogniser
 
-    if not (DEFAULT_MODELS_DIR / "ppocr-rec.onnx").exists():
-        pytest.skip("engines/models/ppocr-rec.onnx is made by `make models`")
+    if not (DEFAULT_MODELS_DIR / "ppocr5-rec.onnx").exists():
+        pytest.skip("engines/models/ppocr5-rec.onnx is made by `make models`")
     assert text_head(["render", str(tmp_path / "train"), "--seed", "5", "--count", "24", "--workers", "1"]) == 0
     assert text_head(["render", str(tmp_path / "tune"), "--seed", "6", "--count", "12", "--workers", "1"]) == 0
     out = tmp_path / "models"
     assert text_head(["train", str(tmp_path / "train"), "--tune", str(tmp_path / "tune"), "--out", str(out),
                       "--epochs", "1"]) == 0
-    reader = RegionTextReader(Recogniser(DEFAULT_MODELS_DIR / "ppocr-rec.onnx"), out / f"{MODEL_NAME}.onnx")
+    reader = RegionTextReader(Recogniser(DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"), out / f"{MODEL_NAME}.onnx")
     assert 0 <= reader.weight <= 1 and reader.manifest.data["training"]["plates"] == 24
+    assert reader.manifest.data["input"]["from"]["model"] == "ppocr5-rec.onnx"  # the default recogniser
     plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(2)]
     probs = reader.probabilities(plates)
     assert probs.shape == (2, 139) and np.allclose(probs.sum(axis=1), 1.0)

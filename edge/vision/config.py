@@ -89,22 +89,22 @@ class VisionConfig:
     second_look_scales: tuple[float, ...] = (0.96, 1.04)
     # A second opinion on these fields from a recogniser trained on real text (edge/vision/
     # second_opinion.py), asked only where our classifier's best value is under
-    # second_opinion_below, combined with the weight second_opinion_weight. The region's (from
-    # PP-OCRv4, at 0.35) was kept in lever 2 (exact match +2.2 points on held41 and on stress51);
-    # the class number's was not (one more field wrong at 0.99 or more on held41), nor the kana's
-    # (lever 84b: more kana wrong), so those two are only for measuring. Since lever 84c (stop 54)
-    # the region's comes from PP-OCRv5's recogniser, which knows Japanese, at 0.2 (chosen on seen
-    # synthetic plates, held111 and stress122; decided on fresh ones; README, lever 84);
-    # second_opinion_model "ppocr-rec" is the PP-OCRv4 one (region and class number only).
-    second_opinion: tuple[str, ...] = ("region",)
+    # second_opinion_below, combined with the weight second_opinion_weight. The region's was kept
+    # in lever 2 (PP-OCRv4 at 0.35) and lever 84c (PP-OCRv5, which knows Japanese, at 0.2), then
+    # replaced by region_text below (lever 89c, stop 55: fewer regions read wrong); the class
+    # number's was not kept (one more field wrong at 0.99 or more on held41), nor the kana's (lever
+    # 84b: more kana wrong): all three are for measuring. second_opinion_model "ppocr-rec" is the
+    # PP-OCRv4 one (region and class number only).
+    second_opinion: tuple[str, ...] = ()
     second_opinion_model: str = "ppocr5-rec"
     second_opinion_below: float = 0.9
     second_opinion_weight: float = 0.2
     # The region read a second way where ours is unsure (its best name under second_opinion_below):
-    # a head of our own on the same recogniser's features, at the weight in its manifest
-    # (edge/vision/region_text.py, engines/models/read-region-text.onnx). Measured, not kept
-    # (README, lever 44c): only for measuring.
-    region_text: bool = False
+    # a head of our own on PP-OCRv5's features of the region cell, combined with ours at the weight
+    # in its manifest (edge/vision/region_text.py, engines/models/read-region-text.onnx). Kept in
+    # lever 89c (stop 55; README): regions given wrong 43 -> 33 on two fresh sets, exact within the
+    # rule's one and two plates, a picture 3 % faster than the CTC opinion it replaced.
+    region_text: bool = True
     # A plate narrower than small_plate_width image pixels (its found outline) is smaller than the
     # readers learnt plates (40 px and wider, engines/reader/data.py), and there they are sure too
     # often: every confidence of its reading is tempered by small_plate_temperature and then held

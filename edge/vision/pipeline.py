@@ -42,7 +42,7 @@ from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectif
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
 from edge.vision.region_text import MODEL_NAME as REGION_TEXT_MODEL
-from edge.vision.region_text import RegionTextReader
+from edge.vision.region_text import RegionTextReader, feature_source
 from edge.vision.rim import rim_odds
 from edge.vision.second_opinion import (ClassNumberSecondOpinion, FieldSecondOpinion, KanaSecondOpinion, Recogniser,
                                          RegionSecondOpinion)
@@ -219,9 +219,9 @@ class Pipeline:
             kinds = {"region": RegionSecondOpinion, "kana": KanaSecondOpinion, "class_number": ClassNumberSecondOpinion}
             self.second_opinion = {field: kinds[field](recogniser(c.second_opinion_model))
                                    for field in c.second_opinion}
-        if c.read_fields and c.region_text:  # a head on PP-OCRv4's features
-            self.region_text = RegionTextReader(recogniser("ppocr-rec"), models / f"{REGION_TEXT_MODEL}.onnx",
-                                                c.backend, c.threads)
+        if c.read_fields and c.region_text:  # a head on a recogniser's features
+            head = models / f"{REGION_TEXT_MODEL}.onnx"
+            self.region_text = RegionTextReader(recogniser(feature_source(head)), head, c.backend, c.threads)
 
     def model_holders(self) -> dict[str, tuple[object, str]]:
         """Model name -> (the component whose ``backend`` runs it, its input's name): where the
@@ -241,7 +241,7 @@ class Pipeline:
         for opinion in self.second_opinion.values():
             holders[opinion.recogniser.manifest.name] = opinion.recogniser
         if self.region_text is not None:
-            holders["ppocr-rec"] = self.region_text.recogniser
+            holders[self.region_text.recogniser.manifest.name] = self.region_text.recogniser
             holders[REGION_TEXT_MODEL] = self.region_text
         if self.text_finder is not None:
             holders["ppocr-det"] = self.text_finder

