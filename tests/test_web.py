@@ -48,7 +48,8 @@ class Site:
         self.live = LiveView(self.config.store.path, 0.0, print)
         self.show(12.5)
         self.app = create_app(self.config.store, self.config.gate, self.config.web)
-        self.server = waitress.create_server(self.app, host="127.0.0.1", port=0, threads=4)
+        self.channels: dict = {}  # the server's own: its listener, trigger and connections
+        self.server = waitress.create_server(self.app, map=self.channels, host="127.0.0.1", port=0, threads=4)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -72,8 +73,15 @@ class Site:
         time.sleep(0.3)
 
     def close(self):
+        """Stop the page as a process's exit would: its workers first (a worker finishing a request
+        wakes the loop by writing a byte to the trigger; once the trigger is closed its descriptor
+        may be another page's new connection, which then starts with that byte), then every
+        channel, so that the loop ends."""
         self.live.close()
-        self.server.close()
+        self.server.task_dispatcher.shutdown()
+        for channel in list(self.channels.values()):
+            channel.close()
+        self.thread.join(timeout=5)
 
 
 @pytest.fixture(scope="module")
