@@ -182,9 +182,11 @@ def _vision_config(args: argparse.Namespace):
     try:
         extra = {} if args.second_opinion is None else {
             "second_opinion": () if args.second_opinion == "off" else tuple(args.second_opinion.split(","))}
+        for key in ("region_text", "class_number_text"):  # unset: the configuration's default
+            if getattr(args, key) is not None:
+                extra[key] = getattr(args, key)
         return VisionConfig(models_dir=args.models, backend=args.backend, precision=args.precision,
                             vehicle_detector=not args.no_detector, text_route=not args.no_text_route,
-                            region_text=args.region_text,
                             roi=tuple(args.roi) if args.roi else None, **extra)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
@@ -750,11 +752,14 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--roi", type=float, nargs=4, metavar=("X1", "Y1", "X2", "Y2"),
                    help="region of interest as fractions of the frame (default: the whole frame)")
     p.add_argument("--second-opinion", metavar="FIELDS",
-                   help="the PP-OCR recogniser's second opinion on unsure fields: region (the default), "
-                        "region,class_number (measured, not kept), or off (vision.second_opinion)")
-    p.add_argument("--region-text", action="store_true",
-                   help="where our region name is unsure, also a head on the PP-OCR recogniser's features "
-                        "(vision.region_text; measured, not kept)")
+                   help="the PP-OCR recogniser's CTC opinion on unsure fields, for measuring: region, kana, "
+                        "class_number, comma-separated, or off, the default (vision.second_opinion)")
+    p.add_argument("--region-text", action=argparse.BooleanOptionalAction, default=None,
+                   help="where our region name is unsure, a head on PP-OCRv5's features read too "
+                        "(vision.region_text; on by default)")
+    p.add_argument("--class-number-text", action=argparse.BooleanOptionalAction, default=None,
+                   help="where our class number is unsure, a head on PP-OCRv5's features read too "
+                        "(vision.class_number_text; off by default)")
     p.add_argument("--no-text-route", action="store_true",
                    help="skip the second route: plates found by their lettering where the segmenter finds "
                         "none (vision.text_route)")

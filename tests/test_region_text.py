@@ -68,10 +68,10 @@ def test_a_recogniser_without_its_features_output_is_refused(recogniser, tmp_pat
 def test_the_pipeline_reads_the_region_both_ways_by_default(recogniser):
     assert feature_source(HEAD) == "ppocr5-rec"
     pipeline = Pipeline(VisionConfig(vehicle_detector=False, text_route=False))
-    assert pipeline.region_text is not None and pipeline.models_in_use()[MODEL_NAME]["file"] == HEAD.name
+    assert list(pipeline.field_text) == ["region"] and pipeline.models_in_use()[MODEL_NAME]["file"] == HEAD.name
     assert "ppocr5-rec" in pipeline.models_in_use()
     off = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, region_text=False))
-    assert off.region_text is None and "ppocr5-rec" not in off.models_in_use()
+    assert off.field_text == {} and "ppocr5-rec" not in off.models_in_use()
 
 
 def test_a_head_is_given_the_recogniser_its_manifest_names(recogniser, tmp_path):
@@ -94,3 +94,14 @@ def test_a_head_is_given_the_recogniser_its_manifest_names(recogniser, tmp_path)
 def test_region_text_must_be_true_or_false():
     with pytest.raises(ConfigError, match="vision.region_text"):
         VisionConfig(region_text="yes")
+
+
+def test_the_command_line_keeps_the_configured_heads_unless_told():
+    from edge.cli import _vision_config, build_parser
+
+    def vision(*flags):
+        return _vision_config(build_parser().parse_args(["read", "x.jpg", *flags]))
+
+    assert vision().region_text is True and vision().class_number_text is False  # the configuration's defaults
+    assert vision("--no-region-text").region_text is False
+    assert vision("--class-number-text").class_number_text is True

@@ -149,7 +149,7 @@ def test_the_pipeline_asks_no_ctc_opinion_by_default_pp_ocr_v5_or_v4_when_told(v
     assert default.second_opinion == {}  # lever 89c: the region head on PP-OCRv5's features instead
     asked = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, second_opinion=("region",)))
     assert asked.second_opinion["region"].recogniser.manifest.name == "ppocr5-rec"
-    assert asked.region_text.recogniser is asked.second_opinion["region"].recogniser  # one session for both
+    assert asked.field_text["region"].recogniser is asked.second_opinion["region"].recogniser  # one session for both
     assert "ppocr-rec" not in asked.models_in_use()
     if (DEFAULT_MODELS_DIR / "ppocr-rec.onnx").exists():
         old = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, second_opinion=("region",),

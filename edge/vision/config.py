@@ -105,6 +105,12 @@ class VisionConfig:
     # lever 89c (stop 55; README): regions given wrong 43 -> 33 on two fresh sets, exact within the
     # rule's one and two plates, a picture 3 % faster than the CTC opinion it replaced.
     region_text: bool = True
+    # The same for the class number (分類番号): a head on PP-OCRv5's features of its cell, combined
+    # place by place where our best class number is under second_opinion_below. Measured, not kept
+    # (README, lever 90: more class numbers given wrong), and no model committed: to measure it
+    # again, `python -m engines.reader.text_head render|train ... --field class_number` writes
+    # engines/models/read-class-number-text.onnx.
+    class_number_text: bool = False
     # A plate narrower than small_plate_width image pixels (its found outline) is smaller than the
     # readers learnt plates (40 px and wider, engines/reader/data.py), and there they are sure too
     # often: every confidence of its reading is tempered by small_plate_temperature and then held
@@ -179,7 +185,7 @@ class VisionConfig:
         fallback = self.find_view_fallback
         if fallback is not None and (not isinstance(fallback, int) or isinstance(fallback, bool) or fallback < 14):
             bad("find_view_fallback", "null or a plate width in image pixels, at least 14")
-        for key in ("vehicle_detector", "read_fields", "text_route", "region_text"):
+        for key in ("vehicle_detector", "read_fields", "text_route", "region_text", "class_number_text"):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")
         for key, least in (("read_scales", 1), ("second_look_scales", 0)):

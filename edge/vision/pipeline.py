@@ -41,7 +41,7 @@ from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
-from edge.vision.region_text import MODEL_NAME as REGION_TEXT_MODEL
+from edge.vision.region_text import MODEL_NAMES as TEXT_MODELS
 from edge.vision.region_text import RegionTextReader, feature_source
 from edge.vision.rim import rim_odds
 from edge.vision.second_opinion import (ClassNumberSecondOpinion, FieldSecondOpinion, KanaSecondOpinion, Recogniser,
@@ -207,7 +207,7 @@ class Pipeline:
         self.text_finder = (TextFinder(models / "ppocr-det.onnx", c.backend, c.threads, c.plans_dir, c.text_route_size)
                             if c.text_route else None)
         self.second_opinion: dict[str, FieldSecondOpinion | ClassNumberSecondOpinion] = {}
-        self.region_text: RegionTextReader | None = None
+        self.field_text: dict[str, RegionTextReader] = {}  # field -> a head on a recogniser's features
         recognisers: dict[str, Recogniser] = {}  # one session a recogniser, whoever asks it
 
         def recogniser(name: str) -> Recogniser:
@@ -219,9 +219,10 @@ class Pipeline:
             kinds = {"region": RegionSecondOpinion, "kana": KanaSecondOpinion, "class_number": ClassNumberSecondOpinion}
             self.second_opinion = {field: kinds[field](recogniser(c.second_opinion_model))
                                    for field in c.second_opinion}
-        if c.read_fields and c.region_text:  # a head on a recogniser's features
-            head = models / f"{REGION_TEXT_MODEL}.onnx"
-            self.region_text = RegionTextReader(recogniser(feature_source(head)), head, c.backend, c.threads)
+        for field, wanted in (("region", c.region_text), ("class_number", c.class_number_text)):
+            if c.read_fields and wanted:
+                head = models / f"{TEXT_MODELS[field]}.onnx"
+                self.field_text[field] = RegionTextReader(recogniser(feature_source(head)), head, c.backend, c.threads)
 
     def model_holders(self) -> dict[str, tuple[object, str]]:
         """Model name -> (the component whose ``backend`` runs it, its input's name): where the
@@ -240,9 +241,9 @@ class Pipeline:
         holders = {name: holder for name, (holder, _) in self.model_holders().items()}
         for opinion in self.second_opinion.values():
             holders[opinion.recogniser.manifest.name] = opinion.recogniser
-        if self.region_text is not None:
-            holders[self.region_text.recogniser.manifest.name] = self.region_text.recogniser
-            holders[REGION_TEXT_MODEL] = self.region_text
+        for field, head in self.field_text.items():
+            holders[head.recogniser.manifest.name] = head.recogniser
+            holders[TEXT_MODELS[field]] = head
         if self.text_finder is not None:
             holders["ppocr-det"] = self.text_finder
         return {name: {"file": holder.manifest.path.name, "backend": type(holder.backend).__name__}
@@ -483,10 +484,9 @@ class Pipeline:
         # and whose colour shows keeps that decoding (the same arguments, so the same reading)
         decoded = [decode(probs, c.min_field_confidence) for probs in first] if c.second_look_scales else None
         read = self._second_look(plates, first, decoded) if decoded else first
-        if self.region_text is not None:
-            regions = self.region_text.rescore([r["region"] for r in read], [p.rectified for p in plates],
-                                               c.second_opinion_below)
-            read = [{**r, "region": value} for r, value in zip(read, regions)]
+        for field, head in self.field_text.items():
+            rescored = head.rescore([r[field] for r in read], [p.rectified for p in plates], c.second_opinion_below)
+            read = [{**r, field: value} for r, value in zip(read, rescored)]
         for name, opinion in self.second_opinion.items():
             rescored = opinion.rescore([r[name] for r in read], [p.rectified for p in plates],
                                        c.second_opinion_below, c.second_opinion_weight)

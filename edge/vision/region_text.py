@@ -19,14 +19,23 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.plates.reading import vocabularies
+from edge.plates.reading import class_number_posterior, vocabularies
 from edge.vision.backend import load_backend
 from edge.vision.fields import cut
 from edge.vision.manifest import ModelError, load_manifest
 from edge.vision.reader import softmax
-from edge.vision.second_opinion import REGION_CROP, Recogniser
+from edge.vision.second_opinion import CLASS_NUMBER_CROP, REGION_CROP, Recogniser
 
 MODEL_NAME = "read-region-text"
+# The fields a head may read, each with its model's name and the cell of the rectified plate it reads.
+MODEL_NAMES = {"region": MODEL_NAME, "class_number": "read-class-number-text"}
+CROPS = {"region": REGION_CROP, "class_number": CLASS_NUMBER_CROP}
+
+
+def best(field: str, probs: np.ndarray) -> float:
+    """How sure our classifier is of the field: the best name's probability, or for the class
+    number (3 places) the best well-formed class number's posterior."""
+    return float(class_number_posterior(probs).max() if field == "class_number" else probs.max())
 
 
 def combine(ours: np.ndarray, theirs: np.ndarray, weight: float) -> np.ndarray:
@@ -47,14 +56,18 @@ def feature_source(model: str | Path) -> str:
 
 
 class RegionTextReader:
-    """The head over the recogniser's features; ``rescore`` mixes its belief into ours where ours is unsure."""
+    """The head over the recogniser's features; ``rescore`` mixes its belief into ours where ours is
+    unsure. The field is the manifest's (``region``, or ``class_number``: one row per place)."""
 
     def __init__(self, recogniser: Recogniser, model: str | Path, backend: str = "auto", threads: int | None = None):
         self.recogniser = recogniser
         self.manifest = load_manifest(model)
         data = self.manifest.data
-        if self.manifest.classes != list(vocabularies()["region"]):
-            raise ModelError(f"{self.manifest.path.name} was trained on other region classes than this version's "
+        self.field = data.get("field", "region")
+        if self.field not in CROPS:
+            raise ModelError(f"{self.manifest.path.name}: field {self.field!r} is not one a head reads ({', '.join(CROPS)})")
+        if self.manifest.classes != list(vocabularies()[self.field]):
+            raise ModelError(f"{self.manifest.path.name} was trained on other {self.field} classes than this version's "
                              "plate rules: retrain it (`python -m engines.reader.text_head`)")
         wanted, have = data["input"]["features"], recogniser.manifest.data.get("features", {}).get("name")
         if wanted != have:
@@ -69,15 +82,16 @@ class RegionTextReader:
         self.backend = load_backend(self.manifest.path, backend, threads)
 
     def probabilities(self, rectified: list[np.ndarray]) -> np.ndarray:
-        """N x 139 (138 names + unknown) for N rectified plates (336 x 168 BGR)."""
-        features = self.recogniser.features([cut(r, REGION_CROP) for r in rectified]).astype(np.float32)
+        """N x 139 (138 names + unknown), or N x 3 places x symbols for the class number, for N
+        rectified plates (336 x 168 BGR)."""
+        features = self.recogniser.features([cut(r, CROPS[self.field]) for r in rectified]).astype(np.float32)
         logits = self.backend.run({self.input: features})[self.output].astype(np.float64)
         return softmax(logits / self.temperature)
 
     def rescore(self, ours: list[np.ndarray], rectified: list[np.ndarray], below: float) -> list[np.ndarray]:
-        """Each plate's region probabilities (138 names + unknown), with the head's belief combined
-        in where our best name is under ``below``; the others unchanged (and not read)."""
-        unsure = [i for i, p in enumerate(ours) if p.max() < below]
+        """Each plate's probabilities of the field, with the head's belief combined in where ours is
+        under ``below`` (``best``); the others unchanged (and not read)."""
+        unsure = [i for i, p in enumerate(ours) if best(self.field, p) < below]
         out = list(ours)
         if unsure:
             theirs = self.probabilities([rectified[i] for i in unsure])

@@ -31,44 +31,52 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.plates.reading import vocabularies
+from edge.plates.reading import plate_labels, vocabularies
 from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
 from edge.vision.config import VisionConfig
 from edge.vision.fields import FIELD_CROPS, cut
 from edge.vision.manifest import DEFAULT_MODELS_DIR
 from edge.vision.reader import FieldClassifier
-from edge.vision.region_text import MODEL_NAME, combine, softmax
-from edge.vision.second_opinion import HEIGHT, REGION_CROP, Recogniser
+from edge.vision.region_text import CROPS, MODEL_NAMES, best, combine, softmax
+from edge.vision.second_opinion import HEIGHT, Recogniser
 from engines.reader import data
 
 SHARD = 4000
-CELL = (round(HEIGHT * REGION_CROP.size[0] / REGION_CROP.size[1]), HEIGHT)  # 96 x 48, as the recogniser resizes it
+
+
+def cell(field: str) -> tuple[int, int]:
+    """The field's cell at the recogniser's height, as it resizes it (96 x 48 for both fields)."""
+    size = CROPS[field].size
+    return round(HEIGHT * size[0] / size[1]), HEIGHT
+
 WEIGHTS = np.linspace(0, 1, 21)
 
 
-def _render(job: tuple[str, int, int, int, str | None]) -> str:
-    out, seed, start, count, backgrounds_dir = job
+def _render(job: tuple[str, int, int, int, str | None, str]) -> str:
+    out, seed, start, count, backgrounds_dir, field = job
     backgrounds = Backgrounds(backgrounds_dir) if backgrounds_dir else None
     col, grey, lab = [], [], []
     for i in range(start, start + count):
         rectified, plate, _ = data.example(seed, i, backgrounds)
-        grey.append(cut(rectified, FIELD_CROPS["region"]))
-        col.append(cv2.resize(cut(rectified, REGION_CROP), CELL, interpolation=cv2.INTER_AREA))
-        lab.append(data.labels_row(plate)[0])
+        grey.append(cut(rectified, FIELD_CROPS[field]))
+        col.append(cv2.resize(cut(rectified, CROPS[field]), cell(field), interpolation=cv2.INTER_AREA))
+        lab.append(plate_labels(plate)[field])
     path = Path(out) / f"shard-{start // SHARD:04d}.npz"
     np.savez(path, col=np.array(col), grey=np.array(grey), lab=np.array(lab))
     return str(path)
 
 
-def render(out: Path, seed: int, count: int, workers: int = 2, backgrounds: str | None = None) -> None:
+def render(out: Path, seed: int, count: int, workers: int = 2, backgrounds: str | None = None,
+           field: str = "region") -> None:
     out.mkdir(parents=True, exist_ok=True)
     backgrounds = backgrounds or (str(default_backgrounds_dir()) if default_backgrounds_dir() else None)
-    jobs = [(str(out), seed, start, min(SHARD, count - start), backgrounds) for start in range(0, count, SHARD)]
+    jobs = [(str(out), seed, start, min(SHARD, count - start), backgrounds, field) for start in range(0, count, SHARD)]
     t0 = time.time()
     with mp.get_context("spawn").Pool(workers) as pool:
         for k, path in enumerate(pool.imap_unordered(_render, jobs), 1):
             print(f"{k}/{len(jobs)} {path} {time.time() - t0:.0f}s", flush=True)
-    (out / "meta.json").write_text(json.dumps({"count": count, "seed": seed, "backgrounds": backgrounds}) + "\n")
+    (out / "meta.json").write_text(json.dumps({"count": count, "seed": seed, "backgrounds": backgrounds,
+                                               "field": field}) + "\n")
 
 
 def load(folder: Path) -> dict[str, np.ndarray]:
@@ -76,7 +84,9 @@ def load(folder: Path) -> dict[str, np.ndarray]:
     if not shards:
         raise SystemExit(f"{folder}: no shard-*.npz (python -m engines.reader.text_head render {folder})")
     parts = [np.load(s) for s in shards]
-    return {key: np.concatenate([p[key] for p in parts]) for key in ("col", "grey", "lab")}
+    out = {key: np.concatenate([p[key] for p in parts]) for key in ("col", "grey", "lab")}
+    out["lab"] = out["lab"].reshape(len(out["lab"]), -1)  # one column a place
+    return out
 
 
 def described(folder: Path) -> dict:
@@ -91,19 +101,21 @@ def features(recogniser: Recogniser, cells: np.ndarray, batch: int = 64) -> np.n
                            for i in range(0, len(cells), batch)])
 
 
-def ours(models_dir: Path, grey: np.ndarray, batch: int = 256) -> np.ndarray:
-    """Our region classifier's calibrated probabilities on its cuts."""
-    c = FieldClassifier("region", models_dir)
-    return np.concatenate([c.of_cuts(grey[i:i + batch])[:, 0] for i in range(0, len(grey), batch)])
+def ours(models_dir: Path, grey: np.ndarray, field: str = "region", batch: int = 256) -> np.ndarray:
+    """Our classifier's calibrated probabilities on its cuts: N x places x classes."""
+    c = FieldClassifier(field, models_dir)
+    return np.concatenate([c.of_cuts(grey[i:i + batch]) for i in range(0, len(grey), batch)])
 
 
 def nll(probs: np.ndarray, labels: np.ndarray) -> float:
-    return float(-np.log(probs[np.arange(len(labels)), labels] + 1e-12).mean())
+    """Mean negative log-likelihood over plates and places (N x places x classes, N x places)."""
+    return float(-np.log(np.take_along_axis(probs, labels[..., None], axis=-1) + 1e-12).mean())
 
 
-def calibrate(head_logits: np.ndarray, mine: np.ndarray, labels: np.ndarray) -> dict:
+def calibrate(head_logits: np.ndarray, mine: np.ndarray, labels: np.ndarray, field: str = "region") -> dict:
     """The head's temperature (the field classifiers' own grid fit) and its weight against ours
-    over the plates ours is unsure of (as the runtime asks it), with each one's figures."""
+    over the plates ours is unsure of (as the runtime asks it, ``best``), with each one's figures
+    (arrays N x places x classes; accuracy: every place right)."""
     import torch
 
     from engines.reader.train import calibration_error, fit_temperature
@@ -111,11 +123,11 @@ def calibrate(head_logits: np.ndarray, mine: np.ndarray, labels: np.ndarray) -> 
     temperature = fit_temperature(torch.tensor(head_logits), torch.tensor(labels))
     theirs = softmax(head_logits / temperature)
     below = VisionConfig().second_opinion_below
-    unsure = mine.max(axis=1) < below
+    unsure = np.array([best(field, m) < below for m in mine])
     weight = float(min(WEIGHTS, key=lambda w: nll(combine(mine[unsure], theirs[unsure], w), labels[unsure])))
     both = mine.copy()
     both[unsure] = combine(mine[unsure], theirs[unsure], weight)
-    tuning = {name: {"accuracy": round(float((p.argmax(1) == labels).mean()), 4),
+    tuning = {name: {"accuracy": round(float((p.argmax(-1) == labels).all(axis=1).mean()), 4),
                      "calibration_error": calibration_error(torch.tensor(np.log(p + 1e-12)), torch.tensor(labels), 1.0)}
               for name, p in (("ours", mine), ("head", theirs), ("combined", both))}
     return {"temperature": round(temperature, 4), "weight": weight, "fitted_below": below, "tuning_set": tuning}
@@ -125,7 +137,7 @@ RECOGNISERS = {"ppocr-rec": "PP-OCRv4", "ppocr5-rec": "PP-OCRv5"}
 
 
 def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epochs: int = 20, seed: int = 0,
-          recogniser_name: str = "ppocr5-rec") -> Path:
+          recogniser_name: str = "ppocr5-rec", field: str = "region") -> Path:
     import torch
     from torch import nn
 
@@ -136,7 +148,7 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
     x, y = torch.tensor(features(recogniser, tr["col"]).astype(np.float32)), torch.tensor(tr["lab"])
     tune_x = features(recogniser, tune["col"]).astype(np.float32)
     print(f"features of {len(x)} + {len(tune_x)} plates: {time.time() - t0:.0f}s", flush=True)
-    steps_t, width, classes = x.shape[1], x.shape[2], len(vocabularies()["region"])
+    steps_t, width, classes, places = x.shape[1], x.shape[2], len(vocabularies()[field]), y.shape[1]
 
     class Head(nn.Module):
         def __init__(self):
@@ -144,10 +156,11 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
             self.norm = nn.LayerNorm(width)
             self.conv = nn.Sequential(nn.Conv1d(width, 256, 3, padding=1), nn.GELU(),
                                       nn.Conv1d(256, 256, 3, padding=1), nn.GELU())
-            self.out = nn.Sequential(nn.Dropout(0.3), nn.Linear(steps_t * 256, classes))
+            self.out = nn.Sequential(nn.Dropout(0.3), nn.Linear(steps_t * 256, places * classes))
 
-        def forward(self, f):
-            return self.out(self.conv(self.norm(f).transpose(1, 2)).flatten(1))
+        def forward(self, f):  # N x classes for one place (the region), else N x places x classes
+            out = self.out(self.conv(self.norm(f).transpose(1, 2)).flatten(1)).view(-1, places, classes)
+            return out[:, 0] if places == 1 else out
 
     net, batch = Head(), min(128, len(x))
     opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=0.05)
@@ -159,7 +172,8 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
         order = torch.randperm(len(x))
         for i in range(0, len(x) - batch + 1, batch):
             idx = order[i:i + batch]
-            loss = loss_fn(net(x[idx] + 0.05 * spread * torch.randn(batch, steps_t, width)), y[idx])
+            logits = net(x[idx] + 0.05 * spread * torch.randn(batch, steps_t, width))
+            loss = loss_fn(logits.reshape(-1, classes), y[idx].reshape(-1))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -167,23 +181,25 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
         print(f"epoch {epoch + 1}/{epochs} loss {loss.item():.3f} {time.time() - t0:.0f}s", flush=True)
     net.eval()
     with torch.no_grad():
-        tune_logits = net(torch.tensor(tune_x)).double().numpy()
-    calibration = calibrate(tune_logits, ours(models_dir, tune["grey"]), tune["lab"])
+        tune_logits = net(torch.tensor(tune_x)).double().numpy().reshape(len(tune_x), places, classes)
+    calibration = calibrate(tune_logits, ours(models_dir, tune["grey"], field), tune["lab"], field)
     print(f"tuning set: {calibration}", flush=True)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{MODEL_NAME}.onnx"
+    out = out_dir / f"{MODEL_NAMES[field]}.onnx"
     torch.onnx.export(net, torch.zeros(1, steps_t, width), out, input_names=["features"], output_names=["logits"],
                       dynamic_axes={"features": {0: "N"}, "logits": {0: "N"}}, dynamo=False)
     rec = recogniser.manifest.data
     manifest = {
-        "name": MODEL_NAME, "version": 1, "task": f"classify the region from the {RECOGNISERS[recogniser_name]} recogniser's features",
-        "field": "region", "file": out.name, "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
+        "name": MODEL_NAMES[field], "version": 1,
+        "task": f"classify the {field} from the {RECOGNISERS[recogniser_name]} recogniser's features",
+        "field": field, "file": out.name, "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
         "input": {"name": "features", "shape": ["N", steps_t, width], "features": rec["features"]["name"],
                   "from": {"model": rec["file"], "sha256": rec["sha256"]},
-                  "cut": {"box": list(REGION_CROP.box), "size": list(CELL), "color": True}},
-        "output": {"name": "logits", "shape": ["N", classes], "meaning": "softmax(logits / temperature)"},
-        "classes": list(vocabularies()["region"]),
+                  "cut": {"box": list(CROPS[field].box), "size": list(cell(field)), "color": True}},
+        "output": {"name": "logits", "shape": ["N", classes] if places == 1 else ["N", places, classes],
+                   "meaning": "softmax(logits / temperature)" + ("" if places == 1 else " over each place")},
+        "classes": list(vocabularies()[field]),
         "calibration": {**calibration, "fitted_on": described(tune_dir)},
         "training": {"plates": len(x), "data": described(train_dir), "epochs": epochs, "batch": batch, "seed": seed,
                      "optimiser": "AdamW 2e-3 one-cycle, weight decay 0.05, label smoothing 0.05",
@@ -197,12 +213,13 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("render", help="synthetic plates' region cells")
+    r = sub.add_parser("render", help="synthetic plates' region (or class-number) cells")
     r.add_argument("out", type=Path)
     r.add_argument("--seed", type=int, default=21)
     r.add_argument("--count", type=int, default=30000)
     r.add_argument("--workers", type=int, default=2)
     r.add_argument("--backgrounds", default=None)
+    r.add_argument("--field", choices=sorted(CROPS), default="region")
     t = sub.add_parser("train", help="the head, its temperature and weight")
     t.add_argument("train", type=Path)
     t.add_argument("--tune", type=Path, required=True)
@@ -212,11 +229,12 @@ def main(argv=None) -> int:
                    help="whose features the head reads (the committed head: PP-OCRv5's; lever 44's: ppocr-rec)")
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--field", choices=sorted(CROPS), default="region")
     a = ap.parse_args(argv)
     if a.command == "render":
-        render(a.out, a.seed, a.count, a.workers, a.backgrounds)
+        render(a.out, a.seed, a.count, a.workers, a.backgrounds, a.field)
     else:
-        train(a.train, a.tune, a.out, a.models, a.epochs, a.seed, a.recogniser)
+        train(a.train, a.tune, a.out, a.models, a.epochs, a.seed, a.recogniser, a.field)
     return 0
 
 
