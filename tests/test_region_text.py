@@ -85,6 +85,8 @@ def test_a_head_is_given_the_recogniser_its_manifest_names(recogniser, tmp_path)
     assert feature_source(tmp_path / HEAD.name) == "ppocr-rec"
     with pytest.raises(ModelError, match="make models"):  # PP-OCRv4 gives other features than the head reads
         RegionTextReader(Recogniser(v4), tmp_path / HEAD.name)
+    with pytest.raises(ModelError, match="not the class_number"):  # a head is loaded for the field it reads
+        RegionTextReader(recogniser, HEAD, field="class_number")
     del manifest["input"]["from"]
     (tmp_path / f"{MODEL_NAME}.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ModelError, match="input.from.model"):

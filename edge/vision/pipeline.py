@@ -222,7 +222,8 @@ class Pipeline:
         for field, wanted in (("region", c.region_text), ("class_number", c.class_number_text)):
             if c.read_fields and wanted:
                 head = models / f"{TEXT_MODELS[field]}.onnx"
-                self.field_text[field] = RegionTextReader(recogniser(feature_source(head)), head, c.backend, c.threads)
+                self.field_text[field] = RegionTextReader(recogniser(feature_source(head)), head, c.backend, c.threads,
+                                                          field)
 
     def model_holders(self) -> dict[str, tuple[object, str]]:
         """Model name -> (the component whose ``backend`` runs it, its input's name): where the

@@ -59,13 +59,17 @@ class RegionTextReader:
     """The head over the recogniser's features; ``rescore`` mixes its belief into ours where ours is
     unsure. The field is the manifest's (``region``, or ``class_number``: one row per place)."""
 
-    def __init__(self, recogniser: Recogniser, model: str | Path, backend: str = "auto", threads: int | None = None):
+    def __init__(self, recogniser: Recogniser, model: str | Path, backend: str = "auto", threads: int | None = None,
+                 field: str | None = None):
         self.recogniser = recogniser
         self.manifest = load_manifest(model)
         data = self.manifest.data
         self.field = data.get("field", "region")
         if self.field not in CROPS:
             raise ModelError(f"{self.manifest.path.name}: field {self.field!r} is not one a head reads ({', '.join(CROPS)})")
+        if field is not None and field != self.field:
+            raise ModelError(f"{self.manifest.path.name} reads the {self.field}, not the {field}: retrain it "
+                             f"(`python -m engines.reader.text_head ... --field {field}`)")
         if self.manifest.classes != list(vocabularies()[self.field]):
             raise ModelError(f"{self.manifest.path.name} was trained on other {self.field} classes than this version's "
                              "plate rules: retrain it (`python -m engines.reader.text_head`)")
