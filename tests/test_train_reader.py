@@ -1,6 +1,7 @@
 """Training the field classifiers end to end, briefly (slow: run with `make test-slow`)."""
 
 import functools
+import json
 
 import numpy as np
 import pytest
@@ -343,8 +344,8 @@ def test_the_region_head_trains_on_the_recogniser_and_the_runtime_loads_it(tmp_p
     pytest.importorskip("torch", reason="the train extra (torch) is not installed")
     from engines.reader.text_head import main as text_head
 
+    from edge.vision.field_text import MODEL_NAME, FieldTextReader
     from edge.vision.manifest import DEFAULT_MODELS_DIR
-    from edge.vision.region_text import MODEL_NAME, RegionTextReader
     from edge.vision.second_opinion import Recogniser
 
     if not (DEFAULT_MODELS_DIR / "ppocr5-rec.onnx").exists():
@@ -354,7 +355,7 @@ def test_the_region_head_trains_on_the_recogniser_and_the_runtime_loads_it(tmp_p
     out = tmp_path / "models"
     assert text_head(["train", str(tmp_path / "train"), "--tune", str(tmp_path / "tune"), "--out", str(out),
                       "--epochs", "1"]) == 0
-    reader = RegionTextReader(Recogniser(DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"), out / f"{MODEL_NAME}.onnx")
+    reader = FieldTextReader(Recogniser(DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"), out / f"{MODEL_NAME}.onnx")
     assert 0 <= reader.weight <= 1 and reader.manifest.data["training"]["plates"] == 24
     assert reader.manifest.data["input"]["from"]["model"] == "ppocr5-rec.onnx"  # the default recogniser
     plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(2)]
@@ -363,3 +364,26 @@ def test_the_region_head_trains_on_the_recogniser_and_the_runtime_loads_it(tmp_p
     sure = np.zeros(139)
     sure[3] = 1.0
     assert reader.rescore([sure], plates[:1], below=0.9)[0] is sure  # a plate ours is sure of is not read
+
+
+def test_the_heads_data_holds_degraded_plates_once_more_with_their_labels(tmp_path):
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.data import example
+    from engines.reader.text_head import DEGRADATIONS, degraded, load
+    from engines.reader.text_head import main as text_head
+
+    plate, _, _ = example(5, 0, None)  # rectified, 336 x 168 BGR
+    for kind in DEGRADATIONS:
+        out = degraded(plate, kind, np.random.default_rng(1))
+        assert out.shape == plate.shape and out.dtype == np.uint8 and np.abs(out.astype(int) - plate).mean() > 1, kind
+    with pytest.raises(ValueError, match="no degradation"):
+        degraded(plate, "rain", np.random.default_rng(1))
+
+    assert text_head(["render", str(tmp_path / "all"), "--seed", "5", "--count", "6", "--workers", "1",
+                      "--degraded", "1"]) == 0
+    rows = load(tmp_path / "all")
+    assert len(rows["col"]) == 12 and (rows["lab"][0::2] == rows["lab"][1::2]).all()  # each plate, then degraded
+    assert not (rows["col"][0::2] == rows["col"][1::2]).all(axis=(1, 2, 3)).any()
+    assert json.loads((tmp_path / "all" / "meta.json").read_text())["degraded"] == 1
+    with pytest.raises(SystemExit, match="--degraded"):
+        text_head(["render", str(tmp_path / "bad"), "--count", "2", "--degraded", "1.5"])

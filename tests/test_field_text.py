@@ -1,6 +1,6 @@
-"""The region read a second way: the committed head on the real PP-OCRv5 recogniser's features
-(`make models`), reading drawn plates, checked against its recogniser, and wired into the pipeline
-with the recogniser its manifest names."""
+"""A field read a second way (edge/vision/field_text.py): the committed region head on the real
+PP-OCRv5 recogniser's features (`make models`), reading drawn plates, checked against its
+recogniser and its field, and wired into the pipeline with the recogniser its manifest names."""
 
 import json
 import shutil
@@ -13,10 +13,10 @@ from edge.common.errors import ConfigError
 from edge.plates import PlateText
 from edge.synth.plate import render_plate
 from edge.vision.config import VisionConfig
+from edge.vision.field_text import MODEL_NAME, FieldTextReader, combine, feature_source
 from edge.vision.geometry import CANONICAL_SIZE
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
 from edge.vision.pipeline import Pipeline
-from edge.vision.region_text import MODEL_NAME, RegionTextReader, combine, feature_source
 from edge.vision.second_opinion import Recogniser
 
 RECOGNISER = DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"
@@ -43,7 +43,7 @@ def test_combining_weighs_the_two_beliefs_log_linearly():
 
 
 def test_the_head_reads_drawn_region_names(recogniser):
-    reader = RegionTextReader(recogniser, HEAD)
+    reader = FieldTextReader(recogniser, HEAD)
     rng = np.random.default_rng(7)
     wanted = ["品川", "練馬", "横浜", "名古屋", "福岡", "宮城", "札幌", "習志野", "那須", "神戸"]
     probs = reader.probabilities([_drawn(f"{region} 500 あ 45-67", rng) for region in wanted])
@@ -60,7 +60,7 @@ def test_a_recogniser_without_its_features_output_is_refused(recogniser, tmp_pat
     (tmp_path / "ppocr5-rec.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     old = Recogniser(tmp_path / RECOGNISER.name)
     with pytest.raises(ModelError, match="make models"):
-        RegionTextReader(old, HEAD)
+        FieldTextReader(old, HEAD)
     with pytest.raises(ModelError, match="make models"):
         old.features([np.zeros((64, 128, 3), np.uint8)])
 
@@ -84,9 +84,9 @@ def test_a_head_is_given_the_recogniser_its_manifest_names(recogniser, tmp_path)
     (tmp_path / f"{MODEL_NAME}.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     assert feature_source(tmp_path / HEAD.name) == "ppocr-rec"
     with pytest.raises(ModelError, match="make models"):  # PP-OCRv4 gives other features than the head reads
-        RegionTextReader(Recogniser(v4), tmp_path / HEAD.name)
+        FieldTextReader(Recogniser(v4), tmp_path / HEAD.name)
     with pytest.raises(ModelError, match="not the class_number"):  # a head is loaded for the field it reads
-        RegionTextReader(recogniser, HEAD, field="class_number")
+        FieldTextReader(recogniser, HEAD, field="class_number")
     del manifest["input"]["from"]
     (tmp_path / f"{MODEL_NAME}.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ModelError, match="input.from.model"):
