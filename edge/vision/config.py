@@ -103,7 +103,8 @@ class VisionConfig:
     # a head of our own on PP-OCRv5's features of the region cell, combined with ours at the weight
     # in its manifest (edge/vision/field_text.py, engines/models/read-region-text.onnx). Kept in
     # lever 89c (stop 55; README): regions given wrong 43 -> 33 on two fresh sets, exact within the
-    # rule's one and two plates, a picture 3 % faster than the CTC opinion it replaced.
+    # rule's one and two plates, a picture 3 % faster than the CTC opinion it replaced; taught on
+    # degraded plates too in lever 91 (stop 56: three plates more exact on stress134).
     region_text: bool = True
     # The same for the class number (分類番号): a head on PP-OCRv5's features of its cell, combined
     # place by place where our best class number is under second_opinion_below. Measured, not kept
