@@ -759,7 +759,7 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
                         "(vision.region_text; on by default)")
     p.add_argument("--class-number-text", action=argparse.BooleanOptionalAction, default=None,
                    help="where our class number is unsure, a head on PP-OCRv5's features read too "
-                        "(vision.class_number_text; off by default)")
+                        "(vision.class_number_text; on by default)")
     p.add_argument("--no-text-route", action="store_true",
                    help="skip the second route: plates found by their lettering where the segmenter finds "
                         "none (vision.text_route)")

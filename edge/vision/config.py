@@ -107,11 +107,12 @@ class VisionConfig:
     # degraded plates too in lever 91 (stop 56: three plates more exact on stress134).
     region_text: bool = True
     # The same for the class number (分類番号): a head on PP-OCRv5's features of its cell, combined
-    # place by place where our best class number is under second_opinion_below. Measured, not kept
-    # (README, lever 90: more class numbers given wrong), and no model committed: to measure it
-    # again, `python -m engines.reader.text_head render|train ... --field class_number` writes
-    # engines/models/read-class-number-text.onnx.
-    class_number_text: bool = False
+    # place by place where our best class number is under second_opinion_below
+    # (engines/models/read-class-number-text.onnx). Not kept in lever 90 (stop 55: more class
+    # numbers given wrong); kept in lever 92, the head taught on degraded plates too (stop 56;
+    # README: class numbers given wrong 49 -> 48 on two fresh sets, exact 1245 -> 1246, a picture
+    # 1-2 % slower).
+    class_number_text: bool = True
     # A plate narrower than small_plate_width image pixels (its found outline) is smaller than the
     # readers learnt plates (40 px and wider, engines/reader/data.py), and there they are sure too
     # often: every confidence of its reading is tempered by small_plate_temperature and then held

