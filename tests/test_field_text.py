@@ -101,6 +101,9 @@ def test_a_head_is_given_the_recogniser_its_manifest_names(recogniser, tmp_path)
 def test_region_text_must_be_true_or_false():
     with pytest.raises(ConfigError, match="vision.region_text"):
         VisionConfig(region_text="yes")
+    with pytest.raises(ConfigError, match="vision.field_text_below"):
+        VisionConfig(field_text_below=0)
+    assert VisionConfig.from_dict({"field_text_below": 0.99}).field_text_below == 0.99
 
 
 def test_the_command_line_keeps_the_configured_heads_unless_told():

@@ -99,7 +99,7 @@ class VisionConfig:
     second_opinion_model: str = "ppocr5-rec"
     second_opinion_below: float = 0.9
     second_opinion_weight: float = 0.2
-    # The region read a second way where ours is unsure (its best name under second_opinion_below):
+    # The region read a second way where ours is unsure (its best name under field_text_below):
     # a head of our own on PP-OCRv5's features of the region cell, combined with ours at the weight
     # in its manifest (edge/vision/field_text.py, engines/models/read-region-text.onnx). Kept in
     # lever 89c (stop 55; README): regions given wrong 43 -> 33 on two fresh sets, exact within the
@@ -107,12 +107,15 @@ class VisionConfig:
     # degraded plates too in lever 91 (stop 56: three plates more exact on stress134).
     region_text: bool = True
     # The same for the class number (分類番号): a head on PP-OCRv5's features of its cell, combined
-    # place by place where our best class number is under second_opinion_below
+    # place by place where our best class number is under field_text_below
     # (engines/models/read-class-number-text.onnx). Not kept in lever 90 (stop 55: more class
     # numbers given wrong); kept in lever 92, the head taught on degraded plates too (stop 56;
     # README: class numbers given wrong 49 -> 48 on two fresh sets, exact 1245 -> 1246, a picture
     # 1-2 % slower).
     class_number_text: bool = True
+    # The heads above are asked where our best value is under this (0.9, as second_opinion_below,
+    # which also sets when a plate gets the second look; the heads' weights were fitted below 0.9).
+    field_text_below: float = 0.9
     # A plate narrower than small_plate_width image pixels (its found outline) is smaller than the
     # readers learnt plates (40 px and wider, engines/reader/data.py), and there they are sure too
     # often: every confidence of its reading is tempered by small_plate_temperature and then held
@@ -164,7 +167,7 @@ class VisionConfig:
             v = getattr(self, key)
             if not isinstance(v, int) or v < 0:
                 bad(key, "a non-negative integer")
-        for key in ("second_opinion_below", "second_opinion_weight"):
+        for key in ("second_opinion_below", "second_opinion_weight", "field_text_below"):
             v = getattr(self, key)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v <= 1.01:
                 bad(key, "a number above 0, at most 1.01")

@@ -7,7 +7,7 @@ field from the recogniser's per-column features of that field's cell: the region
 (``engines/models/read-region-text.onnx``) or the class number's three places
 (``read-class-number-text.onnx``). The head's manifest names its field and the recogniser whose
 features it reads (lever 44's region head read PP-OCRv4's, ``ppocr-rec.onnx``). Where our classifier is unsure of the field (``best`` under
-``vision.second_opinion_below``), the head's probabilities are combined log-linearly with ours, at
+``vision.field_text_below``), the head's probabilities are combined log-linearly with ours, at
 the weight in its manifest (fitted on such plates of a tuning seed, never on the sets that decide);
 a plate ours is sure of is left as it is, and the head is not run for it. The combined
 distribution is over the same vocabulary as ours, so decoding under the grammar is unchanged.

@@ -486,7 +486,7 @@ class Pipeline:
         decoded = [decode(probs, c.min_field_confidence) for probs in first] if c.second_look_scales else None
         read = self._second_look(plates, first, decoded) if decoded else first
         for field, head in self.field_text.items():
-            rescored = head.rescore([r[field] for r in read], [p.rectified for p in plates], c.second_opinion_below)
+            rescored = head.rescore([r[field] for r in read], [p.rectified for p in plates], c.field_text_below)
             read = [{**r, field: value} for r, value in zip(read, rescored)]
         for name, opinion in self.second_opinion.items():
             rescored = opinion.rescore([r[name] for r in read], [p.rectified for p in plates],

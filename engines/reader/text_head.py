@@ -6,7 +6,7 @@ head of our own learns one field from its per-column features of that field's ce
 the 138 region names and "unknown", or the class number's 3 places), on the same synthetic plates
 as the field classifiers (``engines.reader.data.example``: rectified with the segmenter's kind of
 corner error). Its temperature, and the weight it gets against our classifier of the field where
-ours is unsure (under ``vision.second_opinion_below``, as the runtime asks it), are fitted on a
+ours is unsure (under ``vision.field_text_below``, as the runtime asks it), are fitted on a
 separate tuning seed, never on the sets that decide.
 
     python -m engines.reader.text_head render DIR --seed 21 --count 30000 [--field region]
@@ -166,7 +166,7 @@ def calibrate(head_logits: np.ndarray, mine: np.ndarray, labels: np.ndarray, fie
 
     temperature = fit_temperature(torch.tensor(head_logits), torch.tensor(labels))
     theirs = softmax(head_logits / temperature)
-    below = VisionConfig().second_opinion_below
+    below = VisionConfig().field_text_below
     unsure = np.array([best(field, m) < below for m in mine])
     weight = float(min(WEIGHTS, key=lambda w: nll(combine(mine[unsure], theirs[unsure], w), labels[unsure])))
     both = mine.copy()
