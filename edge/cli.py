@@ -182,7 +182,7 @@ def _vision_config(args: argparse.Namespace):
     try:
         extra = {} if args.second_opinion is None else {
             "second_opinion": () if args.second_opinion == "off" else tuple(args.second_opinion.split(","))}
-        for key in ("region_text", "class_number_text"):  # unset: the configuration's default
+        for key in ("region_text", "class_number_text", "kana_text"):  # unset: the configuration's default
             if getattr(args, key) is not None:
                 extra[key] = getattr(args, key)
         return VisionConfig(models_dir=args.models, backend=args.backend, precision=args.precision,
@@ -760,6 +760,8 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--class-number-text", action=argparse.BooleanOptionalAction, default=None,
                    help="where our class number is unsure, a head on PP-OCRv5's features read too "
                         "(vision.class_number_text; on by default)")
+    p.add_argument("--kana-text", action=argparse.BooleanOptionalAction, default=None,
+                   help="where our kana is unsure, a head on PP-OCRv5's features read too (vision.kana_text; on by default)")
     p.add_argument("--no-text-route", action="store_true",
                    help="skip the second route: plates found by their lettering where the segmenter finds "
                         "none (vision.text_route)")

