@@ -761,7 +761,8 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
                    help="where our class number is unsure, a head on PP-OCRv5's features read too "
                         "(vision.class_number_text; on by default)")
     p.add_argument("--kana-text", action=argparse.BooleanOptionalAction, default=None,
-                   help="where our kana is unsure, a head on PP-OCRv5's features read too (vision.kana_text; on by default)")
+                   help="where our kana is unsure, a head on PP-OCRv5's features read too "
+                        "(vision.kana_text; on by default)")
     p.add_argument("--no-text-route", action="store_true",
                    help="skip the second route: plates found by their lettering where the segmenter finds "
                         "none (vision.text_route)")

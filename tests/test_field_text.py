@@ -1,6 +1,7 @@
-"""A field read a second way (edge/vision/field_text.py): the committed region head on the real
-PP-OCRv5 recogniser's features (`make models`), reading drawn plates, checked against its
-recogniser and its field, and wired into the pipeline with the recogniser its manifest names."""
+"""A field read a second way (edge/vision/field_text.py): the committed region, class-number and
+kana heads on the real PP-OCRv5 recogniser's features (`make models`), reading drawn plates,
+checked against their recogniser and field, and wired into the pipeline with the recogniser their
+manifests name."""
 
 import json
 import shutil

@@ -5,8 +5,9 @@ was trained on real photographs of text. A small head of our own, trained by
 ``python -m engines.reader.text_head`` on synthetic plates with the recogniser frozen, reads one
 field from the recogniser's per-column features of that field's cell: the region name
 (``engines/models/read-region-text.onnx``), the class number's three places
-(``read-class-number-text.onnx``) or the kana (``read-kana-text.onnx``). The head's manifest names its field and the recogniser whose
-features it reads (lever 44's region head read PP-OCRv4's, ``ppocr-rec.onnx``). Where our classifier is unsure of the field (``best`` under
+(``read-class-number-text.onnx``) or the kana (``read-kana-text.onnx``). The head's manifest
+names its field and the recogniser whose features it reads (lever 44's region head read
+PP-OCRv4's, ``ppocr-rec.onnx``). Where our classifier is unsure of the field (``best`` under
 ``vision.field_text_below``), the head's probabilities are combined log-linearly with ours, at
 the weight in its manifest (fitted on such plates of a tuning seed, never on the sets that decide);
 a plate ours is sure of is left as it is, and the head is not run for it. The combined

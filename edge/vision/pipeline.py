@@ -219,7 +219,8 @@ class Pipeline:
             kinds = {"region": RegionSecondOpinion, "kana": KanaSecondOpinion, "class_number": ClassNumberSecondOpinion}
             self.second_opinion = {field: kinds[field](recogniser(c.second_opinion_model))
                                    for field in c.second_opinion}
-        for field, wanted in (("region", c.region_text), ("class_number", c.class_number_text), ("kana", c.kana_text)):
+        wanted_heads = {"region": c.region_text, "class_number": c.class_number_text, "kana": c.kana_text}
+        for field, wanted in wanted_heads.items():
             if c.read_fields and wanted:
                 head = models / f"{TEXT_MODELS[field]}.onnx"
                 self.field_text[field] = FieldTextReader(recogniser(feature_source(head)), head, c.backend, c.threads,

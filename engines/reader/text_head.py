@@ -3,20 +3,20 @@
 The recogniser (``engines/models/ppocr5-rec.onnx``, PP-OCRv5, or ``ppocr-rec.onnx``, PP-OCRv4, as
 ``--recogniser`` says; `make models`; trained on real photographs of text) stays frozen; a small
 head of our own learns one field from its per-column features of that field's cell (``--field``:
-the 138 region names and "unknown", or the class number's 3 places), on the same synthetic plates
+the 138 region names and "unknown", the class number's 3 places, or the kana), on the same synthetic plates
 as the field classifiers (``engines.reader.data.example``: rectified with the segmenter's kind of
 corner error). Its temperature, and the weight it gets against our classifier of the field where
 ours is unsure (under ``vision.field_text_below``, as the runtime asks it), are fitted on a
 separate tuning seed, never on the sets that decide.
 
-    python -m engines.reader.text_head render DIR --seed 21 --count 30000 [--field region]
+    python -m engines.reader.text_head render DIR --seed 21 --count 30000 --degraded 0.5 [--field region]
     python -m engines.reader.text_head render TUNE_DIR --seed 23 --count 1000 [--field region]
     python -m engines.reader.text_head train DIR --tune TUNE_DIR [--recogniser ppocr5-rec] [--field region] [--out engines/models]
 
 ``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the field's cell at the recogniser's height,
-48 x 96 BGR; ``grey``: our classifier's cut of the field; ``lab``: the field's class indices) and
+48 high BGR, 96 wide or the kana's 48; ``grey``: our classifier's cut of the field; ``lab``: the field's class indices) and
 ``meta.json``. ``train`` needs torch (``pip install -e .[train]``) and writes
-``read-region-text.onnx`` (or ``read-class-number-text.onnx``) with its manifest.
+``read-region-text.onnx`` (``read-class-number-text.onnx``, ``read-kana-text.onnx``) with its manifest.
 """
 
 from __future__ import annotations
