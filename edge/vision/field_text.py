@@ -61,7 +61,7 @@ def feature_source(model: str | Path) -> str:
 
 class FieldTextReader:
     """The head over the recogniser's features; ``rescore`` mixes its belief into ours where ours is
-    unsure. The field is the manifest's (``region``, or ``class_number``: one row per place)."""
+    unsure. The field is the manifest's (``region``, ``kana``, or ``class_number``: one row per place)."""
 
     def __init__(self, recogniser: Recogniser, model: str | Path, backend: str = "auto", threads: int | None = None,
                  field: str | None = None):
@@ -90,8 +90,8 @@ class FieldTextReader:
         self.backend = load_backend(self.manifest.path, backend, threads)
 
     def probabilities(self, rectified: list[np.ndarray]) -> np.ndarray:
-        """N x 139 (138 names + unknown), or N x 3 places x symbols for the class number, for N
-        rectified plates (336 x 168 BGR)."""
+        """N x the field's classes (139 for the region: 138 names + unknown), or N x 3 places x
+        symbols for the class number, for N rectified plates (336 x 168 BGR)."""
         features = self.recogniser.features([cut(r, CROPS[self.field]) for r in rectified]).astype(np.float32)
         logits = self.backend.run({self.input: features})[self.output].astype(np.float64)
         return softmax(logits / self.temperature)

@@ -47,7 +47,7 @@ SHARD = 4000
 
 
 def cell(field: str) -> tuple[int, int]:
-    """The field's cell at the recogniser's height, as it resizes it (96 x 48 for both fields)."""
+    """The field's cell at the recogniser's height, as it resizes it (96 x 48; the kana's 48 x 48)."""
     size = CROPS[field].size
     return round(HEIGHT * size[0] / size[1]), HEIGHT
 
