@@ -177,12 +177,12 @@ def _synth_clip(args: argparse.Namespace, backgrounds) -> int:
 
 def _vision_config(args: argparse.Namespace):
     from edge.common.errors import ConfigError
-    from edge.vision.config import VisionConfig
+    from edge.vision.config import HEAD_KEYS, VisionConfig
 
     try:
         extra = {} if args.second_opinion is None else {
             "second_opinion": () if args.second_opinion == "off" else tuple(args.second_opinion.split(","))}
-        for key in ("region_text", "class_number_text", "kana_text"):  # unset: the configuration's default
+        for key in HEAD_KEYS.values():  # unset: the configuration's default
             if getattr(args, key) is not None:
                 extra[key] = getattr(args, key)
         return VisionConfig(models_dir=args.models, backend=args.backend, precision=args.precision,
@@ -763,6 +763,9 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kana-text", action=argparse.BooleanOptionalAction, default=None,
                    help="where our kana is unsure, a head on PP-OCRv5's features read too "
                         "(vision.kana_text; on by default)")
+    p.add_argument("--serial-text", action=argparse.BooleanOptionalAction, default=None,
+                   help="where our serial is unsure, a head on PP-OCRv5's features read too "
+                        "(vision.serial_text; off by default)")
     p.add_argument("--no-text-route", action="store_true",
                    help="skip the second route: plates found by their lettering where the segmenter finds "
                         "none (vision.text_route)")

@@ -14,7 +14,8 @@ from edge.common.errors import ConfigError
 from edge.plates import PlateText
 from edge.synth.plate import render_plate
 from edge.vision.config import VisionConfig
-from edge.vision.field_text import MODEL_NAME, MODEL_NAMES, FieldTextReader, combine, feature_source
+from edge.plates.reading import decode, vocabularies
+from edge.vision.field_text import MODEL_NAME, MODEL_NAMES, FieldTextReader, best, combine, feature_source
 from edge.vision.geometry import CANONICAL_SIZE
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
 from edge.vision.pipeline import Pipeline
@@ -105,6 +106,8 @@ def test_a_head_is_given_the_recogniser_its_manifest_names(recogniser, tmp_path)
 def test_region_text_must_be_true_or_false():
     with pytest.raises(ConfigError, match="vision.region_text"):
         VisionConfig(region_text="yes")
+    with pytest.raises(ConfigError, match="vision.serial_text"):
+        VisionConfig.from_dict({"serial_text": 1})
     with pytest.raises(ConfigError, match="vision.field_text_below"):
         VisionConfig(field_text_below=0)
     assert VisionConfig.from_dict({"field_text_below": 0.99}).field_text_below == 0.99
@@ -120,6 +123,7 @@ def test_the_command_line_keeps_the_configured_heads_unless_told():
     assert vision("--no-region-text").region_text is False
     assert vision("--no-class-number-text").class_number_text is False
     assert vision("--no-kana-text").kana_text is False
+    assert vision().serial_text is False and vision("--serial-text").serial_text is True  # off until lever 95 says
 
 
 def test_the_class_number_head_reads_drawn_class_numbers_place_by_place(recogniser):
@@ -149,3 +153,19 @@ def test_the_kana_head_reads_drawn_kana(recogniser):
     assert probs.shape == (len(wanted), len(reader.manifest.classes)) and np.allclose(probs.sum(axis=1), 1.0)
     right = sum(reader.manifest.classes[int(row.argmax())] == kana for row, kana in zip(probs, wanted))
     assert right >= 8, f"{right} of {len(wanted)}"
+
+
+def test_how_sure_ours_is_of_a_serial_is_what_decoding_gives_it():
+    def leaning(field, wanted, places=1):  # each place 0.95 on the wanted symbol, the rest spread
+        symbols = vocabularies()[field]
+        p = np.full((places, len(symbols)), 0.05 / (len(symbols) - 1))
+        p[np.arange(places), [symbols.index(c) for c in wanted]] = 0.95
+        return p if places > 1 else p[0]
+
+    serial = leaning("serial", "・123", 4)
+    reading = decode({"region": leaning("region", ["品川"]), "kana": leaning("kana", ["さ"]),
+                      "class_number": leaning("class_number", ["3", "0", "0"], 3), "serial": serial,
+                      "color": leaning("color", ["white"])})
+    assert reading.fields["serial"].value == "・123"
+    assert best("serial", serial) == pytest.approx(reading.fields["serial"].confidence)
+    assert best("serial", np.full_like(serial, 1 / serial.shape[1])) < 0.01  # no place says anything

@@ -206,6 +206,12 @@ def class_number_posterior(place_probs: np.ndarray) -> np.ndarray:
     return _string_posterior(np.asarray(place_probs), _class_number_table(), _class_number_prior())[1]
 
 
+def serial_posterior(place_probs: np.ndarray) -> np.ndarray:
+    """The probability of each printed serial (1..9999, ``format_serial`` order), as ``decode``
+    weighs them."""
+    return _string_posterior(np.asarray(place_probs), _serial_table())[1]
+
+
 @lru_cache(maxsize=1)
 def _agreement() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Which well-formed class numbers, kana and colours can stand together on one plate, and what

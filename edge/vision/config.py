@@ -20,6 +20,10 @@ def check_roi(roi, key: str) -> None:
 
 
 SECOND_OPINION_FIELDS = ("region", "kana", "class_number")
+# The fields a head on a recogniser's features may read (edge/vision/field_text.py), each with the key
+# that turns it on.
+HEAD_KEYS = {"region": "region_text", "class_number": "class_number_text", "kana": "kana_text",
+             "serial": "serial_text"}
 SECOND_OPINION_MODELS = ("ppocr5-rec", "ppocr-rec")  # PP-OCRv5 (knows Japanese), PP-OCRv4 (until stop 54)
 
 
@@ -116,6 +120,9 @@ class VisionConfig:
     # The same for the kana (engines/models/read-kana-text.onnx): kept in lever 94 (stop 56; README:
     # kana given wrong 51 -> 48 on two fresh sets, more withheld, exact 1222 = 1222).
     kana_text: bool = True
+    # The same for the serial (一連番号, engines/models/read-serial-text.onnx), place by place: lever
+    # 95 (stop 57; README), off until it is decided.
+    serial_text: bool = False
     # The heads above are asked where our best value is under this (0.9, as second_opinion_below,
     # which also sets when a plate gets the second look; the heads' weights were fitted below 0.9).
     field_text_below: float = 0.9
@@ -193,8 +200,7 @@ class VisionConfig:
         fallback = self.find_view_fallback
         if fallback is not None and (not isinstance(fallback, int) or isinstance(fallback, bool) or fallback < 14):
             bad("find_view_fallback", "null or a plate width in image pixels, at least 14")
-        for key in ("vehicle_detector", "read_fields", "text_route", "region_text", "class_number_text",
-                    "kana_text"):
+        for key in ("vehicle_detector", "read_fields", "text_route", *HEAD_KEYS.values()):
             if not isinstance(getattr(self, key), bool):
                 bad(key, "true or false")
         for key, least in (("read_scales", 1), ("second_look_scales", 0)):

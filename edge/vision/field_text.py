@@ -5,14 +5,15 @@ was trained on real photographs of text. A small head of our own, trained by
 ``python -m engines.reader.text_head`` on synthetic plates with the recogniser frozen, reads one
 field from the recogniser's per-column features of that field's cell: the region name
 (``engines/models/read-region-text.onnx``), the class number's three places
-(``read-class-number-text.onnx``) or the kana (``read-kana-text.onnx``). The head's manifest
+(``read-class-number-text.onnx``), the kana (``read-kana-text.onnx``) or the serial's four places
+(``read-serial-text.onnx``, ``vision.serial_text``: lever 95, off by default). The head's manifest
 names its field and the recogniser whose features it reads (lever 44's region head read
 PP-OCRv4's, ``ppocr-rec.onnx``). Where our classifier is unsure of the field (``best`` under
 ``vision.field_text_below``), the head's probabilities are combined log-linearly with ours, at
 the weight in its manifest (fitted on such plates of a tuning seed, never on the sets that decide);
 a plate ours is sure of is left as it is, and the head is not run for it. The combined
 distribution is over the same vocabulary as ours, so decoding under the grammar is unchanged.
-All three are on by default: the region's (``vision.region_text``) since lever 89c, the class
+The first three are on by default: the region's (``vision.region_text``) since lever 89c, the class
 number's (``vision.class_number_text``) since lever 92, the kana's (``vision.kana_text``) since
 lever 94 (README).
 """
@@ -23,23 +24,26 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.plates.reading import class_number_posterior, vocabularies
+from edge.plates.reading import class_number_posterior, serial_posterior, vocabularies
 from edge.vision.backend import load_backend
 from edge.vision.fields import cut
 from edge.vision.manifest import ModelError, load_manifest
 from edge.vision.reader import softmax
-from edge.vision.second_opinion import CLASS_NUMBER_CROP, KANA_CROP, REGION_CROP, Recogniser
+from edge.vision.second_opinion import CLASS_NUMBER_CROP, KANA_CROP, REGION_CROP, SERIAL_CROP, Recogniser
 
 MODEL_NAME = "read-region-text"
 # The fields a head may read, each with its model's name and the cell of the rectified plate it reads.
-MODEL_NAMES = {"region": MODEL_NAME, "class_number": "read-class-number-text", "kana": "read-kana-text"}
-CROPS = {"region": REGION_CROP, "class_number": CLASS_NUMBER_CROP, "kana": KANA_CROP}
+MODEL_NAMES = {"region": MODEL_NAME, "class_number": "read-class-number-text", "kana": "read-kana-text",
+               "serial": "read-serial-text"}
+CROPS = {"region": REGION_CROP, "class_number": CLASS_NUMBER_CROP, "kana": KANA_CROP, "serial": SERIAL_CROP}
+# The fields read place by place, and how sure our classifier is of the whole string.
+POSTERIORS = {"class_number": class_number_posterior, "serial": serial_posterior}
 
 
 def best(field: str, probs: np.ndarray) -> float:
     """How sure our classifier is of the field: the best name's probability, or for the class
-    number (3 places) the best well-formed class number's posterior."""
-    return float(class_number_posterior(probs).max() if field == "class_number" else probs.max())
+    number (3 places) and the serial (4) the best well-formed string's posterior."""
+    return float(POSTERIORS[field](probs).max() if field in POSTERIORS else probs.max())
 
 
 def combine(ours: np.ndarray, theirs: np.ndarray, weight: float) -> np.ndarray:
@@ -61,7 +65,8 @@ def feature_source(model: str | Path) -> str:
 
 class FieldTextReader:
     """The head over the recogniser's features; ``rescore`` mixes its belief into ours where ours is
-    unsure. The field is the manifest's (``region``, ``kana``, or ``class_number``: one row per place)."""
+    unsure. The field is the manifest's (``region``, ``kana``, or ``class_number`` and ``serial``: one row a
+    place)."""
 
     def __init__(self, recogniser: Recogniser, model: str | Path, backend: str = "auto", threads: int | None = None,
                  field: str | None = None):
@@ -90,8 +95,8 @@ class FieldTextReader:
         self.backend = load_backend(self.manifest.path, backend, threads)
 
     def probabilities(self, rectified: list[np.ndarray]) -> np.ndarray:
-        """N x the field's classes (139 for the region: 138 names + unknown), or N x 3 places x
-        symbols for the class number, for N rectified plates (336 x 168 BGR)."""
+        """N x the field's classes (139 for the region: 138 names + unknown), or N x places x symbols
+        for the class number (3) and the serial (4), for N rectified plates (336 x 168 BGR)."""
         features = self.recogniser.features([cut(r, CROPS[self.field]) for r in rectified]).astype(np.float32)
         logits = self.backend.run({self.input: features})[self.output].astype(np.float64)
         return softmax(logits / self.temperature)

@@ -36,7 +36,7 @@ from edge.common.errors import ImageError
 from edge.common.frame import Frame
 from edge.plates import FIELDS
 from edge.plates.reading import READ_FIELDS, Reading, colorless, decode, tempered, yellow_rim_weighed
-from edge.vision.config import VisionConfig
+from edge.vision.config import HEAD_KEYS, VisionConfig
 from edge.vision.detector import Vehicle, VehicleDetector
 from edge.vision.field_text import MODEL_NAMES as TEXT_MODELS
 from edge.vision.field_text import FieldTextReader, feature_source
@@ -219,9 +219,8 @@ class Pipeline:
             kinds = {"region": RegionSecondOpinion, "kana": KanaSecondOpinion, "class_number": ClassNumberSecondOpinion}
             self.second_opinion = {field: kinds[field](recogniser(c.second_opinion_model))
                                    for field in c.second_opinion}
-        wanted_heads = {"region": c.region_text, "class_number": c.class_number_text, "kana": c.kana_text}
-        for field, wanted in wanted_heads.items():
-            if c.read_fields and wanted:
+        for field, key in HEAD_KEYS.items():
+            if c.read_fields and getattr(c, key):
                 head = models / f"{TEXT_MODELS[field]}.onnx"
                 self.field_text[field] = FieldTextReader(recogniser(feature_source(head)), head, c.backend, c.threads,
                                                           field)

@@ -44,6 +44,8 @@ CLASS_NUMBER_CROP = FieldCrop((0.49, 0.02, 0.86, 0.40), (128, 64), color=True)
 # The kana's cell (edge/vision/fields.py's cut, in colour), read unpadded: one character needs no
 # 320 px line (5 ms a plate instead of 30, and as good on the pre-screen of README lever 84).
 KANA_CROP = FieldCrop((0.0, 0.45, 0.23, 0.92), (64, 64), color=True)
+# The serial's cell (edge/vision/fields.py's cut, in colour), at the recogniser's height 128 x 48.
+SERIAL_CROP = FieldCrop((0.17, 0.34, 0.99, 0.97), (256, 96), color=True)
 
 
 def _is_mark(ch: str) -> bool:

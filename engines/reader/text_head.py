@@ -3,7 +3,8 @@
 The recogniser (``engines/models/ppocr5-rec.onnx``, PP-OCRv5, or ``ppocr-rec.onnx``, PP-OCRv4, as
 ``--recogniser`` says; `make models`; trained on real photographs of text) stays frozen; a small
 head of our own learns one field from its per-column features of that field's cell (``--field``:
-the 138 region names and "unknown", the class number's 3 places, or the kana), on the same synthetic plates
+the 138 region names and "unknown", the class number's 3 places, the kana, or the serial's 4 places), on the same
+synthetic plates
 as the field classifiers (``engines.reader.data.example``: rectified with the segmenter's kind of
 corner error). Its temperature, and the weight it gets against our classifier of the field where
 ours is unsure (under ``vision.field_text_below``, as the runtime asks it), are fitted on a
@@ -14,9 +15,10 @@ separate tuning seed, never on the sets that decide.
     python -m engines.reader.text_head train DIR --tune TUNE_DIR [--recogniser ppocr5-rec] [--field region] [--out engines/models]
 
 ``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the field's cell at the recogniser's height,
-48 high BGR, 96 wide or the kana's 48; ``grey``: our classifier's cut of the field; ``lab``: the field's class indices) and
-``meta.json``. ``train`` needs torch (``pip install -e .[train]``) and writes
-``read-region-text.onnx`` (``read-class-number-text.onnx``, ``read-kana-text.onnx``) with its manifest.
+48 high BGR, 96 wide, the kana's 48, the serial's 128; ``grey``: our classifier's cut of the field;
+``lab``: the field's class indices) and ``meta.json``. ``train`` needs torch (``pip install -e .[train]``) and writes
+``read-region-text.onnx`` (``read-class-number-text.onnx``, ``read-kana-text.onnx``, ``read-serial-text.onnx``) with
+its manifest.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ SHARD = 4000
 
 
 def cell(field: str) -> tuple[int, int]:
-    """The field's cell at the recogniser's height, as it resizes it (96 x 48; the kana's 48 x 48)."""
+    """The field's cell at the recogniser's height, as it resizes it (96 x 48; the kana's 48 x 48, the
+    serial's 128 x 48)."""
     size = CROPS[field].size
     return round(HEIGHT * size[0] / size[1]), HEIGHT
 
@@ -202,7 +205,7 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
                                       nn.Conv1d(256, 256, 3, padding=1), nn.GELU())
             self.out = nn.Sequential(nn.Dropout(0.3), nn.Linear(steps_t * 256, places * classes))
 
-        def forward(self, f):  # N x classes for one place (the region), else N x places x classes
+        def forward(self, f):  # N x classes for one place (region, kana), else N x places x classes
             out = self.out(self.conv(self.norm(f).transpose(1, 2)).flatten(1)).view(-1, places, classes)
             return out[:, 0] if places == 1 else out
 
@@ -257,7 +260,7 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("render", help="synthetic plates' region (or class-number) cells")
+    r = sub.add_parser("render", help="synthetic plates' cells of one field")
     r.add_argument("out", type=Path)
     r.add_argument("--seed", type=int, default=21)
     r.add_argument("--count", type=int, default=30000)
