@@ -35,7 +35,7 @@ import numpy as np
 
 from edge.plates.reading import plate_labels, vocabularies
 from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
-from edge.synth.degrade import glare, motion_blur, random_shadow
+from edge.synth.degrade import glare, random_shadow
 from edge.vision.config import VisionConfig
 from edge.vision.field_text import CROPS, MODEL_NAMES, best, combine, softmax
 from edge.vision.fields import FIELD_CROPS, FieldCrop, cut
@@ -68,17 +68,15 @@ def degraded(rectified: np.ndarray, kind: str, rng: np.random.Generator) -> np.n
 
     plate = FieldCrop((0.0, 0.0, 1.0, 1.0), CANONICAL_SIZE, color=True)
     width = float(CANONICAL_SIZE[0])
-    if kind == "small":
+    if kind == "small":  # the JPEG drawn before the width (train.py's cuts the other way round; the
+        # committed heads' data was drawn so)
         quality = int(rng.integers(t.SMALL_JPEG_QUALITY[0], t.SMALL_JPEG_QUALITY[1] + 1)) \
             if rng.random() < t.SMALL_JPEG_SHARE else None
         return t.seen_small(rectified, plate, float(np.exp(rng.uniform(*np.log(t.SMALL_WIDTH)))), quality)
     if kind == "blur":
-        return motion_blur(rectified, float(rng.uniform(*t.BLUR_LENGTH)) * width, float(rng.normal(0, t.BLUR_ANGLE_SD)))
+        return t.blurred_at_random(rectified, plate, rng)
     if kind == "processed":
-        return t.seen_processed(rectified, plate, float(np.exp(rng.uniform(*np.log(t.PROCESSED_WIDTH)))),
-                                *(float(rng.uniform(*r)) for r in (t.PROCESSED_SIGMA_COLOUR, t.PROCESSED_SIGMA_SPACE,
-                                                                   t.PROCESSED_SHARPEN_SIGMA,
-                                                                   t.PROCESSED_SHARPEN_AMOUNT)))
+        return t.processed_at_random(rectified, plate, rng)
     image = rectified.astype(np.float32)
     if kind == "shadow":
         out = random_shadow(image, (0.0, 0.0, width, width / 2), width, rng)

@@ -176,6 +176,21 @@ def seen_glared(cut: np.ndarray, crop: FieldCrop, rng: np.random.Generator) -> n
     return np.clip(out, 0, 255).astype(cut.dtype)
 
 
+def processed_at_random(cut: np.ndarray, crop: FieldCrop, rng: np.random.Generator) -> np.ndarray:
+    """``seen_processed`` at a plate width and settings drawn from ``rng`` in the training's ranges
+    (PROCESSED_*: the width first, then the settings in the function's order)."""
+    return seen_processed(cut, crop, float(np.exp(rng.uniform(*np.log(PROCESSED_WIDTH)))),
+                          *(float(rng.uniform(*r)) for r in (PROCESSED_SIGMA_COLOUR, PROCESSED_SIGMA_SPACE,
+                                                             PROCESSED_SHARPEN_SIGMA, PROCESSED_SHARPEN_AMOUNT)))
+
+
+def blurred_at_random(cut: np.ndarray, crop: FieldCrop, rng: np.random.Generator) -> np.ndarray:
+    """A moving car's blur drawn from ``rng``: along a line BLUR_LENGTH of the plate's width long,
+    then at an angle of BLUR_ANGLE_SD degrees' spread."""
+    return motion_blur(cut, float(rng.uniform(*BLUR_LENGTH)) * plate_width_at_cut_scale(crop),
+                       float(rng.normal(0, BLUR_ANGLE_SD)))
+
+
 def augment(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop, blur: float = 0.0,
             small: float = 0.0, processed: float = 0.0, shadowed: float = 0.0,
             glared: float = 0.0) -> np.ndarray:
@@ -197,29 +212,19 @@ def augment_marked(batch: np.ndarray, rng: np.random.Generator, crop: FieldCrop,
     starts from."""
     color = crop.color
     plain = np.ones(len(batch), bool)
-    plate_width = plate_width_at_cut_scale(crop)
 
-    def processed_cut(cut: np.ndarray) -> np.ndarray:
-        return seen_processed(
-            cut, crop, float(np.exp(rng.uniform(*np.log(PROCESSED_WIDTH)))),
-            float(rng.uniform(*PROCESSED_SIGMA_COLOUR)), float(rng.uniform(*PROCESSED_SIGMA_SPACE)),
-            float(rng.uniform(*PROCESSED_SHARPEN_SIGMA)), float(rng.uniform(*PROCESSED_SHARPEN_AMOUNT)))
-
-    def small_cut(cut: np.ndarray) -> np.ndarray:
+    def small_cut(cut: np.ndarray) -> np.ndarray:  # (text_head.degraded draws the JPEG before the width)
         width = float(np.exp(rng.uniform(*np.log(SMALL_WIDTH))))
         quality = int(rng.integers(SMALL_JPEG_QUALITY[0], SMALL_JPEG_QUALITY[1] + 1)) \
             if rng.random() < SMALL_JPEG_SHARE else None
         return seen_small(cut, crop, width, quality)
 
-    def blurred_cut(cut: np.ndarray) -> np.ndarray:
-        length = float(rng.uniform(*BLUR_LENGTH)) * plate_width
-        return motion_blur(cut, length, float(rng.normal(0, BLUR_ANGLE_SD)))
-
     # (share, degradation, whether colour cuts get it too), in this order: each draws its cuts, then
     # its own parameters cut by cut, from ``rng``
     degradations = ((glared, lambda cut: seen_glared(cut, crop, rng), False),
                     (shadowed, lambda cut: seen_shadowed(cut, crop, rng), False),
-                    (processed, processed_cut, False), (small, small_cut, False), (blur, blurred_cut, True))
+                    (processed, lambda cut: processed_at_random(cut, crop, rng), False), (small, small_cut, False),
+                    (blur, lambda cut: blurred_at_random(cut, crop, rng), True))
     wanted = [(share, degrade) for share, degrade, on_colour in degradations if share > 0 and (on_colour or not color)]
     if wanted:
         batch = batch.copy()  # the degradations write into it
