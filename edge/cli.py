@@ -765,7 +765,7 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
                         "(vision.kana_text; on by default)")
     p.add_argument("--serial-text", action=argparse.BooleanOptionalAction, default=None,
                    help="where our serial is unsure, a head on PP-OCRv5's features read too "
-                        "(vision.serial_text; off by default)")
+                        "(vision.serial_text; on by default)")
     p.add_argument("--no-text-route", action="store_true",
                    help="skip the second route: plates found by their lettering where the segmenter finds "
                         "none (vision.text_route)")

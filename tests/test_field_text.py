@@ -25,6 +25,7 @@ RECOGNISER = DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"
 HEAD = DEFAULT_MODELS_DIR / f"{MODEL_NAME}.onnx"
 CLASS_NUMBER_HEAD = DEFAULT_MODELS_DIR / f"{MODEL_NAMES['class_number']}.onnx"
 KANA_HEAD = DEFAULT_MODELS_DIR / f"{MODEL_NAMES['kana']}.onnx"
+SERIAL_HEAD = DEFAULT_MODELS_DIR / f"{MODEL_NAMES['serial']}.onnx"
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +70,8 @@ def test_a_recogniser_without_its_features_output_is_refused(recogniser, tmp_pat
         old.features([np.zeros((64, 128, 3), np.uint8)])
 
 
-def test_the_pipeline_reads_region_class_number_and_kana_both_ways_by_default(recogniser):
-    heads = {"region": HEAD, "class_number": CLASS_NUMBER_HEAD, "kana": KANA_HEAD}
+def test_the_pipeline_reads_every_lettered_field_both_ways_by_default(recogniser):
+    heads = {"region": HEAD, "class_number": CLASS_NUMBER_HEAD, "kana": KANA_HEAD, "serial": SERIAL_HEAD}
     assert {feature_source(head) for head in heads.values()} == {"ppocr5-rec"}
     pipeline = Pipeline(VisionConfig(vehicle_detector=False, text_route=False))
     assert list(pipeline.field_text) == list(heads)
@@ -80,7 +81,7 @@ def test_the_pipeline_reads_region_class_number_and_kana_both_ways_by_default(re
     # the heads read the one recogniser's features: one session
     assert len({id(reader.recogniser) for reader in pipeline.field_text.values()}) == 1
     off = Pipeline(VisionConfig(vehicle_detector=False, text_route=False, region_text=False, class_number_text=False,
-                                kana_text=False))
+                                kana_text=False, serial_text=False))
     assert off.field_text == {} and "ppocr5-rec" not in off.models_in_use()
 
 
@@ -123,7 +124,7 @@ def test_the_command_line_keeps_the_configured_heads_unless_told():
     assert vision("--no-region-text").region_text is False
     assert vision("--no-class-number-text").class_number_text is False
     assert vision("--no-kana-text").kana_text is False
-    assert vision().serial_text is False and vision("--serial-text").serial_text is True  # off until lever 95 says
+    assert vision().serial_text and vision("--no-serial-text").serial_text is False
 
 
 def test_the_class_number_head_reads_drawn_class_numbers_place_by_place(recogniser):
@@ -169,3 +170,15 @@ def test_how_sure_ours_is_of_a_serial_is_what_decoding_gives_it():
     assert reading.fields["serial"].value == "・123"
     assert best("serial", serial) == pytest.approx(reading.fields["serial"].confidence)
     assert best("serial", np.full_like(serial, 1 / serial.shape[1])) < 0.01  # no place says anything
+
+
+def test_the_serial_head_reads_drawn_serials_place_by_place(recogniser):
+    reader = FieldTextReader(recogniser, SERIAL_HEAD, field="serial")
+    rng = np.random.default_rng(10)
+    wanted = ["12-34", "・・・7", "・・45", "・123", "80-69", "99-99", "10-01", "・・・1", "56-78", "・902"]
+    probs = reader.probabilities([_drawn(f"品川 300 あ {serial}", rng) for serial in wanted])
+    assert probs.shape == (len(wanted), 4, 11) and np.allclose(probs.sum(axis=2), 1.0)
+    symbols = reader.manifest.classes  # the dot first, then the digits
+    read = ["".join(symbols[int(k)] for k in row.argmax(axis=1)) for row in probs]
+    right = sum(r == serial.replace("-", "") for r, serial in zip(read, wanted))
+    assert right >= 8, f"{right} of {len(wanted)}: {read}"

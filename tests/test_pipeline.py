@@ -467,7 +467,7 @@ def test_a_plate_read_unsurely_is_read_again_from_more_views_and_a_sure_one_is_n
     # probabilities, as the second look decides on them (a head, asked after it, can lift a field
     # over 0.9 that was under it when the second look was decided)
     plain = {"vehicle_detector": False, "second_opinion": (), "small_plate_width": 0, "narrow_plate_width": 0,
-             "region_text": False, "class_number_text": False, "kana_text": False}
+             "region_text": False, "class_number_text": False, "kana_text": False, "serial_text": False}
     on = Pipeline(VisionConfig(**plain))
     off = Pipeline(VisionConfig(**plain, second_look_scales=()))
     looked, sure = 0, 0

@@ -120,9 +120,10 @@ class VisionConfig:
     # The same for the kana (engines/models/read-kana-text.onnx): kept in lever 94 (stop 56; README:
     # kana given wrong 51 -> 48 on two fresh sets, more withheld, exact 1222 = 1222).
     kana_text: bool = True
-    # The same for the serial (一連番号, engines/models/read-serial-text.onnx), place by place: lever
-    # 95 (stop 57; README), off until it is decided.
-    serial_text: bool = False
+    # The same for the serial (一連番号, engines/models/read-serial-text.onnx), place by place: kept in
+    # lever 95 (stop 57; README: serials withheld 30 -> 25 and right 1415 -> 1420 on two fresh sets,
+    # none more given wrong, exact 1230 -> 1232).
+    serial_text: bool = True
     # The heads above are asked where our best value is under this (0.9, as second_opinion_below,
     # which also sets when a plate gets the second look; the heads' weights were fitted below 0.9).
     field_text_below: float = 0.9
