@@ -387,3 +387,36 @@ def test_the_heads_data_holds_degraded_plates_once_more_with_their_labels(tmp_pa
     assert json.loads((tmp_path / "all" / "meta.json").read_text())["degraded"] == 1
     with pytest.raises(SystemExit, match="--degraded"):
         text_head(["render", str(tmp_path / "bad"), "--count", "2", "--degraded", "1.5"])
+
+
+def test_a_committed_head_is_calibrated_again_with_its_weights_kept(tmp_path):
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.text_head import main as text_head
+
+    from edge.vision.field_text import MODEL_NAMES, FieldTextReader
+    from edge.vision.manifest import DEFAULT_MODELS_DIR
+    from edge.vision.second_opinion import Recogniser
+
+    head = DEFAULT_MODELS_DIR / f"{MODEL_NAMES['serial']}.onnx"
+    if not (DEFAULT_MODELS_DIR / "ppocr5-rec.onnx").exists():
+        pytest.skip("engines/models/ppocr5-rec.onnx is made by `make models`")
+    assert text_head(["render", str(tmp_path / "tune"), "--seed", "6", "--count", "16", "--workers", "1",
+                      "--field", "serial", "--degraded", "1"]) == 0
+    out = tmp_path / "models"
+    out.mkdir()
+    (out / head.name).symlink_to(head)  # a folder of links to the committed models, as a lever's
+    assert text_head(["calibrate", str(tmp_path / "tune"), "--field", "serial", "--out", str(out)]) == 0
+    assert not (out / head.name).is_symlink() and (out / head.name).read_bytes() == head.read_bytes()
+    assert head.with_suffix(".json").exists() and (out / head.name).with_suffix(".json").exists()
+    manifest = json.loads((out / head.name).with_suffix(".json").read_text(encoding="utf-8"))
+    committed = json.loads(head.with_suffix(".json").read_text(encoding="utf-8"))
+    assert manifest["calibration"]["fitted_on"]["degraded"] == 1 and manifest["calibration"]["fitted_on"]["count"] == 16
+    assert manifest["calibration"]["before_refit"]["weight"] == committed["calibration"]["weight"]
+    reader = FieldTextReader(Recogniser(DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"), out / head.name, field="serial")
+    assert 0 <= reader.weight <= 1
+    with pytest.raises(SystemExit, match="not the kana"):  # a head is refitted for the field it reads
+        other = tmp_path / "other"
+        other.mkdir()
+        for name in (head.name, head.with_suffix(".json").name, "ppocr5-rec.onnx", "ppocr5-rec.json"):
+            (other / name.replace("serial", "kana")).symlink_to(DEFAULT_MODELS_DIR / name)
+        text_head(["calibrate", str(tmp_path / "tune"), "--field", "kana", "--models", str(other)])

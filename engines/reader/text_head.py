@@ -13,6 +13,7 @@ separate tuning seed, never on the sets that decide.
     python -m engines.reader.text_head render DIR --seed 21 --count 30000 --degraded 0.5 [--field region]
     python -m engines.reader.text_head render TUNE_DIR --seed 23 --count 1000 [--field region]
     python -m engines.reader.text_head train DIR --tune TUNE_DIR [--recogniser ppocr5-rec] [--field region] [--out engines/models]
+    python -m engines.reader.text_head calibrate TUNE_DIR [--field region] [--out engines/models]
 
 ``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the field's cell at the recogniser's height,
 48 high BGR, 96 wide, the kana's 48, the serial's 128; ``grey``: our classifier's cut of the field;
@@ -255,6 +256,39 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
     return out
 
 
+def refit(tune_dir: Path, out_dir: Path, models_dir: Path, field: str = "region") -> Path:
+    """The field's committed head (in ``models_dir``), its weights as they are, with its temperature
+    and its weight against ours fitted again on ``tune_dir`` (``calibrate``, as ``train`` fits them);
+    the head and its manifest written to ``out_dir``, the manifest keeping the calibration it had."""
+    import onnxruntime as ort
+
+    head = models_dir / f"{MODEL_NAMES[field]}.onnx"
+    manifest = json.loads(head.with_suffix(".json").read_text(encoding="utf-8"))
+    if manifest.get("field", "region") != field:
+        raise SystemExit(f"{head}: its manifest says it reads the {manifest.get('field')}, not the {field}")
+    tune = load(tune_dir)
+    recogniser = Recogniser(models_dir / manifest["input"]["from"]["model"])
+    x = features(recogniser, tune["col"]).astype(np.float32)
+    session = ort.InferenceSession(str(head), providers=["CPUExecutionProvider"])
+    logits = session.run([manifest["output"]["name"]], {manifest["input"]["name"]: x})[0].astype(np.float64)
+    places = tune["lab"].shape[1]
+    calibration = calibrate(logits.reshape(len(x), places, -1), ours(models_dir, tune["grey"], field), tune["lab"],
+                            field)
+    print(f"tuning set: {calibration}", flush=True)
+    before = {key: manifest["calibration"][key] for key in ("temperature", "weight", "fitted_on")}
+    manifest["calibration"] = {**calibration, "fitted_on": described(tune_dir), "before_refit": before}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / head.name
+    if out_dir.resolve() != models_dir.resolve():
+        out.unlink(missing_ok=True)  # a link to the committed head is replaced by a copy
+        out.write_bytes(head.read_bytes())
+    manifest_path = out.with_suffix(".json")
+    manifest_path.unlink(missing_ok=True)  # (a link to the committed manifest is not written through)
+    manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out} and its manifest")
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -277,9 +311,16 @@ def main(argv=None) -> int:
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--field", choices=sorted(CROPS), default="region")
+    c = sub.add_parser("calibrate", help="the committed head's temperature and weight fitted again, its weights kept")
+    c.add_argument("tune", type=Path)
+    c.add_argument("--out", type=Path, default=DEFAULT_MODELS_DIR)
+    c.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="where the head, its recogniser and ours are")
+    c.add_argument("--field", choices=sorted(CROPS), default="region")
     a = ap.parse_args(argv)
     if a.command == "render":
         render(a.out, a.seed, a.count, a.workers, a.backgrounds, a.field, a.degraded)
+    elif a.command == "calibrate":
+        refit(a.tune, a.out, a.models, a.field)
     else:
         train(a.train, a.tune, a.out, a.models, a.epochs, a.seed, a.recogniser, a.field)
     return 0
