@@ -163,7 +163,7 @@ class ConditionScore:
 
     def to_dict(self) -> dict:
         t = self.reading
-        wrong = sum(c for (_, _, read), c in t.mistakes.items() if read not in ("not found", "null"))
+        wrong = sum(t.given_wrong(name) for name in t.fields)
         return {"plates": self.plates, "recall": rounded(self.found / self.plates if self.plates else None),
                 "exact_match": rounded(t.exact_match), **{name: rounded(t.accuracy(name)) for name in READ_FIELDS},
                 "fields_wrong": wrong, "fields_withheld": sum(t.withheld.values()),
@@ -425,6 +425,9 @@ class Comparison:
         rows = [("readable plates found", *(share(r.readable_found, r.readable_plates) for r in self.reports)),
                 ("read exactly", *(share(r.reading.exact, r.reading.plates) for r in self.reports))]
         rows += [(f"  {name}", *(fmt(r.reading.accuracy(name)) for r in self.reports)) for name in READ_FIELDS]
+        rows += [(f"  {name}: right / withheld / given wrong",
+                  *(f"{r.reading.right[name]} / {r.reading.withheld[name]} / {r.reading.given_wrong(name)}"
+                    for r in self.reports)) for name in READ_FIELDS]
         rows += [("false plates per image", *(f"{r.false_per_image:.3f}" for r in self.reports)),
                  (f"fields wrong at >= {SURE}", *(str(len(r.sure_mistakes)) for r in self.reports)),
                  (f"category wrong at >= {GATE_THRESHOLD}", *(str(r.category.wrong_at_gate) for r in self.reports)),

@@ -147,6 +147,10 @@ class FieldTally:
     def accuracy(self, name: str) -> float | None:
         return self.right[name] / self.scored[name] if self.scored[name] else None
 
+    def given_wrong(self, name: str) -> int:
+        """The field given (not withheld) on a found plate, and wrong: what can open a gate wrongly."""
+        return sum(c for (f, _, read), c in self.mistakes.items() if f == name and read not in ("not found", "null"))
+
     @property
     def exact_match(self) -> float | None:
         return self.exact / self.plates if self.plates else None
@@ -162,6 +166,7 @@ class FieldTally:
         return {"plates": self.plates, "exact_match": rounded(self.exact_match), "exact": self.exact,
                 "field_accuracy": {name: rounded(self.accuracy(name)) for name in self.fields},
                 "right": dict(self.right), "scored": dict(self.scored), "withheld": dict(self.withheld),
+                "given_wrong": {name: self.given_wrong(name) for name in self.fields},
                 "ms_per_plate": rounded(self.ms_per_plate, 1),
                 "mistakes": [{"field": f, "label": label, "read": value, "count": c}
                              for f, label, value, c in self.commonest(20)]}

@@ -33,6 +33,9 @@ def test_tally_counts_right_withheld_missed_and_mistakes():
     assert ("serial", "13-76", "13-78") in mistakes and ("kana", "む", "null") in mistakes
     assert ("region", "横浜", "not found") in mistakes
     assert t.to_dict()["field_accuracy"]["color"] == 0.75
+    # given wrong: neither withheld nor on a plate not found
+    assert t.given_wrong("serial") == 1 and t.given_wrong("kana") == 0 and t.given_wrong("region") == 0
+    assert t.to_dict()["given_wrong"]["serial"] == 1
 
 
 def test_reliability_bins_and_calibration_error():

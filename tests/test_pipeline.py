@@ -400,8 +400,13 @@ def test_eval_against_another_model_folder_reads_both_in_turns_and_lists_what_di
     assert out["exact"]["lost"] and out["found"] == {"gained": [], "lost": []}
     assert all(r["timing_ms"] for report in (first, second) for r in report["per_image"] if not r["error"])
     assert out["time_ratio_median"] > 0
+    for report in (first, second):  # each field scored is right, withheld, given wrong, or on a plate not found
+        reading, missed = report["reading"], report["readable_plates"] - report["readable_found"]
+        assert all(reading["right"].get(f, 0) + reading["withheld"].get(f, 0) + reading["given_wrong"][f] + missed
+                   == reading["scored"][f] for f in reading["scored"])
     assert main(["eval", str(labelled), "--no-detector", "--against", str(DEFAULT_MODELS_DIR)]) == 0
     table = capsys.readouterr().out
+    assert "serial: right / withheld / given wrong" in table
     assert "read exactly by" not in table and "found by" not in table  # the same models: nothing differs
     assert "time per image, second over first" in table
     settings = tmp_path / "lever.toml"  # the same lever as a configuration's [vision] settings
