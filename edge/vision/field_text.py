@@ -6,16 +6,16 @@ was trained on real photographs of text. A small head of our own, trained by
 field from the recogniser's per-column features of that field's cell: the region name
 (``engines/models/read-region-text.onnx``), the class number's three places
 (``read-class-number-text.onnx``), the kana (``read-kana-text.onnx``) or the serial's four places
-(``read-serial-text.onnx``, ``vision.serial_text``: lever 95, off by default). The head's manifest
+(``read-serial-text.onnx``). The head's manifest
 names its field and the recogniser whose features it reads (lever 44's region head read
 PP-OCRv4's, ``ppocr-rec.onnx``). Where our classifier is unsure of the field (``best`` under
 ``vision.field_text_below``), the head's probabilities are combined log-linearly with ours, at
 the weight in its manifest (fitted on such plates of a tuning seed, never on the sets that decide);
 a plate ours is sure of is left as it is, and the head is not run for it. The combined
 distribution is over the same vocabulary as ours, so decoding under the grammar is unchanged.
-The first three are on by default: the region's (``vision.region_text``) since lever 89c, the class
+All four are on by default: the region's (``vision.region_text``) since lever 89c, the class
 number's (``vision.class_number_text``) since lever 92, the kana's (``vision.kana_text``) since
-lever 94 (README).
+lever 94, the serial's (``vision.serial_text``) since lever 95 (README).
 """
 
 from __future__ import annotations

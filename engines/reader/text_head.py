@@ -3,10 +3,9 @@
 The recogniser (``engines/models/ppocr5-rec.onnx``, PP-OCRv5, or ``ppocr-rec.onnx``, PP-OCRv4, as
 ``--recogniser`` says; `make models`; trained on real photographs of text) stays frozen; a small
 head of our own learns one field from its per-column features of that field's cell (``--field``:
-the 138 region names and "unknown", the class number's 3 places, the kana, or the serial's 4 places), on the same
-synthetic plates
-as the field classifiers (``engines.reader.data.example``: rectified with the segmenter's kind of
-corner error). Its temperature, and the weight it gets against our classifier of the field where
+the 138 region names and "unknown", the class number's 3 places, the kana, or the serial's 4
+places), on the same synthetic plates as the field classifiers (``engines.reader.data.example``:
+rectified with the segmenter's kind of corner error). Its temperature, and the weight it gets against our classifier of the field where
 ours is unsure (under ``vision.field_text_below``, as the runtime asks it), are fitted on a
 separate tuning seed, never on the sets that decide.
 
