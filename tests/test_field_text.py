@@ -12,9 +12,9 @@ import pytest
 
 from edge.common.errors import ConfigError
 from edge.plates import PlateText
+from edge.plates.reading import decode, vocabularies
 from edge.synth.plate import render_plate
 from edge.vision.config import VisionConfig
-from edge.plates.reading import decode, vocabularies
 from edge.vision.field_text import MODEL_NAME, MODEL_NAMES, FieldTextReader, best, combine, feature_source
 from edge.vision.geometry import CANONICAL_SIZE
 from edge.vision.manifest import DEFAULT_MODELS_DIR, ModelError
