@@ -384,7 +384,8 @@ def test_the_heads_data_holds_degraded_plates_once_more_with_their_labels(tmp_pa
     rows = load(tmp_path / "all")
     assert len(rows["col"]) == 12 and (rows["lab"][0::2] == rows["lab"][1::2]).all()  # each plate, then degraded
     assert not (rows["col"][0::2] == rows["col"][1::2]).all(axis=(1, 2, 3)).any()
-    assert json.loads((tmp_path / "all" / "meta.json").read_text())["degraded"] == 1
+    meta = json.loads((tmp_path / "all" / "meta.json").read_text())
+    assert meta["degraded"] == 1 and "ipaexg.ttf" in meta["fonts"]  # the bundled face is always among them
     with pytest.raises(SystemExit, match="--degraded"):
         text_head(["render", str(tmp_path / "bad"), "--count", "2", "--degraded", "1.5"])
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.common.fonts import available_fonts
 from edge.plates.reading import plate_labels, vocabularies
 from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
 from edge.synth.degrade import glare, random_shadow
@@ -118,8 +119,10 @@ def render(out: Path, seed: int, count: int, workers: int = 2, backgrounds: str 
     with mp.get_context("spawn").Pool(workers) as pool:
         for k, path in enumerate(pool.imap_unordered(_render, jobs), 1):
             print(f"{k}/{len(jobs)} {path} {time.time() - t0:.0f}s", flush=True)
+    # the lettering's faces: the same seed draws other plates with other fonts installed (`make fonts`)
+    fonts = sorted(Path(f).name for f in available_fonts())
     (out / "meta.json").write_text(json.dumps({"count": count, "seed": seed, "backgrounds": backgrounds,
-                                               "field": field, "degraded": degraded_share}) + "\n")
+                                               "field": field, "degraded": degraded_share, "fonts": fonts}) + "\n")
 
 
 def load(folder: Path) -> dict[str, np.ndarray]:
@@ -133,12 +136,13 @@ def load(folder: Path) -> dict[str, np.ndarray]:
 
 
 def described(folder: Path) -> dict:
-    """What a folder of shards holds, for the manifest: its seed, count and the share of plates
-    also there degraded (``meta.json``)."""
+    """What a folder of shards holds, for the manifest: its seed, count, the share of plates also
+    there degraded and the font files the lettering was drawn from (``meta.json``; None where
+    it was rendered before they were recorded)."""
     meta = folder / "meta.json"
     data = json.loads(meta.read_text()) if meta.exists() else {}
     return {"seed": data.get("seed"), "count": data.get("count"), "degraded": data.get("degraded", 0.0),
-            "folder": folder.name}
+            "fonts": data.get("fonts"), "folder": folder.name}
 
 
 def features(recogniser: Recogniser, cells: np.ndarray, batch: int = 64) -> np.ndarray:
