@@ -754,18 +754,13 @@ def _add_vision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--second-opinion", metavar="FIELDS",
                    help="the PP-OCR recogniser's CTC opinion on unsure fields, for measuring: region, kana, "
                         "class_number, comma-separated, or off, the default (vision.second_opinion)")
-    p.add_argument("--region-text", action=argparse.BooleanOptionalAction, default=None,
-                   help="where our region name is unsure, a head on PP-OCRv5's features read too "
-                        "(vision.region_text; on by default)")
-    p.add_argument("--class-number-text", action=argparse.BooleanOptionalAction, default=None,
-                   help="where our class number is unsure, a head on PP-OCRv5's features read too "
-                        "(vision.class_number_text; on by default)")
-    p.add_argument("--kana-text", action=argparse.BooleanOptionalAction, default=None,
-                   help="where our kana is unsure, a head on PP-OCRv5's features read too "
-                        "(vision.kana_text; on by default)")
-    p.add_argument("--serial-text", action=argparse.BooleanOptionalAction, default=None,
-                   help="where our serial is unsure, a head on PP-OCRv5's features read too "
-                        "(vision.serial_text; on by default)")
+    from edge.vision.config import HEAD_KEYS
+
+    for field, key in HEAD_KEYS.items():  # --region-text, --class-number-text, --kana-text, --serial-text
+        words = field.replace("_", " ")
+        p.add_argument(f"--{key.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=None,
+                       help=f"where our {words} is unsure, a head on PP-OCRv5's features read too "
+                            f"(vision.{key}; on by default)")
     p.add_argument("--no-text-route", action="store_true",
                    help="skip the second route: plates found by their lettering where the segmenter finds "
                         "none (vision.text_route)")
