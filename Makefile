@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install models quantize engines bench train train-segmenter train-reader baselines eval demo test test-slow test-tools fonts synth-compare clean
+.PHONY: install models quantize engines bench train train-segmenter train-reader baselines eval demo test test-slow test-tools fonts unseen-fonts synth-compare clean
 
 # The appliance on a CPU box: a virtual environment with the package and its runtime needs.
 install: $(VENV)/.installed
@@ -138,15 +138,24 @@ fonts:
 	else apt-get install -y -q $(JP_FONTS) \
 	  || echo "could not install Debian fonts (needs root and the Debian mirror); IPAex Gothic alone is used"; fi
 
+# Faces no model is taught on, which the sets that decide changes are lettered in (`anpr synth --lettering
+# unseen`; edge/common/fonts.py's UNSEEN_FACES). Never in training data: DEBIAN_FONT_FAMILIES does not list them.
+UNSEEN_FONTS := fonts-morisawa-bizud-gothic fonts-monapo
+unseen-fonts:
+	@if dpkg -s $(UNSEEN_FONTS) >/dev/null 2>&1; then echo "unseen faces present"; \
+	else apt-get install -y -q $(UNSEEN_FONTS); fi
+
 # The realism check: real plate crops beside synthetic ones of the same text (needs ../shared).
 synth-compare: install
 	$(BIN)/anpr synth --compare ../shared/data/real-dev --picture synth-compare.png
 
 # Real servers the tests use, from Debian: GStreamer's RTSP server (and its Python bindings for
 # the system Python) with an H.264 encoder, the Mosquitto MQTT broker, Chromium with its WebDriver
-# (the operator's page driven in a real browser). Without them those tests skip, saying why.
+# (the operator's page driven in a real browser), and the unseen faces (`anpr synth --lettering unseen`).
+# Without them those tests skip, saying why.
 TEST_DEBS := gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly \
-             gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi mosquitto chromium chromium-driver systemd
+             gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi mosquitto chromium chromium-driver systemd \
+             $(UNSEEN_FONTS)
 test-tools:
 	@if dpkg -s $(TEST_DEBS) >/dev/null 2>&1; then echo "test tools present"; \
 	else (apt-get update -q && apt-get install -y -q --no-install-recommends $(TEST_DEBS)) >/dev/null \

@@ -118,12 +118,14 @@ def cmd_plate_check(args: argparse.Namespace) -> int:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     # Imported here: the plate commands must not need the imaging libraries.
+    from edge.common.fonts import NoFontError, use_lettering
     from edge.synth.backgrounds import BackgroundError, Backgrounds, default_backgrounds_dir
     from edge.synth.compare import compare_sheet
     from edge.synth.dataset import SynthError, write_dataset, write_sheet
 
     backgrounds_dir = None if args.backgrounds == "none" else (args.backgrounds or default_backgrounds_dir())
     try:
+        use_lettering(args.lettering)
         if args.compare:
             if args.out:
                 raise UsageError("--compare writes a picture (--picture), not a dataset: drop OUT")
@@ -146,7 +148,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         if args.sheet:
             print(f"wrote {write_sheet(args.out, args.sheet)}")
         return 0
-    except (SynthError, BackgroundError) as exc:
+    except (SynthError, BackgroundError, NoFontError) as exc:
         raise UsageError(str(exc)) from exc
 
 
@@ -828,6 +830,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--fps", type=_positive, help="clip: frames per second (default 30)")
     synth.add_argument("--sheet", metavar="PNG", help="also draw the first samples with their labels")
     synth.add_argument("--workers", type=_positive, help="processes (default: one per core)")
+    synth.add_argument("--lettering", metavar="NAME", default="installed",
+                       help="the fonts plates are lettered in: installed, every Japanese face found (default); "
+                            "bundled, IPAex Gothic alone; unseen, faces no model here is taught on (BIZ UD "
+                            "Gothic, Monapo: `make unseen-fonts`), as the sets that decide changes are")
     synth.add_argument("--backgrounds", metavar="DIR",
                        help="real road frames (images/ + plates.csv); default ../shared/data/backgrounds "
                             "when present; 'none' for procedural backgrounds only")

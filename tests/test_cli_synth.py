@@ -1,15 +1,52 @@
 """``anpr synth`` as a user runs it."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
+
+from edge.common.fonts import UNSEEN_FACES, UNSEEN_FONT_PACKAGES
 from tests.conftest import REPO
 
 
-def anpr(*args):
+def anpr(*args, env=None):
     return subprocess.run([sys.executable, "-m", "edge.cli", *args], capture_output=True, text=True,
-                          encoding="utf-8", cwd=REPO, timeout=300)
+                          encoding="utf-8", cwd=REPO, timeout=300, env=env)
+
+
+def lettered(folder: Path) -> list[str]:
+    return json.loads((folder / "meta.json").read_text(encoding="utf-8"))["fonts"]
+
+
+@pytest.mark.skipif(not all(Path(p).is_file() for p in UNSEEN_FACES),
+                    reason=f"the unseen faces are not installed ({' '.join(UNSEEN_FONT_PACKAGES)}: make unseen-fonts)")
+def test_unseen_lettering_draws_only_faces_no_model_is_taught_on_and_pins_them_as_anpr_fonts_would(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ANPR_FONTS"}
+    common = ("--count", "3", "--seed", "58", "--kind", "scenes", "--quiet", "--backgrounds", "none", "--workers", "2")
+    run = anpr("synth", str(tmp_path / "unseen"), "--lettering", "unseen", *common, env=env)
+    assert run.returncode == 0, run.stderr
+    assert lettered(tmp_path / "unseen") == [Path(p).name for p in UNSEEN_FACES]
+    pinned = anpr("synth", str(tmp_path / "pinned"), *common, env={**env, "ANPR_FONTS": ":".join(UNSEEN_FACES)})
+    assert pinned.returncode == 0, pinned.stderr
+    for name in ("0000000.jpg", "0000001.jpg", "0000002.jpg"):  # the sets rendered by ANPR_FONTS, reproduced
+        assert (tmp_path / "unseen" / "images" / name).read_bytes() == (tmp_path / "pinned" / "images" / name).read_bytes()
+
+
+def test_bundled_lettering_is_ipaex_gothic_alone_and_a_lettering_clashing_with_anpr_fonts_is_refused(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ANPR_FONTS"}
+    run = anpr("synth", str(tmp_path / "ipaex"), "--lettering", "bundled", "--count", "1", "--quiet",
+               "--backgrounds", "none", "--workers", "1", env=env)
+    assert run.returncode == 0, run.stderr
+    assert lettered(tmp_path / "ipaex") == ["ipaexg.ttf"]
+    for extra_env, lettering, fragment in [({}, "wide", "expected one of installed, bundled, unseen"),
+                                           ({"ANPR_FONTS": UNSEEN_FACES[0]}, "bundled", "both name the fonts")]:
+        run = anpr("synth", str(tmp_path / lettering), "--lettering", lettering, "--count", "1", "--quiet",
+                   env={**env, **extra_env})
+        assert run.returncode == 2, run.stderr
+        assert fragment in run.stderr and not (tmp_path / lettering).exists()
 
 
 def test_scenes_with_a_sheet(tmp_path):

@@ -44,6 +44,17 @@ DEBIAN_FONT_FAMILIES = {
 }
 GLYPH_PX = 96  # glyphs are cut at this em size and shrunk into their cells
 
+# Faces no model here is taught on (outside DEBIAN_FONT_FAMILIES): since stop 58 the deciding sets are lettered
+# in them (`anpr synth --lettering unseen`), standing in for the makers' dies real plates are stamped with,
+# which no desktop font is. From Debian's fonts-morisawa-bizud-gothic and fonts-monapo (`make unseen-fonts`).
+UNSEEN_FACES = (
+    "/usr/share/fonts/truetype/bizud-gothic/BIZUDGothic-Regular.ttf",
+    "/usr/share/fonts/truetype/bizud-gothic/BIZUDGothic-Bold.ttf",
+    "/usr/share/fonts/truetype/monapo/monapo.ttf",
+)
+UNSEEN_FONT_PACKAGES = ("fonts-morisawa-bizud-gothic", "fonts-monapo")
+LETTERINGS = ("installed", "bundled", "unseen")  # what `--lettering` may name
+
 
 class NoFontError(RuntimeError):
     """No Japanese font could be found."""
@@ -87,6 +98,25 @@ def _drawable(path: str) -> bool:
     """Whether FreeType draws this font's kana and kanji (some faces' hinting programs fail:
     "invalid opcode"); a font that cannot be drawn is left out, not fallen over later."""
     return all(_has_glyph(path, c) for c in "あ品A")
+
+
+def use_lettering(lettering: str) -> tuple[str, ...]:
+    """Letter this process's plates (and those of the workers it starts, which inherit ``ANPR_FONTS``) in
+    one of LETTERINGS: "installed", every face found (the default); "bundled", IPAex Gothic alone (the
+    deciding sets' face through stop 57); "unseen", UNSEEN_FACES. Returns the fonts now available."""
+    if lettering not in LETTERINGS:
+        raise NoFontError(f"lettering {lettering!r}: expected one of {', '.join(LETTERINGS)}")
+    if lettering != "installed":
+        if os.environ.get("ANPR_FONTS"):
+            raise NoFontError(f"lettering {lettering!r} and ANPR_FONTS both name the fonts: unset one")
+        paths = (str(bundled_font()),) if lettering == "bundled" else UNSEEN_FACES
+        missing = [p for p in paths if not Path(p).is_file()]
+        if missing:
+            raise NoFontError(f"lettering 'unseen' needs {', '.join(missing)} (make unseen-fonts, or apt-get "
+                              f"install {' '.join(UNSEEN_FONT_PACKAGES)})")
+        os.environ["ANPR_FONTS"] = ":".join(paths)
+    _families.cache_clear()
+    return available_fonts()
 
 
 def available_fonts() -> tuple[str, ...]:
