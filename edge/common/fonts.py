@@ -109,14 +109,17 @@ def use_lettering(lettering: str) -> tuple[str, ...]:
     if lettering != "installed":
         if os.environ.get("ANPR_FONTS"):
             raise NoFontError(f"lettering {lettering!r} and ANPR_FONTS both name the fonts: unset one")
-        paths = (str(bundled_font()),) if lettering == "bundled" else UNSEEN_FACES
-        missing = [p for p in paths if not Path(p).is_file()]
-        if missing:
-            raise NoFontError(f"lettering 'unseen' needs {', '.join(missing)} (make unseen-fonts, or apt-get "
-                              f"install {' '.join(UNSEEN_FONT_PACKAGES)})")
-        os.environ["ANPR_FONTS"] = ":".join(paths)
-    _families.cache_clear()
+        if lettering == "unseen" and not all(Path(p).is_file() for p in UNSEEN_FACES):
+            raise NoFontError(f"lettering 'unseen' needs {' '.join(UNSEEN_FONT_PACKAGES)} (make unseen-fonts)")
+        os.environ["ANPR_FONTS"] = ":".join(UNSEEN_FACES if lettering == "unseen" else (str(bundled_font()),))
+        _families.cache_clear()
     return available_fonts()
+
+
+def font_names() -> list[str]:
+    """The available fonts' file names, in the order plates draw from them: what a dataset's
+    ``meta.json`` records, since the same seed letters other plates with other fonts installed."""
+    return [Path(f).name for f in available_fonts()]
 
 
 def available_fonts() -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from edge import __version__
 from edge.synth.backgrounds import Backgrounds
-from edge.common.fonts import available_fonts, bundled_font
+from edge.common.fonts import bundled_font, font_names
 from edge.synth.plate import LABEL_IDS
 from edge.synth.scene import KINDS, Overrides, Sample, make_sample
 from edge.synth.stress import Level, levels_named, stress_sample
@@ -124,7 +124,7 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
     workers = max(1, workers or os.cpu_count() or 1)
     meta = {
         "version": __version__, "seed": seed, "kind": kind, "count": count, "label_ids": LABEL_IDS,
-        "fonts": [Path(f).name for f in available_fonts()],
+        "fonts": font_names(),
         "backgrounds": str(backgrounds_dir) if backgrounds_dir else None, "conditions": conditions,
         "shadowed": shadowed,
     }

@@ -5,9 +5,9 @@ The recogniser (``engines/models/ppocr5-rec.onnx``, PP-OCRv5, or ``ppocr-rec.onn
 head of our own learns one field from its per-column features of that field's cell (``--field``:
 the 138 region names and "unknown", the class number's 3 places, the kana, or the serial's 4
 places), on the same synthetic plates as the field classifiers (``engines.reader.data.example``:
-rectified with the segmenter's kind of corner error). Its temperature, and the weight it gets against our classifier of the field where
-ours is unsure (under ``vision.field_text_below``, as the runtime asks it), are fitted on a
-separate tuning seed, never on the sets that decide.
+rectified with the segmenter's kind of corner error). Its temperature, and the weight it gets
+against our classifier of the field where ours is unsure (under ``vision.field_text_below``, as
+the runtime asks it), are fitted on a separate tuning seed, never on the sets that decide.
 
     python -m engines.reader.text_head render DIR --seed 21 --count 30000 --degraded 0.5 [--field region]
     python -m engines.reader.text_head render TUNE_DIR --seed 23 --count 1000 [--field region]
@@ -33,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.common.fonts import available_fonts
+from edge.common.fonts import font_names
 from edge.plates.reading import plate_labels, vocabularies
 from edge.synth.backgrounds import Backgrounds, default_backgrounds_dir
 from edge.synth.degrade import glare, random_shadow
@@ -119,10 +119,9 @@ def render(out: Path, seed: int, count: int, workers: int = 2, backgrounds: str 
     with mp.get_context("spawn").Pool(workers) as pool:
         for k, path in enumerate(pool.imap_unordered(_render, jobs), 1):
             print(f"{k}/{len(jobs)} {path} {time.time() - t0:.0f}s", flush=True)
-    # the lettering's faces: the same seed draws other plates with other fonts installed (`make fonts`)
-    fonts = sorted(Path(f).name for f in available_fonts())
     (out / "meta.json").write_text(json.dumps({"count": count, "seed": seed, "backgrounds": backgrounds,
-                                               "field": field, "degraded": degraded_share, "fonts": fonts}) + "\n")
+                                               "field": field, "degraded": degraded_share,
+                                               "fonts": font_names()}) + "\n")
 
 
 def load(folder: Path) -> dict[str, np.ndarray]:
