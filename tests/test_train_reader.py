@@ -366,6 +366,25 @@ def test_the_region_head_trains_on_the_recogniser_and_the_runtime_loads_it(tmp_p
     assert reader.rescore([sure], plates[:1], below=0.9)[0] is sure  # a plate ours is sure of is not read
 
 
+def test_a_head_trains_on_several_folders_and_its_manifest_names_each(tmp_path):
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.text_head import main as text_head
+
+    from edge.vision.field_text import MODEL_NAME
+    from edge.vision.manifest import DEFAULT_MODELS_DIR, load_manifest
+
+    if not (DEFAULT_MODELS_DIR / "ppocr5-rec.onnx").exists():
+        pytest.skip("engines/models/ppocr5-rec.onnx is made by `make models`")
+    for name, seed, count in (("a", "5", "8"), ("b", "7", "6"), ("tune", "6", "8")):
+        assert text_head(["render", str(tmp_path / name), "--seed", seed, "--count", count, "--workers", "1"]) == 0
+    out = tmp_path / "models"
+    assert text_head(["train", str(tmp_path / "a"), str(tmp_path / "b"), "--tune", str(tmp_path / "tune"),
+                      "--out", str(out), "--epochs", "1"]) == 0
+    training = load_manifest(out / f"{MODEL_NAME}.onnx").data["training"]
+    assert training["plates"] == 14
+    assert [(d["folder"], d["seed"], d["count"]) for d in training["data"]] == [("a", 5, 8), ("b", 7, 6)]
+
+
 def test_the_heads_data_holds_degraded_plates_once_more_with_their_labels(tmp_path):
     pytest.importorskip("torch", reason="the train extra (torch) is not installed")
     from engines.reader.data import example

@@ -11,7 +11,7 @@ the runtime asks it), are fitted on a separate tuning seed, never on the sets th
 
     python -m engines.reader.text_head render DIR --seed 21 --count 30000 --degraded 0.5 [--field region]
     python -m engines.reader.text_head render TUNE_DIR --seed 23 --count 1000 [--field region]
-    python -m engines.reader.text_head train DIR --tune TUNE_DIR [--recogniser ppocr5-rec] [--field region] [--out engines/models]
+    python -m engines.reader.text_head train DIR [DIR ...] --tune TUNE_DIR [--recogniser ppocr5-rec] [--field region] [--out engines/models]
     python -m engines.reader.text_head calibrate TUNE_DIR [--field region] [--out engines/models]
 
 ``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the field's cell at the recogniser's height,
@@ -124,11 +124,14 @@ def render(out: Path, seed: int, count: int, workers: int = 2, backgrounds: str 
                                                "fonts": font_names()}) + "\n")
 
 
-def load(folder: Path) -> dict[str, np.ndarray]:
-    shards = sorted(folder.glob("shard-*.npz"))
-    if not shards:
-        raise SystemExit(f"{folder}: no shard-*.npz (python -m engines.reader.text_head render {folder})")
-    parts = [np.load(s) for s in shards]
+def load(*folders: Path) -> dict[str, np.ndarray]:
+    """The shards of one or more folders, folder by folder, each's in name order."""
+    parts = []
+    for folder in folders:
+        shards = sorted(folder.glob("shard-*.npz"))
+        if not shards:
+            raise SystemExit(f"{folder}: no shard-*.npz (python -m engines.reader.text_head render {folder})")
+        parts += [np.load(s) for s in shards]
     out = {key: np.concatenate([p[key] for p in parts]) for key in ("col", "grey", "lab")}
     out["lab"] = out["lab"].reshape(len(out["lab"]), -1)  # one column a place
     return out
@@ -184,7 +187,7 @@ def calibrate(head_logits: np.ndarray, mine: np.ndarray, labels: np.ndarray, fie
 RECOGNISERS = {"ppocr-rec": "PP-OCRv4", "ppocr5-rec": "PP-OCRv5"}
 
 
-def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epochs: int = 20, seed: int = 0,
+def train(train_dirs: list[Path], tune_dir: Path, out_dir: Path, models_dir: Path, epochs: int = 20, seed: int = 0,
           recogniser_name: str = "ppocr5-rec", field: str = "region") -> Path:
     import torch
     from torch import nn
@@ -192,7 +195,7 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
     torch.manual_seed(seed)
     recogniser = Recogniser(models_dir / f"{recogniser_name}.onnx")
     t0 = time.time()
-    tr, tune = load(train_dir), load(tune_dir)
+    tr, tune = load(*train_dirs), load(tune_dir)
     x, y = torch.tensor(features(recogniser, tr["col"]).astype(np.float32)), torch.tensor(tr["lab"])
     tune_x = features(recogniser, tune["col"]).astype(np.float32)
     print(f"features of {len(x)} + {len(tune_x)} plates: {time.time() - t0:.0f}s", flush=True)
@@ -238,6 +241,7 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
     torch.onnx.export(net, torch.zeros(1, steps_t, width), out, input_names=["features"], output_names=["logits"],
                       dynamic_axes={"features": {0: "N"}, "logits": {0: "N"}}, dynamo=False)
     rec = recogniser.manifest.data
+    data = [described(d) for d in train_dirs]  # one folder's description, or a list of them
     manifest = {
         "name": MODEL_NAMES[field], "version": 1,
         "task": f"classify the {field} from the {RECOGNISERS[recogniser_name]} recogniser's features",
@@ -249,7 +253,7 @@ def train(train_dir: Path, tune_dir: Path, out_dir: Path, models_dir: Path, epoc
                    "meaning": "softmax(logits / temperature)" + ("" if places == 1 else " over each place")},
         "classes": list(vocabularies()[field]),
         "calibration": {**calibration, "fitted_on": described(tune_dir)},
-        "training": {"plates": len(x), "data": described(train_dir), "epochs": epochs, "batch": batch, "seed": seed,
+        "training": {"plates": len(x), "data": data[0] if len(data) == 1 else data, "epochs": epochs, "batch": batch, "seed": seed,
                      "optimiser": "AdamW 2e-3 one-cycle, weight decay 0.05, label smoothing 0.05",
                      "seconds": round(time.time() - t0)},
     }
@@ -304,7 +308,7 @@ def main(argv=None) -> int:
     r.add_argument("--degraded", type=float, default=0.0, metavar="SHARE",
                    help="that share of the plates also as the classifiers' training degrades them (a second row)")
     t = sub.add_parser("train", help="the head, its temperature and weight")
-    t.add_argument("train", type=Path)
+    t.add_argument("train", type=Path, nargs="+", help="one or more folders `render` wrote (their plates together)")
     t.add_argument("--tune", type=Path, required=True)
     t.add_argument("--out", type=Path, default=DEFAULT_MODELS_DIR)
     t.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="where the recogniser and read-region are")
