@@ -11,7 +11,8 @@ the runtime asks it), are fitted on a separate tuning seed, never on the sets th
 
     python -m engines.reader.text_head render DIR --seed 21 --count 30000 --degraded 0.5 [--field region]
     python -m engines.reader.text_head render TUNE_DIR --seed 23 --count 1000 [--field region]
-    python -m engines.reader.text_head train DIR [DIR ...] --tune TUNE_DIR [--recogniser ppocr5-rec] [--field region] [--out engines/models]
+    python -m engines.reader.text_head train DIR [DIR ...] --tune TUNE_DIR [--recogniser ppocr5-rec] [--field region]
+        [--out engines/models]
     python -m engines.reader.text_head calibrate TUNE_DIR [--field region] [--out engines/models]
 
 ``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the field's cell at the recogniser's height,
@@ -241,7 +242,8 @@ def train(train_dirs: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pat
     torch.onnx.export(net, torch.zeros(1, steps_t, width), out, input_names=["features"], output_names=["logits"],
                       dynamic_axes={"features": {0: "N"}, "logits": {0: "N"}}, dynamo=False)
     rec = recogniser.manifest.data
-    data = [described(d) for d in train_dirs]  # one folder's description, or a list of them
+    data = [described(d) for d in train_dirs]
+    data = data[0] if len(data) == 1 else data  # one folder's description (as before), or a list of them
     manifest = {
         "name": MODEL_NAMES[field], "version": 1,
         "task": f"classify the {field} from the {RECOGNISERS[recogniser_name]} recogniser's features",
@@ -253,7 +255,7 @@ def train(train_dirs: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pat
                    "meaning": "softmax(logits / temperature)" + ("" if places == 1 else " over each place")},
         "classes": list(vocabularies()[field]),
         "calibration": {**calibration, "fitted_on": described(tune_dir)},
-        "training": {"plates": len(x), "data": data[0] if len(data) == 1 else data, "epochs": epochs, "batch": batch, "seed": seed,
+        "training": {"plates": len(x), "data": data, "epochs": epochs, "batch": batch, "seed": seed,
                      "optimiser": "AdamW 2e-3 one-cycle, weight decay 0.05, label smoothing 0.05",
                      "seconds": round(time.time() - t0)},
     }
