@@ -242,8 +242,6 @@ def train(train_dirs: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pat
     torch.onnx.export(net, torch.zeros(1, steps_t, width), out, input_names=["features"], output_names=["logits"],
                       dynamic_axes={"features": {0: "N"}, "logits": {0: "N"}}, dynamo=False)
     rec = recogniser.manifest.data
-    data = [described(d) for d in train_dirs]
-    data = data[0] if len(data) == 1 else data  # one folder's description (as before), or a list of them
     manifest = {
         "name": MODEL_NAMES[field], "version": 1,
         "task": f"classify the {field} from the {RECOGNISERS[recogniser_name]} recogniser's features",
@@ -255,7 +253,8 @@ def train(train_dirs: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pat
                    "meaning": "softmax(logits / temperature)" + ("" if places == 1 else " over each place")},
         "classes": list(vocabularies()[field]),
         "calibration": {**calibration, "fitted_on": described(tune_dir)},
-        "training": {"plates": len(x), "data": data, "epochs": epochs, "batch": batch, "seed": seed,
+        "training": {"plates": len(x), "data": [described(d) for d in train_dirs], "epochs": epochs, "batch": batch,
+                     "seed": seed,
                      "optimiser": "AdamW 2e-3 one-cycle, weight decay 0.05, label smoothing 0.05",
                      "seconds": round(time.time() - t0)},
     }
