@@ -91,6 +91,19 @@ def test_merge_refuses_one_member_and_a_graph_of_another_interface():
         merge([a, other], [1.0, 1.0])
 
 
+def test_heads_on_the_recognisers_features_merge_by_their_own_input():
+    head = onnx.load(str(DEFAULT_MODELS_DIR / "read-region-text.onnx"))
+    x = np.random.default_rng(4).normal(size=(3, 12, 120)).astype(np.float32)
+    session = ort.InferenceSession(merge([head, head], [0.8, 0.8], input_name="features").SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    got = session.run(["logits"], {"features": x})[0]
+    one = ort.InferenceSession(head.SerializeToString(), providers=["CPUExecutionProvider"]).run(["logits"], {"features": x})[0]
+    e = np.exp(one / 0.8 - (one / 0.8).max(axis=1, keepdims=True))
+    np.testing.assert_allclose(np.exp(got), e / e.sum(axis=1, keepdims=True), atol=1e-5)
+    with pytest.raises(ValueError, match="expected one input 'input'"):  # the classifiers' input by default
+        merge([head, head], [1.0, 1.0])
+
+
 def test_the_runtime_reads_an_ensemble_as_one_classifier(tmp_path):
     models = tmp_path / "models"
     shutil.copytree(DEFAULT_MODELS_DIR, models, ignore=shutil.ignore_patterns("*.int8.*", "ppocr-*", "yolov3*"))

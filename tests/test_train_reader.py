@@ -366,6 +366,38 @@ def test_the_region_head_trains_on_the_recogniser_and_the_runtime_loads_it(tmp_p
     assert reader.rescore([sure], plates[:1], below=0.9)[0] is sure  # a plate ours is sure of is not read
 
 
+def test_heads_trained_apart_merge_into_one_the_runtime_loads(tmp_path):
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.text_head import main as text_head
+
+    from edge.vision.field_text import MODEL_NAME, MODEL_NAMES, FieldTextReader
+    from edge.vision.manifest import DEFAULT_MODELS_DIR
+    from edge.vision.second_opinion import Recogniser
+
+    if not (DEFAULT_MODELS_DIR / "ppocr5-rec.onnx").exists():
+        pytest.skip("engines/models/ppocr5-rec.onnx is made by `make models`")
+    assert text_head(["render", str(tmp_path / "train"), "--seed", "5", "--count", "16", "--workers", "1"]) == 0
+    assert text_head(["render", str(tmp_path / "tune"), "--seed", "6", "--count", "12", "--workers", "1"]) == 0
+    for seed in ("0", "1"):
+        assert text_head(["train", str(tmp_path / "train"), "--tune", str(tmp_path / "tune"),
+                          "--out", str(tmp_path / f"h{seed}"), "--epochs", "1", "--seed", seed]) == 0
+    heads = [str(tmp_path / f"h{seed}" / f"{MODEL_NAME}.onnx") for seed in ("0", "1")]
+    out = tmp_path / "merged"
+    assert text_head(["merge", *heads, "--tune", str(tmp_path / "tune"), "--out", str(out)]) == 0
+    reader = FieldTextReader(Recogniser(DEFAULT_MODELS_DIR / "ppocr5-rec.onnx"), out / f"{MODEL_NAME}.onnx")
+    training = reader.manifest.data["training"]
+    assert [m["seed"] for m in training["members"]] == [0, 1] and 0 <= reader.weight <= 1
+    plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(2)]
+    probs = reader.probabilities(plates)
+    assert probs.shape == (2, 139) and np.allclose(probs.sum(axis=1), 1.0)
+    with pytest.raises(SystemExit, match="already merged"):  # members are merged, not ensembles
+        text_head(["merge", str(out / f"{MODEL_NAME}.onnx"), heads[0], "--tune", str(tmp_path / "tune"),
+                   "--out", str(tmp_path / "again")])
+    kana = str(DEFAULT_MODELS_DIR / f"{MODEL_NAMES['kana']}.onnx")
+    with pytest.raises(SystemExit, match="another field"):
+        text_head(["merge", heads[0], kana, "--tune", str(tmp_path / "tune"), "--out", str(tmp_path / "mixed")])
+
+
 def test_a_head_trains_on_several_folders_and_its_manifest_names_each(tmp_path):
     pytest.importorskip("torch", reason="the train extra (torch) is not installed")
     from engines.reader.text_head import main as text_head

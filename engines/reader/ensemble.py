@@ -58,9 +58,10 @@ def member_prefix_of(graph: onnx.GraphProto, member: int) -> str:
     raise ValueError(f"no member {member} in this graph")
 
 
-def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.ModelProto:
-    """One graph: each member's nodes and weights under ``member_prefix(i)``, the shared input,
-    and the log of the mean of the members' tempered softmaxes (floored at FLOOR) as ``logits``."""
+def merge(members: list[onnx.ModelProto], temperatures: list[float], input_name: str = INPUT) -> onnx.ModelProto:
+    """One graph: each member's nodes and weights under ``member_prefix(i)``, the shared input
+    (``input_name``: the classifiers' ``input``, the heads' ``features``), and the log of the mean of
+    the members' tempered softmaxes (floored at FLOOR) as ``logits``."""
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two members")
     if len(temperatures) != len(members):
@@ -68,13 +69,13 @@ def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.Mod
     nodes, initializers, probs = [], [], []
     for i, (member, temperature) in enumerate(zip(members, temperatures)):
         graph = member.graph
-        if [v.name for v in graph.input if v.name not in {w.name for w in graph.initializer}] != [INPUT] \
+        if [v.name for v in graph.input if v.name not in {w.name for w in graph.initializer}] != [input_name] \
                 or [v.name for v in graph.output] != [OUTPUT]:
-            raise ValueError(f"member {i}: expected one input {INPUT!r} and one output {OUTPUT!r}")
+            raise ValueError(f"member {i}: expected one input {input_name!r} and one output {OUTPUT!r}")
         prefix = member_prefix(i)
 
         def renamed(name: str) -> str:
-            return name if name in ("", INPUT) else prefix + name
+            return name if name in ("", input_name) else prefix + name
 
         for k, node in enumerate(graph.node):
             copy = onnx.NodeProto()
@@ -101,7 +102,7 @@ def merge(members: list[onnx.ModelProto], temperatures: list[float]) -> onnx.Mod
     nodes.append(helper.make_node("Max", ["mean", "floor"], ["floored"], name="floored"))
     nodes.append(helper.make_node("Log", ["floored"], [OUTPUT], name="log"))
     first = members[0].graph
-    graph = helper.make_graph(nodes, "ensemble", [v for v in first.input if v.name == INPUT], [first.output[0]],
+    graph = helper.make_graph(nodes, "ensemble", [v for v in first.input if v.name == input_name], [first.output[0]],
                               initializers)
     model = helper.make_model(graph, opset_imports=list(members[0].opset_import),
                               producer_name="engines.reader.ensemble")

@@ -14,6 +14,7 @@ the runtime asks it), are fitted on a separate tuning seed, never on the sets th
     python -m engines.reader.text_head train DIR [DIR ...] --tune TUNE_DIR [--recogniser ppocr5-rec] [--field region]
         [--out engines/models]
     python -m engines.reader.text_head calibrate TUNE_DIR [--field region] [--out engines/models]
+    python -m engines.reader.text_head merge HEAD.onnx HEAD.onnx [...] --tune TUNE_DIR [--out engines/models]
 
 ``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the field's cell at the recogniser's height,
 48 high BGR, 96 wide, the kana's 48, the serial's 128; ``grey``: our classifier's cut of the field;
@@ -263,25 +264,72 @@ def train(train_dirs: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pat
     return out
 
 
-def refit(tune_dir: Path, out_dir: Path, models_dir: Path, field: str = "region") -> Path:
-    """The field's committed head (in ``models_dir``), its weights as they are, with its temperature
-    and its weight against ours fitted again on ``tune_dir`` (``calibrate``, as ``train`` fits them);
-    the head and its manifest written to ``out_dir``, the manifest keeping the calibration it had."""
+def tuned(model: bytes, manifest: dict, tune_dir: Path, models_dir: Path, field: str) -> dict:
+    """``calibrate`` for the head ``model`` (ONNX bytes) on ``tune_dir``'s plates, the recogniser
+    its manifest names and our classifier of the field taken from ``models_dir``."""
     import onnxruntime as ort
 
-    head = models_dir / f"{MODEL_NAMES[field]}.onnx"
-    manifest = json.loads(head.with_suffix(".json").read_text(encoding="utf-8"))
-    if manifest.get("field", "region") != field:
-        raise SystemExit(f"{head}: its manifest says it reads the {manifest.get('field')}, not the {field}")
     tune = load(tune_dir)
     recogniser = Recogniser(models_dir / manifest["input"]["from"]["model"])
     x = features(recogniser, tune["col"]).astype(np.float32)
-    session = ort.InferenceSession(str(head), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     logits = session.run([manifest["output"]["name"]], {manifest["input"]["name"]: x})[0].astype(np.float64)
     places = tune["lab"].shape[1]
     calibration = calibrate(logits.reshape(len(x), places, -1), ours(models_dir, tune["grey"], field), tune["lab"],
                             field)
     print(f"tuning set: {calibration}", flush=True)
+    return calibration
+
+
+def merge_heads(heads: list[Path], tune_dir: Path, out_dir: Path, models_dir: Path) -> Path:
+    """Heads of one field trained apart, averaged into one graph as the readers' ensembles are
+    (``engines.reader.ensemble.merge``: the log of the mean of each head's softmax at its own
+    temperature), the merged head's temperature and weight against ours fitted on ``tune_dir``."""
+    import onnx
+
+    from engines.reader.ensemble import merge
+
+    if len(heads) < 2:
+        raise SystemExit("merge: two heads or more")
+    manifests = [json.loads(h.with_suffix(".json").read_text(encoding="utf-8")) for h in heads]
+    first = manifests[0]
+    field = first.get("field", "region")
+    for head, manifest in zip(heads, manifests):
+        if manifest.get("field", "region") != field or manifest["input"] != first["input"] \
+                or manifest["classes"] != first["classes"]:
+            raise SystemExit(f"{head}: reads another field, cell or recogniser's features than {heads[0]}")
+        if manifest.get("training", {}).get("members"):
+            raise SystemExit(f"{head} is already merged: merge the heads it was made of")
+    model = merge([onnx.load(h) for h in heads], [m["calibration"]["temperature"] for m in manifests],
+                  input_name=first["input"]["name"])
+    data = model.SerializeToString()
+    calibration = tuned(data, first, tune_dir, models_dir, field)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{MODEL_NAMES[field]}.onnx"
+    out.unlink(missing_ok=True)  # a link to the committed head is replaced, not written through
+    out.write_bytes(data)
+    manifest = {**first, "version": first.get("version", 1), "file": out.name, "sha256": hashlib.sha256(data).hexdigest(),
+                "task": f"{first['task']}: {len(heads)} heads trained apart, averaged",
+                "calibration": {**calibration, "fitted_on": described(tune_dir)},
+                "training": {"members": [m["training"] for m in manifests],
+                             "merged": "log(mean_i softmax(logits_i / T_i)) (engines/reader/ensemble.merge); "
+                                       "T_i: each head's own calibrated temperature"}}
+    manifest_path = out.with_suffix(".json")
+    manifest_path.unlink(missing_ok=True)
+    manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out} and its manifest")
+    return out
+
+
+def refit(tune_dir: Path, out_dir: Path, models_dir: Path, field: str = "region") -> Path:
+    """The field's committed head (in ``models_dir``), its weights as they are, with its temperature
+    and its weight against ours fitted again on ``tune_dir`` (``calibrate``, as ``train`` fits them);
+    the head and its manifest written to ``out_dir``, the manifest keeping the calibration it had."""
+    head = models_dir / f"{MODEL_NAMES[field]}.onnx"
+    manifest = json.loads(head.with_suffix(".json").read_text(encoding="utf-8"))
+    if manifest.get("field", "region") != field:
+        raise SystemExit(f"{head}: its manifest says it reads the {manifest.get('field')}, not the {field}")
+    calibration = tuned(head.read_bytes(), manifest, tune_dir, models_dir, field)
     before = {key: manifest["calibration"][key] for key in ("temperature", "weight", "fitted_on")}
     manifest["calibration"] = {**calibration, "fitted_on": described(tune_dir), "before_refit": before}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -323,11 +371,18 @@ def main(argv=None) -> int:
     c.add_argument("--out", type=Path, default=DEFAULT_MODELS_DIR)
     c.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="where the head, its recogniser and ours are")
     c.add_argument("--field", choices=sorted(CROPS), default="region")
+    m = sub.add_parser("merge", help="heads of one field trained apart, averaged into one; its temperature and weight")
+    m.add_argument("heads", type=Path, nargs="+", help="the heads' .onnx files (each beside its manifest)")
+    m.add_argument("--tune", type=Path, required=True)
+    m.add_argument("--out", type=Path, default=DEFAULT_MODELS_DIR)
+    m.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="where the recogniser and ours are")
     a = ap.parse_args(argv)
     if a.command == "render":
         render(a.out, a.seed, a.count, a.workers, a.backgrounds, a.field, a.degraded)
     elif a.command == "calibrate":
         refit(a.tune, a.out, a.models, a.field)
+    elif a.command == "merge":
+        merge_heads(a.heads, a.tune, a.out, a.models)
     else:
         train(a.train, a.tune, a.out, a.models, a.epochs, a.seed, a.recogniser, a.field)
     return 0
