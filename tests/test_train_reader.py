@@ -340,18 +340,27 @@ def test_batches_hold_lettered_class_numbers_at_the_share_asked_whatever_their_s
         Draws(labels[:700], 0.081, np.random.default_rng(0))
 
 
-def test_the_region_head_trains_on_the_recogniser_and_the_runtime_loads_it(tmp_path):
+def _region_head_data(tmp_path, count: int):
+    """``text_head``'s command line, with ``count`` region plates rendered in tmp_path/train and 12 in
+    tmp_path/tune (skipped without torch or the recogniser)."""
     pytest.importorskip("torch", reason="the train extra (torch) is not installed")
     from engines.reader.text_head import main as text_head
 
+    from edge.vision.manifest import DEFAULT_MODELS_DIR
+
+    if not (DEFAULT_MODELS_DIR / "ppocr5-rec.onnx").exists():
+        pytest.skip("engines/models/ppocr5-rec.onnx is made by `make models`")
+    assert text_head(["render", str(tmp_path / "train"), "--seed", "5", "--count", str(count), "--workers", "1"]) == 0
+    assert text_head(["render", str(tmp_path / "tune"), "--seed", "6", "--count", "12", "--workers", "1"]) == 0
+    return text_head
+
+
+def test_the_region_head_trains_on_the_recogniser_and_the_runtime_loads_it(tmp_path):
+    text_head = _region_head_data(tmp_path, 24)
     from edge.vision.field_text import MODEL_NAME, FieldTextReader
     from edge.vision.manifest import DEFAULT_MODELS_DIR
     from edge.vision.second_opinion import Recogniser
 
-    if not (DEFAULT_MODELS_DIR / "ppocr5-rec.onnx").exists():
-        pytest.skip("engines/models/ppocr5-rec.onnx is made by `make models`")
-    assert text_head(["render", str(tmp_path / "train"), "--seed", "5", "--count", "24", "--workers", "1"]) == 0
-    assert text_head(["render", str(tmp_path / "tune"), "--seed", "6", "--count", "12", "--workers", "1"]) == 0
     out = tmp_path / "models"
     assert text_head(["train", str(tmp_path / "train"), "--tune", str(tmp_path / "tune"), "--out", str(out),
                       "--epochs", "1"]) == 0
@@ -367,17 +376,11 @@ def test_the_region_head_trains_on_the_recogniser_and_the_runtime_loads_it(tmp_p
 
 
 def test_heads_trained_apart_merge_into_one_the_runtime_loads(tmp_path):
-    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
-    from engines.reader.text_head import main as text_head
-
+    text_head = _region_head_data(tmp_path, 16)
     from edge.vision.field_text import MODEL_NAME, MODEL_NAMES, FieldTextReader
     from edge.vision.manifest import DEFAULT_MODELS_DIR
     from edge.vision.second_opinion import Recogniser
 
-    if not (DEFAULT_MODELS_DIR / "ppocr5-rec.onnx").exists():
-        pytest.skip("engines/models/ppocr5-rec.onnx is made by `make models`")
-    assert text_head(["render", str(tmp_path / "train"), "--seed", "5", "--count", "16", "--workers", "1"]) == 0
-    assert text_head(["render", str(tmp_path / "tune"), "--seed", "6", "--count", "12", "--workers", "1"]) == 0
     for seed in ("0", "1"):
         assert text_head(["train", str(tmp_path / "train"), "--tune", str(tmp_path / "tune"),
                           "--out", str(tmp_path / f"h{seed}"), "--epochs", "1", "--seed", seed]) == 0
