@@ -97,7 +97,8 @@ def test_heads_on_the_recognisers_features_merge_by_their_own_input():
     session = ort.InferenceSession(merge([head, head], [0.8, 0.8], input_name="features").SerializeToString(),
                                    providers=["CPUExecutionProvider"])
     got = session.run(["logits"], {"features": x})[0]
-    one = ort.InferenceSession(head.SerializeToString(), providers=["CPUExecutionProvider"]).run(["logits"], {"features": x})[0]
+    one = ort.InferenceSession(head.SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(["logits"], {"features": x})[0]
     e = np.exp(one / 0.8 - (one / 0.8).max(axis=1, keepdims=True))
     np.testing.assert_allclose(np.exp(got), e / e.sum(axis=1, keepdims=True), atol=1e-5)
     with pytest.raises(ValueError, match="expected one input 'input'"):  # the classifiers' input by default

@@ -259,8 +259,7 @@ def train(train_dirs: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pat
                      "optimiser": "AdamW 2e-3 one-cycle, weight decay 0.05, label smoothing 0.05",
                      "seconds": round(time.time() - t0)},
     }
-    out.with_suffix(".json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {out} and its manifest")
+    write_manifest(out, manifest)
     return out
 
 
@@ -287,21 +286,21 @@ def merge_heads(heads: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pa
     temperature), the merged head's temperature and weight against ours fitted on ``tune_dir``."""
     import onnx
 
-    from engines.reader.ensemble import merge
+    from engines.reader.ensemble import member_count, merge
 
     if len(heads) < 2:
         raise SystemExit("merge: two heads or more")
     manifests = [json.loads(h.with_suffix(".json").read_text(encoding="utf-8")) for h in heads]
+    graphs = [onnx.load(h) for h in heads]
     first = manifests[0]
     field = first.get("field", "region")
-    for head, manifest in zip(heads, manifests):
+    for head, manifest, graph in zip(heads, manifests, graphs):
         if manifest.get("field", "region") != field or manifest["input"] != first["input"] \
                 or manifest["classes"] != first["classes"]:
             raise SystemExit(f"{head}: reads another field, cell or recogniser's features than {heads[0]}")
-        if manifest.get("training", {}).get("members"):
+        if member_count(graph.graph):
             raise SystemExit(f"{head} is already merged: merge the heads it was made of")
-    model = merge([onnx.load(h) for h in heads], [m["calibration"]["temperature"] for m in manifests],
-                  input_name=first["input"]["name"])
+    model = merge(graphs, [m["calibration"]["temperature"] for m in manifests], input_name=first["input"]["name"])
     data = model.SerializeToString()
     calibration = tuned(data, first, tune_dir, models_dir, field)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -314,11 +313,16 @@ def merge_heads(heads: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pa
                 "training": {"members": [m["training"] for m in manifests],
                              "merged": "log(mean_i softmax(logits_i / T_i)) (engines/reader/ensemble.merge); "
                                        "T_i: each head's own calibrated temperature"}}
-    manifest_path = out.with_suffix(".json")
-    manifest_path.unlink(missing_ok=True)
-    manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {out} and its manifest")
+    write_manifest(out, manifest)
     return out
+
+
+def write_manifest(head: Path, manifest: dict) -> None:
+    """``manifest`` beside ``head`` (a link to a committed manifest is replaced, not written through)."""
+    path = head.with_suffix(".json")
+    path.unlink(missing_ok=True)
+    path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {head} and its manifest")
 
 
 def refit(tune_dir: Path, out_dir: Path, models_dir: Path, field: str = "region") -> Path:
@@ -337,10 +341,7 @@ def refit(tune_dir: Path, out_dir: Path, models_dir: Path, field: str = "region"
     if out_dir.resolve() != models_dir.resolve():
         out.unlink(missing_ok=True)  # a link to the committed head is replaced by a copy
         out.write_bytes(head.read_bytes())
-    manifest_path = out.with_suffix(".json")
-    manifest_path.unlink(missing_ok=True)  # (a link to the committed manifest is not written through)
-    manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {out} and its manifest")
+    write_manifest(out, manifest)
     return out
 
 
