@@ -117,7 +117,8 @@ class VisionConfig:
     # (engines/models/read-class-number-text.onnx). Not kept in lever 90 (stop 55: more class
     # numbers given wrong); kept in lever 92, the head taught on degraded plates too (stop 56;
     # README: class numbers given wrong 49 -> 48 on two fresh sets, exact 1245 -> 1246, a picture
-    # 1-2 % slower).
+    # 1-2 % slower); averaged with a head taught on 90,000 plates since lever 112 (stop 62: class
+    # numbers given wrong 28 -> 23 on two fresh sets).
     class_number_text: bool = True
     # The same for the kana (engines/models/read-kana-text.onnx): kept in lever 94 (stop 56; README:
     # kana given wrong 51 -> 48 on two fresh sets, more withheld, exact 1222 = 1222); two such heads
