@@ -13,7 +13,7 @@ from edge.vision.fields import FIELD_CROPS
 from edge.vision.half import expand_half
 from edge.vision.manifest import DEFAULT_MODELS_DIR, load_manifest
 from edge.vision.reader import MODEL_NAMES, FieldReader
-from engines.reader.ensemble import FLOOR, merge, write
+from engines.reader.ensemble import FLOOR, member_count, merge, write
 
 
 def _member_b(field: str) -> onnx.ModelProto:
@@ -61,6 +61,18 @@ def test_the_merged_graph_gives_the_log_of_the_members_mean_tempered_probability
     np.testing.assert_allclose(got, want, atol=1e-4)
 
 
+def test_four_members_average_as_two_do():
+    """The region head committed since lever 115 is four heads in one graph."""
+    rng = np.random.default_rng(5)
+    members = [_linear(rng.normal(0, 0.05, (1600, 6))) for _ in range(4)]
+    temperatures = [0.8, 0.9, 1.1, 1.3]
+    x = rng.normal(size=(5, 1, 40, 40)).astype(np.float32)
+    mean = sum(_softmax(_run(m, x) / t) for m, t in zip(members, temperatures)) / 4
+    merged = merge(members, temperatures)
+    assert member_count(merged.graph) == 4
+    np.testing.assert_allclose(_run(merged, x), np.log(np.maximum(mean, FLOOR)), atol=1e-4)
+
+
 def test_a_class_every_member_rules_out_gets_a_floor_not_minus_infinity():
     a = _linear(np.random.default_rng(2).normal(0, 5, (1600, 6)))  # logits hundreds apart
     x = np.random.default_rng(2).normal(size=(4, 1, 40, 40)).astype(np.float32)
@@ -103,6 +115,14 @@ def test_heads_on_the_recognisers_features_merge_by_their_own_input():
     np.testing.assert_allclose(np.exp(got), e / e.sum(axis=1, keepdims=True), atol=1e-5)
     with pytest.raises(ValueError, match="expected one input 'input'"):  # the classifiers' input by default
         merge([head, head], [1.0, 1.0])
+
+
+@pytest.mark.parametrize("name", ["read-region-text", "read-class-number-text", "read-kana-text", "read-serial-text"])
+def test_a_committed_heads_manifest_lists_as_many_members_as_its_graph_holds(name):
+    """`text_head merge` writes each member's training into the manifest; the graph is what runs."""
+    graph = onnx.load(str(DEFAULT_MODELS_DIR / f"{name}.onnx")).graph
+    members = load_manifest(DEFAULT_MODELS_DIR / f"{name}.onnx").data["training"].get("members", [])
+    assert len(members) == member_count(graph)
 
 
 def test_the_runtime_reads_an_ensemble_as_one_classifier(tmp_path):
