@@ -50,27 +50,18 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
-def test_the_merged_graph_gives_the_log_of_the_members_mean_tempered_probability():
-    rng = np.random.default_rng(1)
-    a, b = _linear(rng.normal(0, 0.05, (1600, 6))), _linear(rng.normal(0, 0.05, (1600, 6)))
+@pytest.mark.parametrize("temperatures", [(1.1, 0.8), (0.8, 0.9, 1.1, 1.3)])  # four: the region head since lever 115
+def test_the_merged_graph_gives_the_log_of_the_members_mean_tempered_probability(temperatures):
+    rng = np.random.default_rng(len(temperatures))
+    members = [_linear(rng.normal(0, 0.05, (1600, 6))) for _ in temperatures]
     x = rng.normal(size=(5, 1, 40, 40)).astype(np.float32)
-    la, lb = _run(a, x), _run(b, x)
-    got = _run(merge([a, b], [1.1, 0.8]), x)
-    want = np.log(np.maximum((_softmax(la / 1.1) + _softmax(lb / 0.8)) / 2, FLOOR))
-    assert got.shape == la.shape
+    logits = [_run(m, x) for m in members]
+    merged = merge(members, list(temperatures))
+    got = _run(merged, x)
+    want = np.log(np.maximum(sum(_softmax(z / t) for z, t in zip(logits, temperatures)) / len(members), FLOOR))
+    assert got.shape == logits[0].shape
+    assert member_count(merged.graph) == len(members)
     np.testing.assert_allclose(got, want, atol=1e-4)
-
-
-def test_four_members_average_as_two_do():
-    """The region head committed since lever 115 is four heads in one graph."""
-    rng = np.random.default_rng(5)
-    members = [_linear(rng.normal(0, 0.05, (1600, 6))) for _ in range(4)]
-    temperatures = [0.8, 0.9, 1.1, 1.3]
-    x = rng.normal(size=(5, 1, 40, 40)).astype(np.float32)
-    mean = sum(_softmax(_run(m, x) / t) for m, t in zip(members, temperatures)) / 4
-    merged = merge(members, temperatures)
-    assert member_count(merged.graph) == 4
-    np.testing.assert_allclose(_run(merged, x), np.log(np.maximum(mean, FLOOR)), atol=1e-4)
 
 
 def test_a_class_every_member_rules_out_gets_a_floor_not_minus_infinity():
