@@ -102,6 +102,29 @@ def test_kana_and_colour_that_disagree_are_decoded_into_ones_that_agree():
     assert grammar_problems(as_output(reading)) == []
 
 
+def test_a_colour_seen_surely_is_weighed_with_the_class_numbers_of_its_kind_however_unlikely_they_are():
+    # lever 120: a small yellow plate whose class number is a blur (越谷 888 な 21-23 seen 57 px
+    # wide): the places prefer 3x3 so strongly that the 40 likeliest class numbers are all
+    # registered ones, none of which a yellow plate can carry; the colour classifier is sure of yellow
+    plate = PlateText.parse("越谷 888 な 21-23", "yellow")
+    probs = probs_for(plate_labels(plate), sure=0.999)
+    symbols, colors = vocabularies()["class_number"], vocabularies()["color"]
+    places = np.full((3, len(symbols)), 1e-5)
+    for place, spread in enumerate((  # the places as read, to three figures
+            {"3": 0.851, "8": 0.0714, "5": 0.0439, "0": 0.0124, "9": 0.0087, "1": 0.0078, "2": 0.0022, "7": 0.001},
+            {"1": 0.471, "0": 0.376, "L": 0.0504, "8": 0.0423, "6": 0.0099, "X": 0.0099, "A": 0.0074, "3": 0.0071},
+            {"3": 0.531, "8": 0.22, "0": 0.136, "2": 0.0559, "1": 0.0278, "4": 0.0058, "5": 0.0053, "X": 0.0033})):
+        for symbol, p in spread.items():
+            places[place, symbols.index(symbol)] = p
+    probs["class_number"] = places / places.sum(axis=1, keepdims=True)
+    probs["color"] = np.full(len(colors), 1e-7)
+    probs["color"][colors.index("yellow")] = 1.0
+    reading = decode(probs)
+    assert reading.fields["color"].value == "yellow"
+    assert reading.best["class_number"][0] in "58"  # a kei class, not the registered 313
+    assert grammar_problems(as_output(reading)) == []
+
+
 def test_a_colour_is_no_surer_than_the_plates_lettering():
     plate = PlateText.parse("品川 300 さ 12-34", "white")
     probs = probs_for(plate_labels(plate), sure=0.999)

@@ -42,10 +42,12 @@ BLANK = ""  # an empty class-number place
 READ_FIELDS = (*FIELDS, "color")
 LETTERING = ("region", "class_number", "serial")  # the fields that spell a plate, apart from its colour
 PLACES = {"region": 1, "class_number": 3, "kana": 1, "serial": 4, "color": 1}  # classified places per field
-# Class numbers and kana tried jointly with every colour: enough that the combination the
-# colour classifier backs is among them (a kei class for a black plate, say) even when the
-# class-number places alone prefer a registered one.
-TOP_CLASS_NUMBERS, TOP_KANA = 40, 10
+# Class numbers and kana tried jointly with every colour: the likeliest class numbers, and besides
+# the likeliest few of each kind (numbering system, ``_agreement``), so that the combination the
+# colour classifier backs is among them (a kei class for a yellow plate, say) even when the
+# class-number places alone prefer a registered one by far (lever 120: a clear yellow plate whose
+# 40 likeliest class numbers were all registered was read white at 1.00).
+TOP_CLASS_NUMBERS, TOP_OF_EACH_KIND, TOP_KANA = 40, 3, 10
 # Class numbers with a Latin letter (30A, 4PA...) are issued only for the most sought-after hope
 # numbers once every digit class for them is used up: since 2018, and mostly at the busiest
 # offices (JP_PLATES.md section 4). On the road they are about 1 plate in 100; that is an
@@ -316,6 +318,16 @@ def tempered(reading: Reading, temperature: float, most: float = 1.0, min_confid
                    category_reading=temper(reading.category_reading))
 
 
+def _candidates(p_class: np.ndarray, of_class: np.ndarray) -> np.ndarray:
+    """The class numbers ``decode`` weighs with kana and colour, likeliest first: the
+    ``TOP_CLASS_NUMBERS`` likeliest, then the ``TOP_OF_EACH_KIND`` likeliest of each kind not among them."""
+    order = np.argsort(-p_class, kind="stable")
+    top = list(order[:TOP_CLASS_NUMBERS])
+    for kind in np.unique(of_class):
+        top += [i for i in order[of_class[order] == kind][:TOP_OF_EACH_KIND] if i not in top]
+    return np.array(top)
+
+
 def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen: bool = True) -> Reading:
     """The reading the grammar allows that the classifiers find likeliest.
 
@@ -334,9 +346,9 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
     p_region = np.asarray(probs["region"], np.float64)
 
     # class number x kana x colour: the combinations that agree, renormalised
-    top_class = np.argsort(-p_class)[:TOP_CLASS_NUMBERS]
-    top_kana = np.argsort(-p_kana)[:TOP_KANA]
     of_class, table, kinds = _agreement()
+    top_class = _candidates(p_class, of_class)
+    top_kana = np.argsort(-p_kana)[:TOP_KANA]
     categories = table[of_class[top_class]][:, top_kana]  # top class x top kana x colour; -1: they disagree
     agree = categories >= 0
     joint = np.where(agree, p_class[top_class, None, None] * p_kana[None, top_kana, None] * p_color, 0.0)
