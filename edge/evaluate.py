@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from edge.baselines import fields_from_text
-from edge.field_score import (GATE_THRESHOLD, SURE, CategoryTally, FieldTally, Reliability, grammar_problems, known,
-                               labelled_category, rounded, same)
+from edge.field_score import (GATE_THRESHOLD, SURE, CategoryTally, FieldTally, GateTally, Reliability, grammar_problems,
+                               known, labelled_category, rounded, same)
+from edge.plates import FIELDS
 from edge.plates.reading import READ_FIELDS, Reading
 from edge.common.boxes import iou
 from edge.vision.pipeline import ImageError, Pipeline, ReadResult, load_image
@@ -196,6 +197,8 @@ class Report:
     conditions: dict[str, ConditionScore] = field(default_factory=dict)  # a stress suite's, in label order
     sure_mistakes: list[dict] = field(default_factory=list)  # fields read wrong at >= SURE confidence (each one listed)
     category: CategoryTally = field(default_factory=CategoryTally)  # what the gate checks of the colour
+    gate: GateTally = field(default_factory=GateTally)  # readable plates' readings the gate would take, and wrongly
+    gate_mistakes: list[dict] = field(default_factory=list)  # each reading taken wrong
 
     @property
     def recall(self) -> float | None:
@@ -224,6 +227,7 @@ class Report:
             "grammar_invalid": self.invalid,
             "sure_mistakes": self.sure_mistakes,
             "category": self.category.to_dict(),
+            "gate": {**self.gate.to_dict(), "mistakes": self.gate_mistakes},
             "conditions": {name: c.to_dict() for name, c in self.conditions.items()},
             "per_image": [{"file": r.file, "found": r.found, "missed": r.missed, "exact": r.exact,
                            "false_plates": r.false_plates, "error": r.error, "timing_ms": r.timing_ms,
@@ -326,6 +330,11 @@ class Report:
         lines.append(f"fields read wrong at >= {SURE} confidence: {len(self.sure_mistakes)}"
                      + "".join(f"\n  {m['file']}#{m['plate_index']} {m['field']}: {m['label']} read as {m['read']} "
                                f"at {m['confidence']:.4f}" for m in self.sure_mistakes))
+        g = self.gate
+        lines.append(f"readings the gate would take (every printed field, and the category where the colour was seen, "
+                     f"at >= {GATE_THRESHOLD}): {g.taken} of {g.plates} readable plates; taken wrong: {g.taken_wrong}"
+                     + "".join(f"\n  {m['file']}#{m['plate_index']} {m['label']} read as {m['read']} "
+                               f"({', '.join(m['fields'])} wrong)" for m in self.gate_mistakes))
         return "\n".join(lines)
 
 
@@ -431,6 +440,7 @@ class Comparison:
         rows += [("false plates per image", *(f"{r.false_per_image:.3f}" for r in self.reports)),
                  (f"fields wrong at >= {SURE}", *(str(len(r.sure_mistakes)) for r in self.reports)),
                  (f"category wrong at >= {GATE_THRESHOLD}", *(str(r.category.wrong_at_gate) for r in self.reports)),
+                 ("readings the gate would take, wrong", *(f"{r.gate.taken_wrong} of {r.gate.taken}" for r in self.reports)),
                  ("calibration error", *(fmt(r.reliability.calibration_error()) for r in self.reports)),
                  ("grammar-invalid outputs", *(str(len(r.invalid)) for r in self.reports)),
                  ("time per image, mean ms", *(f"{r.time_ms_mean:.1f}" for r in self.reports))]
@@ -476,6 +486,7 @@ class _Scoring:
         self.tallies: dict[str, FieldTally | str] = {k: v if isinstance(v, str) else FieldTally(fields=READ_FIELDS[:4])
                                                      for k, v in (baselines or {}).items()}
         self.plates_output, self.invalid, self.sure_mistakes, self.category = 0, [], [], CategoryTally()
+        self.gate, self.gate_mistakes = GateTally(), []
         self.conditions: dict[str, ConditionScore] = {}
         self.results: list[ImageResult] = []
         self.stages = {}
@@ -522,6 +533,10 @@ class _Scoring:
                 if (truth := labelled_category(label.fields)) is not None:
                     read = plate.reading.category_reading
                     self.category.add(truth, read.value, read.confidence)
+                if label.counts_for_recall and (wrong := self.gate.add(label.fields, plate.reading, plate.color_seen)):
+                    self.gate_mistakes.append({"file": name, "plate_index": label.index, "fields": wrong,
+                                               "label": " ".join(getattr(label, f) for f in FIELDS),
+                                               "read": plate.reading.spelled("?"), "condition": label.condition or None})
         by_label = {j: result.plates[i] for i, j, _ in pairs}
         exact = []
         for j, label in enumerate(wanted):
@@ -576,7 +591,7 @@ class _Scoring:
             stage_ms_mean={k: round(float(np.mean(v)), 1) for k, v in self.stages.items()}, per_image=self.results,
             labels=self.labels, reading=self.reading, baselines=self.tallies, reliability=self.reliability,
             plates_output=self.plates_output, invalid=self.invalid, sure_mistakes=self.sure_mistakes,
-            category=self.category,
+            category=self.category, gate=self.gate, gate_mistakes=self.gate_mistakes,
             conditions=dict(sorted(self.conditions.items(), key=lambda kv: _level_order(kv[0]))))
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from edge.plates import Color, PlateText, PlateTextError, class_number_rules, kana_table, region_table
-from edge.plates.reading import READ_FIELDS, category_of
+from edge.plates import FIELDS, Color, PlateText, PlateTextError, class_number_rules, kana_table, region_table
+from edge.plates.reading import READ_FIELDS, Reading, category_of
 from edge.plates.serial import SerialError, parse_serial
 
 SURE = 0.99  # issue 13: no field given at this confidence or more may be wrong (the reliability top bin)
@@ -103,6 +103,43 @@ class CategoryTally:
     def to_dict(self) -> dict:
         return {"scored": self.scored, "right": self.right, "withheld": self.withheld,
                 f"wrong_at_{GATE_THRESHOLD}": self.wrong_at_gate, f"wrong_at_{SURE}": self.wrong_sure}
+
+
+@dataclass
+class GateTally:
+    """What the gate would make of each readable plate's reading on its own (edge/gate/policy.py
+    before it looks at the allow-list): the reading is *taken* where every printed field was read
+    at GATE_THRESHOLD or more and, where the colour was seen, the category too; a taken reading
+    that differs from the label in a printed field or the category is *taken wrong*: were the
+    plate read on the allow-list, the gate would open for a car that does not carry it. Plates
+    with a printed field not labelled (``?``, ``n/a``) are not counted."""
+
+    plates: int = 0
+    taken: int = 0
+    taken_wrong: int = 0
+
+    def add(self, labels: dict[str, str], reading: Reading, color_seen: bool) -> list[str]:
+        """One labelled plate and its reading; the fields (``category`` among them) a taken
+        reading got wrong, [] where it was right or not taken."""
+        if not all(known(labels[name]) for name in FIELDS):
+            return []
+        self.plates += 1
+        fields = [reading.fields[name] for name in FIELDS]
+        if any(f.value is None or f.confidence < GATE_THRESHOLD for f in fields):
+            return []
+        category = reading.category_reading
+        if color_seen and (category.value is None or category.confidence < GATE_THRESHOLD):
+            return []
+        self.taken += 1
+        wrong = [name for name, f in zip(FIELDS, fields) if not same(name, labels[name], f.value)]
+        truth = labelled_category(labels) if "color" in labels else None
+        if color_seen and truth is not None and category.value != truth:
+            wrong.append("category")
+        self.taken_wrong += bool(wrong)
+        return wrong
+
+    def to_dict(self) -> dict:
+        return {"plates": self.plates, "taken": self.taken, "taken_wrong": self.taken_wrong}
 
 
 @dataclass

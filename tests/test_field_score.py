@@ -94,3 +94,29 @@ def test_the_category_is_scored_as_the_gate_uses_it():
                                      ("kei/private", "registered/private", 0.995)):
         tally.add(label, value, confidence)
     assert tally.to_dict() == {"scored": 4, "right": 1, "withheld": 1, "wrong_at_0.95": 2, "wrong_at_0.99": 1}
+
+
+def test_the_gate_takes_a_reading_only_where_every_printed_field_and_the_category_clear_its_threshold():
+    from edge.field_score import GateTally
+    from edge.plates import FIELDS
+    from edge.plates.reading import FieldReading, Reading
+
+    labels = {"region": "横浜", "class_number": "580", "kana": "む", "serial": "13-76", "color": "yellow"}
+
+    def reading(category="kei/private", category_confidence=0.99, **changed):
+        """The label read at 0.99, with ``changed`` fields as (value, confidence)."""
+        fields = {name: FieldReading(*changed.get(name, (labels[name], 0.99))) for name in (*FIELDS, "color")}
+        return Reading(fields=fields, best={name: f.value for name, f in fields.items()}, plate=None,
+                       category_reading=FieldReading(category, category_confidence))
+
+    tally = GateTally()
+    assert tally.add(labels, reading(), color_seen=True) == []  # taken, right
+    assert tally.add(labels, reading(serial=("13-78", 0.96)), color_seen=True) == ["serial"]  # taken, wrong
+    assert tally.add(labels, reading(serial=("13-78", 0.94)), color_seen=True) == []  # not taken: unsure
+    assert tally.add(labels, reading(kana=(None, 0.6)), color_seen=True) == []  # not taken: withheld
+    assert tally.add(labels, reading(category_confidence=0.9), color_seen=True) == []  # not taken: category unsure
+    assert tally.add(labels, reading(category="registered/private"), color_seen=True) == ["category"]
+    # a colour nobody could see is neither asked for nor scored (the gate does not check it)
+    assert tally.add(labels, reading(category=None, category_confidence=0.3), color_seen=False) == []
+    assert tally.add({**labels, "serial": "13-7?"}, reading(serial=("13-78", 0.99)), color_seen=True) == []  # not counted
+    assert tally.to_dict() == {"plates": 7, "taken": 4, "taken_wrong": 2}

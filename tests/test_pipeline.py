@@ -338,6 +338,7 @@ def test_eval_scores_a_labelled_folder(tmp_path, capsys):
     read = {r["file"]: r["plates"] for r in report["per_image"]}
     assert all(len(read[f"s{k}.jpg"]) == 1 and read[f"s{k}.jpg"][0]["region"] for k in range(3))
     assert sum(row["fields"] for row in report["reliability"]) == 15
+    assert report["gate"]["plates"] == 3 and report["gate"]["taken"] >= 2 and report["gate"]["taken_wrong"] == 0
     assert main(["eval", str(tmp_path), "--no-detector", "--no-baselines"]) == 0
     table = capsys.readouterr().out
     assert "1.000  (3/3)" in table and "broken.jpg: " in table
@@ -361,8 +362,14 @@ def test_eval_lists_each_field_read_wrong_at_0_99_or_more(tmp_path, capsys):
     assert listed == [{"file": "s0.jpg", "plate_index": 0, "field": "serial", "label": wrong, "read": p.serial,
                        "confidence": listed[0]["confidence"], "condition": None}]
     assert listed[0]["confidence"] >= 0.99
+    # every field of a clear plate is read surely, so the gate would take the reading: wrongly, by its label
+    assert report["gate"] == {"plates": 1, "taken": 1, "taken_wrong": 1, "mistakes": [
+        {"file": "s0.jpg", "plate_index": 0, "fields": ["serial"], "label": f"{p.region} {p.class_number} {p.kana} {wrong}",
+         "read": f"{p.region} {p.class_number} {p.kana} {p.serial}", "condition": None}]}
     assert main(["eval", str(tmp_path), "--no-detector", "--no-baselines"]) == 0
-    assert f"s0.jpg#0 serial: {wrong} read as {p.serial} at" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert f"s0.jpg#0 serial: {wrong} read as {p.serial} at" in table
+    assert "taken wrong: 1" in table and f"s0.jpg#0 {p.region} {p.class_number} {p.kana} {wrong} read as" in table
 
 
 def _models_with_a_scrambled_serial_reader(folder):
@@ -406,7 +413,7 @@ def test_eval_against_another_model_folder_reads_both_in_turns_and_lists_what_di
                    == reading["scored"][f] for f in reading["scored"])
     assert main(["eval", str(labelled), "--no-detector", "--against", str(DEFAULT_MODELS_DIR)]) == 0
     table = capsys.readouterr().out
-    assert "serial: right / withheld / given wrong" in table
+    assert "serial: right / withheld / given wrong" in table and "readings the gate would take, wrong" in table
     assert "read exactly by" not in table and "found by" not in table  # the same models: nothing differs
     assert "time per image, second over first" in table
     settings = tmp_path / "lever.toml"  # the same lever as a configuration's [vision] settings
