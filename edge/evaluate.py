@@ -332,7 +332,7 @@ class Report:
                                f"at {m['confidence']:.4f}" for m in self.sure_mistakes))
         g = self.gate
         lines.append(f"readings the gate would take (every printed field, and the category where the colour was seen, "
-                     f"at >= {GATE_THRESHOLD}): {g.taken} of {g.plates} readable plates; taken wrong: {g.taken_wrong}"
+                     f"at >= {GATE_THRESHOLD}): {g.taken} of {g.plates} readable plates found; taken wrong: {g.taken_wrong}"
                      + "".join(f"\n  {m['file']}#{m['plate_index']} {m['label']} read as {m['read']} "
                                f"({', '.join(m['fields'])} wrong)" for m in self.gate_mistakes))
         return "\n".join(lines)

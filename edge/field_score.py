@@ -107,12 +107,12 @@ class CategoryTally:
 
 @dataclass
 class GateTally:
-    """What the gate would make of each readable plate's reading on its own (edge/gate/policy.py
-    before it looks at the allow-list): the reading is *taken* where every printed field was read
-    at GATE_THRESHOLD or more and, where the colour was seen, the category too; a taken reading
-    that differs from the label in a printed field or the category is *taken wrong*: were the
-    plate read on the allow-list, the gate would open for a car that does not carry it. Plates
-    with a printed field not labelled (``?``, ``n/a``) are not counted."""
+    """What the gate would make of each readable plate found, its reading on its own
+    (edge/gate/policy.py before it looks at the allow-list): the reading is *taken* where every
+    printed field was read at GATE_THRESHOLD or more and, where the colour was seen, the category
+    too; a taken reading that differs from the label in a printed field or the category is *taken
+    wrong*: were the plate read on the allow-list, the gate would open for a car that does not
+    carry it. Plates with a printed field not labelled (``?``, ``n/a``) are not counted."""
 
     plates: int = 0
     taken: int = 0
