@@ -101,6 +101,13 @@ def write_report(report: Report, folder: str | Path) -> Path:
             parts.append(_table_html([["image", "plate", "field", "label", "read", "confidence", "condition"],
                                       *[[m["file"], str(m["plate_index"]), m["field"], m["label"], str(m["read"]),
                                          f"{m['confidence']:.4f}", m["condition"] or ""] for m in sure]]))
+        gate = d["gate"]
+        parts.append(f"<h2>Readings the gate would take wrongly: {gate['taken_wrong']} of {gate['taken']} taken "
+                     f"({gate['plates']} readable plates found)</h2>")
+        if gate["mistakes"]:
+            parts.append(_table_html([["image", "plate", "label", "read", "wrong", "condition"],
+                                      *[[m["file"], str(m["plate_index"]), m["label"], m["read"], ", ".join(m["fields"]),
+                                         m["condition"] or ""] for m in gate["mistakes"]]]))
         style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
                  "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child{text-align:left}")
         page = folder / "index.html"

@@ -68,6 +68,9 @@ def test_anpr_eval_scores_a_stress_set_condition_by_condition_with_pictures(tmp_
     sure = result["sure_mistakes"]
     assert f"Fields read wrong at 0.99 or more: {len(sure)}</h2>" in page
     assert all(f"<td>{m['file']}</td>" in page for m in sure)
+    gate = result["gate"]
+    assert f"Readings the gate would take wrongly: {gate['taken_wrong']} of {gate['taken']} taken" in page
+    assert all(f"<td>{m['label']}</td>" in page for m in gate["mistakes"])
 
 
 def test_a_stress_set_of_chosen_conditions_only(tmp_path):
