@@ -132,7 +132,7 @@ class GateTally:
             return []
         self.taken += 1
         wrong = [name for name, f in zip(FIELDS, fields) if not same(name, labels[name], f.value)]
-        truth = labelled_category(labels) if "color" in labels else None
+        truth = labelled_category(labels)
         if color_seen and truth is not None and category.value != truth:
             wrong.append("category")
         self.taken_wrong += bool(wrong)
