@@ -111,7 +111,8 @@ class VisionConfig:
     # degraded plates too in lever 91 (stop 56: three plates more exact on stress134); two such
     # heads trained apart, averaged in one graph, since lever 107 (stop 61: regions given wrong
     # 15 -> 12 on two fresh sets); three since lever 110 (stop 62: one plate more exact), and a
-    # fourth taught on other plates since lever 115 (stop 62: regions given wrong 19 -> 18).
+    # fourth taught on other plates since lever 115 (stop 62: regions given wrong 19 -> 18), and a
+    # fifth trained apart on those plates since lever 121 (stop 64: regions given wrong 27 -> 26).
     region_text: bool = True
     # The same for the class number (分類番号): a head on PP-OCRv5's features of its cell, combined
     # place by place where our best class number is under field_text_below
