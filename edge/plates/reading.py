@@ -318,14 +318,17 @@ def tempered(reading: Reading, temperature: float, most: float = 1.0, min_confid
                    category_reading=temper(reading.category_reading))
 
 
-def _candidates(p_class: np.ndarray, of_class: np.ndarray) -> np.ndarray:
+def _candidates(p_class: np.ndarray, of_class: np.ndarray, n_kinds: int) -> np.ndarray:
     """The class numbers ``decode`` weighs with kana and colour, likeliest first: the
-    ``TOP_CLASS_NUMBERS`` likeliest, then the ``TOP_OF_EACH_KIND`` likeliest of each kind not among them."""
+    ``TOP_CLASS_NUMBERS`` likeliest and the ``TOP_OF_EACH_KIND`` likeliest of each of the
+    ``n_kinds`` kinds (``of_class``: each class number's kind, ``_agreement``)."""
     order = np.argsort(-p_class, kind="stable")
-    top = list(order[:TOP_CLASS_NUMBERS])
-    for kind in np.unique(of_class):
-        top += [i for i in order[of_class[order] == kind][:TOP_OF_EACH_KIND] if i not in top]
-    return np.array(top)
+    keep = np.zeros(len(order), bool)
+    keep[:TOP_CLASS_NUMBERS] = True
+    kind_in_order = of_class[order]
+    for kind in range(n_kinds):
+        keep[np.flatnonzero(kind_in_order == kind)[:TOP_OF_EACH_KIND]] = True
+    return order[keep]
 
 
 def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen: bool = True) -> Reading:
@@ -347,7 +350,7 @@ def decode(probs: dict[str, np.ndarray], min_confidence: float = 0.5, color_seen
 
     # class number x kana x colour: the combinations that agree, renormalised
     of_class, table, kinds = _agreement()
-    top_class = _candidates(p_class, of_class)
+    top_class = _candidates(p_class, of_class, len(table))
     top_kana = np.argsort(-p_kana)[:TOP_KANA]
     categories = table[of_class[top_class]][:, top_kana]  # top class x top kana x colour; -1: they disagree
     agree = categories >= 0
