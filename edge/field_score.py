@@ -124,16 +124,12 @@ class GateTally:
         if not all(known(labels[name]) for name in FIELDS):
             return []
         self.plates += 1
-        fields = [reading.fields[name] for name in FIELDS]
-        if any(f.value is None or f.confidence < GATE_THRESHOLD for f in fields):
-            return []
-        category = reading.category_reading
-        if color_seen and (category.value is None or category.confidence < GATE_THRESHOLD):
+        if reading.unsure(GATE_THRESHOLD, color_seen):
             return []
         self.taken += 1
-        wrong = [name for name, f in zip(FIELDS, fields) if not same(name, labels[name], f.value)]
+        wrong = [name for name in FIELDS if not same(name, labels[name], reading.fields[name].value)]
         truth = labelled_category(labels)
-        if color_seen and truth is not None and category.value != truth:
+        if color_seen and truth is not None and reading.category != truth:
             wrong.append("category")
         self.taken_wrong += bool(wrong)
         return wrong

@@ -78,11 +78,9 @@ class GatePolicy:
         if missing:
             return Decision("deny", f"not read: {', '.join(missing)}")
         plate = PlateText(*(r.fields[n].value for n in ("region", "class_number", "kana")), r.number)
-        unsure = [f"{name} {r.fields[name].confidence:.2f}" for name in FIELDS
-                  if r.fields[name].confidence < c.min_field_confidence]
+        unsure = [f"{'category (colour)' if name == 'category' else name} {confidence:.2f}"
+                  for name, confidence in r.unsure(c.min_field_confidence, event.color_seen).items()]
         category, color = r.category_reading, r.fields["color"].value
-        if event.color_seen and (category.value is None or category.confidence < c.min_field_confidence):
-            unsure.append(f"category (colour) {category.confidence:.2f}")
         candidates = [e for e in listed if _key(e.plate) == _key(plate)]
         if not candidates:
             return Decision("deny", "not on the allow-list" + (f" (and unsure: {', '.join(unsure)})" if unsure else ""))

@@ -136,6 +136,18 @@ class Reading:
         return sum(mine[n].value is not None and theirs[n].value is not None and mine[n].value != theirs[n].value
                    for n in FIELDS) >= 2
 
+    def unsure(self, threshold: float, color_seen: bool = True) -> dict[str, float]:
+        """What keeps the gate from taking this reading as read (edge/gate/policy.py, and what
+        ``anpr eval`` counts of it): each printed field withheld or read under ``threshold`` and,
+        where the colour was seen, the category likewise; name (``category`` for the category)
+        -> confidence, in plate order."""
+        out = {name: self.fields[name].confidence for name in FIELDS
+               if self.fields[name].value is None or self.fields[name].confidence < threshold}
+        category = self.category_reading
+        if color_seen and (category.value is None or category.confidence < threshold):
+            out["category"] = category.confidence
+        return out
+
     def spelled(self, missing: str, names: tuple[str, ...] = FIELDS) -> str:
         """The fields in plate order as a person reads them (``品川 300 さ 12-34``), ``missing``
         standing for one withheld."""
