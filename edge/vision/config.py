@@ -125,7 +125,8 @@ class VisionConfig:
     # The same for the kana (engines/models/read-kana-text.onnx): kept in lever 94 (stop 56; README:
     # kana given wrong 51 -> 48 on two fresh sets, more withheld, exact 1222 = 1222); two such heads
     # trained apart, averaged, since lever 109 (stop 61: kana given wrong 27 -> 24 on two fresh sets);
-    # a third, taught on twice the plates, since lever 117 (stop 63: kana given wrong 34 -> 33).
+    # a third, taught on twice the plates, since lever 117 (stop 63: kana given wrong 34 -> 33); a
+    # fourth, taught on plates no other head saw, since lever 123 (stop 65: kana given wrong 33 -> 30).
     kana_text: bool = True
     # The same for the serial (一連番号, engines/models/read-serial-text.onnx), place by place: kept in
     # lever 95 (stop 57; README: serials withheld 30 -> 25 and right 1415 -> 1420 on two fresh sets,
