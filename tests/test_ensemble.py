@@ -116,6 +116,26 @@ def test_a_committed_heads_manifest_lists_as_many_members_as_its_graph_holds(nam
     assert len(members) == member_count(graph)
 
 
+@pytest.mark.parametrize("name", ["read-region-text", "read-class-number-text", "read-kana-text"])
+def test_a_committed_head_taken_apart_gives_its_members_and_they_merge_again_into_the_same_head(name):
+    """`text_head merge` grows a committed head from the head itself: its members, their temperatures
+    and their training come back from its graph and manifest."""
+    from engines.reader.text_head import _members
+
+    path = DEFAULT_MODELS_DIR / f"{name}.onnx"
+    manifest = load_manifest(path).data
+    members = _members(path, manifest)
+    assert [training for _, _, training in members] == manifest["training"]["members"]
+    again = merge([graph for graph, _, _ in members], [temperature for _, temperature, _ in members],
+                  input_name=manifest["input"]["name"])
+    features = np.random.default_rng(5).normal(0, 1, (4, *manifest["input"]["shape"][1:])).astype(np.float32)
+    committed, merged = (ort.InferenceSession(m, providers=["CPUExecutionProvider"])
+                         for m in (str(path), again.SerializeToString()))
+    name_in = manifest["input"]["name"]
+    assert np.allclose(committed.run(None, {name_in: features})[0], merged.run(None, {name_in: features})[0],
+                       atol=1e-5)
+
+
 def test_the_runtime_reads_an_ensemble_as_one_classifier(tmp_path):
     models = tmp_path / "models"
     shutil.copytree(DEFAULT_MODELS_DIR, models, ignore=shutil.ignore_patterns("*.int8.*", "ppocr-*", "yolov3*"))

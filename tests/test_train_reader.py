@@ -393,9 +393,12 @@ def test_heads_trained_apart_merge_into_one_the_runtime_loads(tmp_path):
     plates = [np.random.default_rng(k).integers(0, 256, (168, 336, 3), dtype=np.uint8) for k in range(2)]
     probs = reader.probabilities(plates)
     assert probs.shape == (2, 139) and np.allclose(probs.sum(axis=1), 1.0)
-    with pytest.raises(SystemExit, match="already merged"):  # members are merged, not ensembles
-        text_head(["merge", str(out / f"{MODEL_NAME}.onnx"), heads[0], "--tune", str(tmp_path / "tune"),
-                   "--out", str(tmp_path / "again")])
+    # a merged head grows by another: its members come back from its graph and manifest
+    assert text_head(["merge", str(out / f"{MODEL_NAME}.onnx"), heads[0], "--tune", str(tmp_path / "tune"),
+                      "--out", str(tmp_path / "again")]) == 0
+    grown = json.loads((tmp_path / "again" / f"{MODEL_NAME}.json").read_text(encoding="utf-8"))
+    assert [m["seed"] for m in grown["training"]["members"]] == [0, 1, 0]
+    assert grown["task"].endswith(": 3 heads trained apart, averaged") and grown["task"].count("heads") == 1
     kana = str(DEFAULT_MODELS_DIR / f"{MODEL_NAMES['kana']}.onnx")
     with pytest.raises(SystemExit, match="another field"):
         text_head(["merge", heads[0], kana, "--tune", str(tmp_path / "tune"), "--out", str(tmp_path / "mixed")])

@@ -15,6 +15,7 @@ the runtime asks it), are fitted on a separate tuning seed, never on the sets th
         [--out engines/models]
     python -m engines.reader.text_head calibrate TUNE_DIR [--field region] [--out engines/models]
     python -m engines.reader.text_head merge HEAD.onnx HEAD.onnx [...] --tune TUNE_DIR [--out engines/models]
+        (a merged head, a committed one, gives its members one by one: a committed head grows by a new one)
 
 ``render`` writes ``DIR/shard-NNNN.npz`` (``col``: the field's cell at the recogniser's height,
 48 high BGR, 96 wide, the kana's 48, the serial's 128; ``grey``: our classifier's cut of the field;
@@ -29,6 +30,7 @@ import argparse
 import hashlib
 import json
 import multiprocessing as mp
+import re
 import time
 from pathlib import Path
 
@@ -283,38 +285,57 @@ def tuned(model: bytes, manifest: dict, tune_dir: Path, models_dir: Path, field:
 def merge_heads(heads: list[Path], tune_dir: Path, out_dir: Path, models_dir: Path) -> Path:
     """Heads of one field trained apart, averaged into one graph as the readers' ensembles are
     (``engines.reader.ensemble.merge``: the log of the mean of each head's softmax at its own
-    temperature), the merged head's temperature and weight against ours fitted on ``tune_dir``."""
-    import onnx
+    temperature), the merged head's temperature and weight against ours fitted on ``tune_dir``.
+    A head that is itself merged (a committed one) gives its members one by one, each with the
+    temperature its graph holds and the training its manifest lists, so a committed head can be
+    grown without the files it was merged from."""
+    from engines.reader.ensemble import merge
 
-    from engines.reader.ensemble import member_count, merge
-
-    if len(heads) < 2:
-        raise SystemExit("merge: two heads or more")
     manifests = [json.loads(h.with_suffix(".json").read_text(encoding="utf-8")) for h in heads]
-    graphs = [onnx.load(h) for h in heads]
     first = manifests[0]
     field = first.get("field", "region")
-    for head, manifest, graph in zip(heads, manifests, graphs):
+    members = []
+    for head, manifest in zip(heads, manifests):
         if manifest.get("field", "region") != field or manifest["input"] != first["input"] \
                 or manifest["classes"] != first["classes"]:
             raise SystemExit(f"{head}: reads another field, cell or recogniser's features than {heads[0]}")
-        if member_count(graph.graph):
-            raise SystemExit(f"{head} is already merged: merge the heads it was made of")
-    model = merge(graphs, [m["calibration"]["temperature"] for m in manifests], input_name=first["input"]["name"])
+        members += _members(head, manifest)
+    if len(members) < 2:
+        raise SystemExit("merge: two heads or more")
+    model = merge([graph for graph, _, _ in members], [temperature for _, temperature, _ in members],
+                  input_name=first["input"]["name"])
     data = model.SerializeToString()
     calibration = tuned(data, first, tune_dir, models_dir, field)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{MODEL_NAMES[field]}.onnx"
     out.unlink(missing_ok=True)  # a link to the committed head is replaced, not written through
     out.write_bytes(data)
+    task = re.sub(r": \d+ heads trained apart, averaged$", "", first["task"])  # a merged head's count, replaced
     manifest = {**first, "version": first.get("version", 1), "file": out.name, "sha256": hashlib.sha256(data).hexdigest(),
-                "task": f"{first['task']}: {len(heads)} heads trained apart, averaged",
+                "task": f"{task}: {len(members)} heads trained apart, averaged",
                 "calibration": {**calibration, "fitted_on": described(tune_dir)},
-                "training": {"members": [m["training"] for m in manifests],
+                "training": {"members": [training for _, _, training in members],
                              "merged": "log(mean_i softmax(logits_i / T_i)) (engines/reader/ensemble.merge); "
                                        "T_i: each head's own calibrated temperature"}}
     write_manifest(out, manifest)
     return out
+
+
+def _members(head: Path, manifest: dict) -> list[tuple[object, float, dict]]:
+    """``head``'s networks, each with its temperature and its training: itself, or a merged head's
+    members (``engines.reader.ensemble.split``)."""
+    import onnx
+
+    from engines.reader.ensemble import member_count, split
+
+    graph = onnx.load(head)
+    if not member_count(graph.graph):
+        return [(graph, manifest["calibration"]["temperature"], manifest["training"])]
+    trainings = manifest["training"].get("members", [])
+    parts = split(graph)
+    if len(trainings) != len(parts):
+        raise SystemExit(f"{head}: its graph holds {len(parts)} heads and its manifest lists {len(trainings)}")
+    return [(part, temperature, training) for (part, temperature), training in zip(parts, trainings)]
 
 
 def write_manifest(head: Path, manifest: dict) -> None:
