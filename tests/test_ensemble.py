@@ -120,11 +120,11 @@ def test_a_committed_heads_manifest_lists_as_many_members_as_its_graph_holds(nam
 def test_a_committed_head_taken_apart_gives_its_members_and_they_merge_again_into_the_same_head(name):
     """`text_head merge` grows a committed head from the head itself: its members, their temperatures
     and their training come back from its graph and manifest."""
-    from engines.reader.text_head import _members
+    from engines.reader.text_head import head_members
 
     path = DEFAULT_MODELS_DIR / f"{name}.onnx"
     manifest = load_manifest(path).data
-    members = _members(path, manifest)
+    members = head_members(path, manifest)
     assert [training for _, _, training in members] == manifest["training"]["members"]
     again = merge([graph for graph, _, _ in members], [temperature for _, temperature, _ in members],
                   input_name=manifest["input"]["name"])

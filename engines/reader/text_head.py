@@ -299,7 +299,7 @@ def merge_heads(heads: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pa
         if manifest.get("field", "region") != field or manifest["input"] != first["input"] \
                 or manifest["classes"] != first["classes"]:
             raise SystemExit(f"{head}: reads another field, cell or recogniser's features than {heads[0]}")
-        members += _members(head, manifest)
+        members += head_members(head, manifest)
     if len(members) < 2:
         raise SystemExit("merge: two heads or more")
     model = merge([graph for graph, _, _ in members], [temperature for _, temperature, _ in members],
@@ -321,7 +321,7 @@ def merge_heads(heads: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pa
     return out
 
 
-def _members(head: Path, manifest: dict) -> list[tuple[object, float, dict]]:
+def head_members(head: Path, manifest: dict) -> list[tuple[object, float, dict]]:
     """``head``'s networks, each with its temperature and its training: itself, or a merged head's
     members (``engines.reader.ensemble.split``)."""
     import onnx
