@@ -30,7 +30,6 @@ import argparse
 import hashlib
 import json
 import multiprocessing as mp
-import re
 import time
 from pathlib import Path
 
@@ -51,6 +50,7 @@ from edge.vision.second_opinion import HEIGHT, Recogniser
 from engines.reader import data
 
 SHARD = 4000
+MERGED_TASK = ": {} heads trained apart, averaged"  # what a merged head's task adds to its heads' own
 
 
 def cell(field: str) -> tuple[int, int]:
@@ -310,9 +310,10 @@ def merge_heads(heads: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pa
     out = out_dir / f"{MODEL_NAMES[field]}.onnx"
     out.unlink(missing_ok=True)  # a link to the committed head is replaced, not written through
     out.write_bytes(data)
-    task = re.sub(r": \d+ heads trained apart, averaged$", "", first["task"])  # a merged head's count, replaced
+    # a merged head's task names its count of heads (its manifest's members): the new count replaces it
+    task = first["task"].removesuffix(MERGED_TASK.format(len(first["training"].get("members", []))))
     manifest = {**first, "version": first.get("version", 1), "file": out.name, "sha256": hashlib.sha256(data).hexdigest(),
-                "task": f"{task}: {len(members)} heads trained apart, averaged",
+                "task": task + MERGED_TASK.format(len(members)),
                 "calibration": {**calibration, "fitted_on": described(tune_dir)},
                 "training": {"members": [training for _, _, training in members],
                              "merged": "log(mean_i softmax(logits_i / T_i)) (engines/reader/ensemble.merge); "
