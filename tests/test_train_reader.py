@@ -478,3 +478,27 @@ def test_a_committed_head_is_calibrated_again_with_its_weights_kept(tmp_path):
         for name in (head.name, head.with_suffix(".json").name, "ppocr5-rec.onnx", "ppocr5-rec.json"):
             (other / name.replace("serial", "kana")).symlink_to(DEFAULT_MODELS_DIR / name)
         text_head(["calibrate", str(tmp_path / "tune"), "--field", "kana", "--models", str(other)])
+
+
+def test_the_heads_weight_is_fitted_over_the_plates_ours_is_under_below():
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from engines.reader.text_head import calibrate
+
+    from edge.vision.config import VisionConfig
+
+    def plates(ours_class, ours_p, head_class, n=40, classes=5):
+        mine = np.full((n, 1, classes), (1 - ours_p) / (classes - 1))
+        mine[:, 0, ours_class] = ours_p
+        logits = np.zeros((n, 1, classes))
+        logits[:, 0, head_class] = 4.0
+        return mine, logits
+
+    # ours unsure and right where the head is wrong; ours at 0.95 and wrong where the head is right
+    (mine_a, head_a), (mine_b, head_b) = plates(0, 0.6, 1), plates(2, 0.95, 0)
+    mine, logits = np.concatenate([mine_a, mine_b]), np.concatenate([head_a, head_b])
+    labels = np.zeros((len(mine), 1), np.int64)
+    asked_below_default = calibrate(logits, mine, labels, "kana")
+    assert asked_below_default["fitted_below"] == VisionConfig().field_text_below == 0.9
+    assert asked_below_default["weight"] == 0.0  # only the first plates are under 0.9: the head only misleads there
+    asked_below_099 = calibrate(logits, mine, labels, "kana", below=0.99)
+    assert asked_below_099["fitted_below"] == 0.99 and asked_below_099["weight"] > 0.2

@@ -167,17 +167,19 @@ def nll(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.log(np.take_along_axis(probs, labels[..., None], axis=-1) + 1e-12).mean())
 
 
-def calibrate(head_logits: np.ndarray, mine: np.ndarray, labels: np.ndarray, field: str = "region") -> dict:
+def calibrate(head_logits: np.ndarray, mine: np.ndarray, labels: np.ndarray, field: str = "region",
+              below: float | None = None) -> dict:
     """The head's temperature (the field classifiers' own grid fit) and its weight against ours
-    over the plates ours is unsure of (as the runtime asks it, ``best``), with each one's figures
-    (arrays N x places x classes; accuracy: every place right)."""
+    over the plates ours is unsure of (``best`` under ``below``, as the runtime asks it: by default
+    ``vision.field_text_below``), with each one's figures (arrays N x places x classes; accuracy:
+    every place right)."""
     import torch
 
     from engines.reader.train import calibration_error, fit_temperature
 
     temperature = fit_temperature(torch.tensor(head_logits), torch.tensor(labels))
     theirs = softmax(head_logits / temperature)
-    below = VisionConfig().field_text_below
+    below = VisionConfig().field_text_below if below is None else below
     unsure = np.array([best(field, m) < below for m in mine])
     weight = float(min(WEIGHTS, key=lambda w: nll(combine(mine[unsure], theirs[unsure], w), labels[unsure])))
     both = mine.copy()
@@ -265,7 +267,8 @@ def train(train_dirs: list[Path], tune_dir: Path, out_dir: Path, models_dir: Pat
     return out
 
 
-def tuned(model: bytes, manifest: dict, tune_dir: Path, models_dir: Path, field: str) -> dict:
+def tuned(model: bytes, manifest: dict, tune_dir: Path, models_dir: Path, field: str,
+          below: float | None = None) -> dict:
     """``calibrate`` for the head ``model`` (ONNX bytes) on ``tune_dir``'s plates, the recogniser
     its manifest names and our classifier of the field taken from ``models_dir``."""
     import onnxruntime as ort
@@ -277,7 +280,7 @@ def tuned(model: bytes, manifest: dict, tune_dir: Path, models_dir: Path, field:
     logits = session.run([manifest["output"]["name"]], {manifest["input"]["name"]: x})[0].astype(np.float64)
     places = tune["lab"].shape[1]
     calibration = calibrate(logits.reshape(len(x), places, -1), ours(models_dir, tune["grey"], field), tune["lab"],
-                            field)
+                            field, below)
     print(f"tuning set: {calibration}", flush=True)
     return calibration
 
@@ -347,7 +350,7 @@ def write_manifest(head: Path, manifest: dict) -> None:
     print(f"wrote {head} and its manifest")
 
 
-def refit(tune_dir: Path, out_dir: Path, models_dir: Path, field: str = "region") -> Path:
+def refit(tune_dir: Path, out_dir: Path, models_dir: Path, field: str = "region", below: float | None = None) -> Path:
     """The field's committed head (in ``models_dir``), its weights as they are, with its temperature
     and its weight against ours fitted again on ``tune_dir`` (``calibrate``, as ``train`` fits them);
     the head and its manifest written to ``out_dir``, the manifest keeping the calibration it had."""
@@ -355,7 +358,7 @@ def refit(tune_dir: Path, out_dir: Path, models_dir: Path, field: str = "region"
     manifest = json.loads(head.with_suffix(".json").read_text(encoding="utf-8"))
     if manifest.get("field", "region") != field:
         raise SystemExit(f"{head}: its manifest says it reads the {manifest.get('field')}, not the {field}")
-    calibration = tuned(head.read_bytes(), manifest, tune_dir, models_dir, field)
+    calibration = tuned(head.read_bytes(), manifest, tune_dir, models_dir, field, below)
     before = {key: manifest["calibration"][key] for key in ("temperature", "weight", "fitted_on")}
     manifest["calibration"] = {**calibration, "fitted_on": described(tune_dir), "before_refit": before}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -394,6 +397,8 @@ def main(argv=None) -> int:
     c.add_argument("--out", type=Path, default=DEFAULT_MODELS_DIR)
     c.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="where the head, its recogniser and ours are")
     c.add_argument("--field", choices=sorted(CROPS), default="region")
+    c.add_argument("--below", type=float, default=None, metavar="P",
+                   help="fit the weight over the plates ours is under P (default: vision.field_text_below)")
     m = sub.add_parser("merge", help="heads of one field trained apart, averaged into one; its temperature and weight")
     m.add_argument("heads", type=Path, nargs="+", help="the heads' .onnx files (each beside its manifest)")
     m.add_argument("--tune", type=Path, required=True)
@@ -403,7 +408,9 @@ def main(argv=None) -> int:
     if a.command == "render":
         render(a.out, a.seed, a.count, a.workers, a.backgrounds, a.field, a.degraded)
     elif a.command == "calibrate":
-        refit(a.tune, a.out, a.models, a.field)
+        if a.below is not None and not 0 < a.below <= 1:
+            raise SystemExit(f"--below {a.below}: a confidence, above 0 and at most 1")
+        refit(a.tune, a.out, a.models, a.field, a.below)
     elif a.command == "merge":
         merge_heads(a.heads, a.tune, a.out, a.models)
     else:
