@@ -98,9 +98,10 @@ def write_report(report: Report, folder: str | Path) -> Path:
         sure = d["sure_mistakes"]
         parts.append(f"<h2>Fields read wrong at {SURE} or more: {len(sure)}</h2>")
         if sure:
-            parts.append(_table_html([["image", "plate", "field", "label", "read", "confidence", "condition"],
+            parts.append(_table_html([["image", "plate", "field", "label", "read", "confidence", "condition", "pasted"],
                                       *[[m["file"], str(m["plate_index"]), m["field"], m["label"], str(m["read"]),
-                                         f"{m['confidence']:.4f}", m["condition"] or ""] for m in sure]]))
+                                         f"{m['confidence']:.4f}", m["condition"] or "", "yes" if m["pasted"] else ""]
+                                        for m in sure]]))
         gate = d["gate"]
         parts.append(f"<h2>Readings the gate would take wrongly: {gate['taken_wrong']} of {gate['taken']} taken "
                      f"({gate['plates']} readable plates found)</h2>")

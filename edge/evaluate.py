@@ -327,9 +327,12 @@ class Report:
         c = self.category
         lines.append(f"category (kei/private...: what the gate checks of the colour): right {c.right} of {c.scored}, "
                      f"withheld {c.withheld}, wrong at >= {GATE_THRESHOLD} {c.wrong_at_gate} (>= {SURE}: {c.wrong_sure})")
+        pasted = sum(m["pasted"] for m in self.sure_mistakes)  # a plate pasted onto the photo is no real plate
         lines.append(f"fields read wrong at >= {SURE} confidence: {len(self.sure_mistakes)}"
+                     + (f" ({pasted} of them on pasted plates)" if pasted else "")
                      + "".join(f"\n  {m['file']}#{m['plate_index']} {m['field']}: {m['label']} read as {m['read']} "
-                               f"at {m['confidence']:.4f}" for m in self.sure_mistakes))
+                               f"at {m['confidence']:.4f}" + (" (pasted plate)" if m["pasted"] else "")
+                               for m in self.sure_mistakes))
         g = self.gate
         lines.append(f"readings the gate would take (every printed field, and the category where the colour was seen, "
                      f"at >= {GATE_THRESHOLD}): {g.taken} of {g.plates} readable plates found; taken wrong: {g.taken_wrong}"
@@ -529,7 +532,7 @@ class _Scoring:
                         self.sure_mistakes.append({"file": name, "plate_index": label.index, "field": f,
                                                    "label": getattr(label, f), "read": value,
                                                    "confidence": round(float(confidence), 4),
-                                                   "condition": label.condition or None})
+                                                   "condition": label.condition or None, "pasted": label.pasted})
                 if (truth := labelled_category(label.fields)) is not None:
                     read = plate.reading.category_reading
                     self.category.add(truth, read.value, read.confidence)

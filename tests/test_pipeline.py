@@ -360,7 +360,7 @@ def test_eval_lists_each_field_read_wrong_at_0_99_or_more(tmp_path, capsys):
     assert len(report["sure_mistakes"]) == top[0]["wrong"]
     listed = [m for m in report["sure_mistakes"] if m["field"] == "serial"]
     assert listed == [{"file": "s0.jpg", "plate_index": 0, "field": "serial", "label": wrong, "read": p.serial,
-                       "confidence": listed[0]["confidence"], "condition": None}]
+                       "confidence": listed[0]["confidence"], "condition": None, "pasted": False}]
     assert listed[0]["confidence"] >= 0.99
     # every field of a clear plate is read surely, so the gate would take the reading: wrongly, by its label
     assert report["gate"] == {"plates": 1, "taken": 1, "taken_wrong": 1, "mistakes": [
@@ -370,6 +370,20 @@ def test_eval_lists_each_field_read_wrong_at_0_99_or_more(tmp_path, capsys):
     table = capsys.readouterr().out
     assert f"s0.jpg#0 serial: {wrong} read as {p.serial} at" in table
     assert "taken wrong: 1" in table and f"s0.jpg#0 {p.region} {p.class_number} {p.kana} {wrong} read as" in table
+    # the same plate labelled as pasted onto the photo (real-dev's `pasted`): listed still, and marked; beside
+    # it a real plate labelled right, so the reading table (readable real plates) is printed
+    other = _clear_scenes(2)[1]
+    _write_scene(tmp_path, other, "s1.jpg")
+    q, (u1, v1, u2, v2) = other.plate, (round(v) for v in other.plate_box)
+    labels = (tmp_path / "labels.csv").read_text(encoding="utf-8").replace(",yes,no\n", ",yes,yes\n")
+    (tmp_path / "labels.csv").write_text(labels + f"s1.jpg,0,{u1},{v1},{u2},{v2},{q.region},{q.class_number},"
+                                         f"{q.kana},{q.serial},{q.color.value},yes,no\n", encoding="utf-8")
+    assert main(["eval", str(tmp_path), "--json", "--no-detector", "--no-baselines"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [m["pasted"] for m in report["sure_mistakes"] if m["field"] == "serial"] == [True]
+    assert main(["eval", str(tmp_path), "--no-detector", "--no-baselines"]) == 0
+    table = capsys.readouterr().out
+    assert "of them on pasted plates)" in table and f"read as {p.serial} at" in table and "(pasted plate)" in table
 
 
 def _models_with_a_scrambled_serial_reader(folder):
