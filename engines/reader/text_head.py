@@ -7,13 +7,14 @@ the 138 region names and "unknown", the class number's 3 places, the kana, or th
 places), on the same synthetic plates as the field classifiers (``engines.reader.data.example``:
 rectified with the segmenter's kind of corner error). Its temperature, and the weight it gets
 against our classifier of the field where ours is unsure (under ``vision.field_text_below``, as
-the runtime asks it), are fitted on a separate tuning seed, never on the sets that decide.
+the runtime asks it; ``calibrate --below P`` fits the weight over the plates under P instead), are
+fitted on a separate tuning seed, never on the sets that decide.
 
     python -m engines.reader.text_head render DIR --seed 21 --count 30000 --degraded 0.5 [--field region]
     python -m engines.reader.text_head render TUNE_DIR --seed 23 --count 1000 [--field region]
     python -m engines.reader.text_head train DIR [DIR ...] --tune TUNE_DIR [--recogniser ppocr5-rec] [--field region]
         [--out engines/models]
-    python -m engines.reader.text_head calibrate TUNE_DIR [--field region] [--out engines/models]
+    python -m engines.reader.text_head calibrate TUNE_DIR [--field region] [--below P] [--out engines/models]
     python -m engines.reader.text_head merge HEAD.onnx HEAD.onnx [...] --tune TUNE_DIR [--out engines/models]
         (a merged head, a committed one, gives its members one by one: a committed head grows by a new one)
 
