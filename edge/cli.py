@@ -136,13 +136,16 @@ def cmd_synth(args: argparse.Namespace) -> int:
         if not args.out:
             raise UsageError("give OUT, the folder to write samples to (or --compare DIR)")
         if args.kind == "clip":
+            if args.digits is not None:
+                raise UsageError("--digits: for --kind scenes or plates, not clip")
             return _synth_clip(args, Backgrounds(backgrounds_dir) if backgrounds_dir else None)
         clip_only = [flag for flag, value in (("--wait", args.wait), ("--size", args.size), ("--fps", args.fps))
                      if value is not None]
         if clip_only:
             raise UsageError(f"{', '.join(clip_only)}: only for --kind clip")
         summary = write_dataset(args.out, args.count, args.seed, args.kind, backgrounds_dir, args.workers,
-                                progress=not args.quiet, conditions=args.conditions, shadowed=args.shadowed)
+                                progress=not args.quiet, conditions=args.conditions, shadowed=args.shadowed,
+                                digits=args.digits)
         print(f"wrote {summary.count} {args.kind} to {summary.folder} in {summary.seconds:.1f} s "
               f"({summary.per_second:.1f}/s, backgrounds: {backgrounds_dir or 'procedural only'})")
         if args.sheet:
@@ -822,6 +825,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--shadowed", action="store_true",
                        help="scenes: a hard shadow across each plate the sun lights (by day, or a real frame as "
                             "photographed); the scenes otherwise as the same seed's without it")
+    synth.add_argument("--digits", metavar="DIGITS",
+                       help="scenes, plates: every class-number and serial digit drawn from DIGITS where the "
+                            "plate's grammar lets it (e.g. 17: a set that asks whether 7 and 1 are told apart), "
+                            "lettered in the plate's own face")
     synth.add_argument("--wait", type=float, metavar="SECONDS",
                        help="clip: every vehicle stops at the barrier and waits this long")
     synth.add_argument("--size", metavar="WIDTHxHEIGHT",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge.common.fonts import UNSEEN_FACES, UNSEEN_FONT_PACKAGES
+from edge.plates import PlateText
 from tests.conftest import REPO
 
 
@@ -76,6 +77,28 @@ def test_shadowed_scenes_are_the_same_scenes_with_a_shadow_across_each_sunlit_pl
     assert json.loads((tmp_path / "shadowed" / "meta.json").read_text(encoding="utf-8"))["shadowed"] is True
 
 
+def test_digits_draws_every_class_number_and_serial_digit_it_can_from_them_on_valid_plates(tmp_path):
+    for name, extra in (("plain", ()), ("digits", ("--digits", "17"))):
+        run = anpr("synth", str(tmp_path / name), "--count", "30", "--seed", "5", "--kind", "plates", "--quiet",
+                   "--backgrounds", "none", "--workers", "1", *extra)
+        assert run.returncode == 0, run.stderr
+    plain, drawn = ([PlateText.parse(json.loads(line)["plate"]["text"], json.loads(line)["plate"]["color"])
+                     for line in (tmp_path / name / "labels.jsonl").read_text(encoding="utf-8").splitlines()]
+                    for name in ("plain", "digits"))
+    for a, b in zip(plain, drawn):  # the same plates but their digits, valid and no more doubtful
+        assert (b.region, b.kana, b.color, len(b.class_number), len(b.serial)) == (
+            a.region, a.kana, a.color, len(a.class_number), len(a.serial)), (a, b)
+        assert len(b.warnings) <= len(a.warnings) and b.meaning.category == a.meaning.category, (a, b)
+        assert set(str(b.number)) <= set("17"), b
+        for place, char in enumerate(b.class_number):  # other digits only where the grammar refuses 1 and 7:
+            # a kei plate's first two places; a first digit whose 1 and 7 would change the category (787 is kei)
+            assert char in "17" or char == a.class_number[place] and (
+                not char.isdigit() or b.meaning.kei and place < 2 or place == 0 and b.class_number[1:] in (
+                    "87", "88", "89")), (a, b)
+    assert sum(b.class_number != a.class_number for a, b in zip(plain, drawn)) >= 25
+    assert json.loads((tmp_path / "digits" / "meta.json").read_text(encoding="utf-8"))["digits"] == "17"
+
+
 def test_bad_arguments_exit_two_with_the_reason(tmp_path):
     for args, fragment in [
         (["synth", str(tmp_path / "x"), "--count", "0"], "must be at least 1"),
@@ -89,6 +112,9 @@ def test_bad_arguments_exit_two_with_the_reason(tmp_path):
         (["synth", str(tmp_path / "x"), "--kind", "clip", "--fps", "100"], "expected 5 to 60"),
         (["synth", str(tmp_path / "x"), "--kind", "scenes", "--size", "2688x1520"], "only for --kind clip"),
         (["synth", str(tmp_path / "x"), "--kind", "stress", "--shadowed"], "it needs --kind scenes"),
+        (["synth", str(tmp_path / "x"), "--kind", "stress", "--digits", "17"], "it needs --kind scenes or plates"),
+        (["synth", str(tmp_path / "x"), "--kind", "clip", "--digits", "17"], "not clip"),
+        (["synth", str(tmp_path / "x"), "--digits", "7a"], "one or more of the digits 0-9"),
     ]:
         run = anpr(*args)
         assert run.returncode == 2, (args, run.stderr)

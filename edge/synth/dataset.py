@@ -94,17 +94,24 @@ def _write_sample(sample: Sample, folder: Path) -> dict:
 
 def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates",
                   backgrounds_dir: str | Path | None = None, workers: int | None = None,
-                  progress: bool = True, conditions: str | None = None, shadowed: bool = False) -> DatasetSummary:
+                  progress: bool = True, conditions: str | None = None, shadowed: bool = False,
+                  digits: str | None = None) -> DatasetSummary:
     """Make samples 0..count-1 of stream ``seed`` into ``folder`` (which must hold no dataset);
     for the stress kind, ``conditions`` keeps only the conditions whose names hold that text;
     for scenes, ``shadowed`` casts a hard shadow across each plate the sun lights, on scenes
-    otherwise the same as the seed's without it (a pair for ``anpr eval``)."""
+    otherwise the same as the seed's without it (a pair for ``anpr eval``); for scenes and plates,
+    ``digits`` draws every class-number and serial digit from those digits where the grammar lets it,
+    lettered in the plate's own face (a set that asks about digits readers confuse)."""
     if kind not in DATASET_KINDS:
         raise SynthError(f"--kind must be one of {', '.join(DATASET_KINDS)}, not {kind!r}")
     if conditions is not None and kind != "stress":
         raise SynthError(f"--conditions picks stress conditions; it needs --kind stress, not {kind!r}")
     if shadowed and kind != "scenes":
         raise SynthError(f"--shadowed casts shadows on scenes; it needs --kind scenes, not {kind!r}")
+    if digits is not None and kind not in ("scenes", "plates"):
+        raise SynthError(f"--digits draws the plates' digits; it needs --kind scenes or plates, not {kind!r}")
+    if digits is not None and not (digits.isascii() and digits.isdigit()):
+        raise SynthError(f"--digits must be one or more of the digits 0-9, not {digits!r}")
     try:  # once, here: each stress job carries them
         levels = levels_named(conditions) if kind == "stress" else ()
     except ValueError as exc:
@@ -126,9 +133,9 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
         "version": __version__, "seed": seed, "kind": kind, "count": count, "label_ids": LABEL_IDS,
         "fonts": font_names(),
         "backgrounds": str(backgrounds_dir) if backgrounds_dir else None, "conditions": conditions,
-        "shadowed": shadowed,
+        "shadowed": shadowed, "digits": digits,
     }
-    overrides = Overrides(shadow=shadowed)  # what every scene of the set fixes (the stress kind: its levels)
+    overrides = Overrides(shadow=shadowed, digits=digits)  # what every scene of the set fixes (the stress kind: its levels)
     jobs = [(seed, i, kind, str(folder), levels, overrides) for i in range(count)]
     bar = _progress(count, f"synth {kind}", progress)
     started = time.perf_counter()

@@ -23,7 +23,7 @@ from edge.synth.distractors import random_distractor
 from edge.synth.layout import PlateSize
 from edge.synth.plate import (SPECIAL_KINDS, RenderedPlate, field_boxes, mask_box, random_style, render_plate,
                                repaint_special)
-from edge.synth.texts import random_plate_text
+from edge.synth.texts import random_plate_text, with_digits
 
 KINDS = ("plates", "scenes")
 _CAR_COLOURS = ((240, 240, 240), (20, 20, 22), (170, 170, 175), (30, 30, 160), (140, 60, 20), (60, 60, 60),
@@ -285,6 +285,9 @@ class Overrides:
     wdr: bool = False  # the camera's wide dynamic range maps tones locally (degrade.wide_dynamic_range)
     shadow: bool = False  # a hard shadow cast across the plate where the sun lights it (degrade.cast_shadow):
     # drawn scenes lit by day and real frames as photographed, not dusk, night or infrared
+    digits: str | None = None  # every class-number and serial digit drawn from these where the grammar lets it
+    # (texts.with_digits), and the plate lettered in its own face's digits (the drawn 1 stays); the plate is
+    # placed and posed as without it, but its face's digits take draws, so the light after them differs
 
     @property
     def forces_vehicle(self) -> bool:
@@ -310,6 +313,8 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
         raise ValueError(f"width_px {width_px} is outside 8-2000")
     rng = sample_rng(seed, index, kind)
     plate = plate or random_plate_text(rng)
+    if o.digits:  # its own stream: the rest of the scene is drawn as without it
+        plate = with_digits(plate, o.digits, np.random.default_rng([seed, index, 14]))
     conditions: dict = {}
 
     if kind == "scenes":
@@ -361,9 +366,10 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     focal = focal if o.focal is None else W_img * o.focal
 
     px_per_mm = float(np.clip(1.5 * plate_width / 330, 0.35, 2.5))
-    if o.vehicle == "large rear" or o.dirt is not None:
+    if o.vehicle == "large rear" or o.dirt is not None or o.digits:
         style = random_style(plate, rng, PlateSize.LARGE if o.vehicle == "large rear" else None)
-        style = replace(style, dirt=o.dirt if o.dirt is not None else style.dirt)
+        style = replace(style, dirt=o.dirt if o.dirt is not None else style.dirt,
+                        font_digits=style.font_digits or bool(o.digits))
         rendered: RenderedPlate = render_plate(plate, rng, px_per_mm, style)
     else:
         rendered = render_plate(plate, rng, px_per_mm=px_per_mm)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.plates import Color, PlateText, Use, VehicleClass, class_number_rules, kana_table, region_table
+from edge.plates import Color, PlateText, PlateTextError, Use, VehicleClass, class_number_rules, kana_table, region_table
 from edge.plates.color import plain_color
 
 LETTERS = "ACFHKLMPXY"
@@ -69,3 +69,33 @@ def random_plate_text(rng: np.random.Generator, design_rate: float = 0.1) -> Pla
         elif vehicle_class is VehicleClass.KEI:
             color = Color.DESIGN_YELLOW
     return PlateText(region, class_number, kana, random_serial_number(rng), color)
+
+
+def with_digits(plate: PlateText, digits: str, rng: np.random.Generator) -> PlateText:
+    """``plate`` with each digit of its class number and serial drawn from ``digits`` instead,
+    wherever the plate stays valid and no more doubtful (a set that asks about digits a reader
+    confuses: ``--digits 17``). The serial keeps its length, so its dotted form stays."""
+    if not digits or not digits.isdigit() or not digits.isascii():
+        raise ValueError(f"digits must be one or more of 0-9, not {digits!r}")
+    classes = list(plate.class_number)
+    for i, char in enumerate(classes):
+        if not char.isdigit():
+            continue
+        for choice in rng.permutation(list(digits)):  # the first that keeps the plate as good
+            trial = "".join(classes[:i] + [str(choice)] + classes[i + 1:])
+            if _as_good(plate, trial, plate.number):
+                classes = list(trial)
+                break
+    leading = digits.replace("0", "") or str(plate.number)[0]  # a serial never starts with 0
+    serial = _pick(rng, leading) + "".join(_pick(rng, digits) for _ in str(plate.number)[1:])
+    number = int(serial) if _as_good(plate, "".join(classes), int(serial)) else plate.number
+    return PlateText(plate.region, "".join(classes), plate.kana, number, plate.color)
+
+
+def _as_good(plate: PlateText, class_number: str, number: int) -> bool:
+    """Whether ``plate`` with this class number and serial is valid and no more doubtful."""
+    try:
+        trial = PlateText(plate.region, class_number, plate.kana, number, plate.color)
+    except PlateTextError:
+        return False
+    return len(trial.warnings) <= len(plate.warnings) and trial.meaning.category == plate.meaning.category
