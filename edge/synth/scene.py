@@ -286,8 +286,9 @@ class Overrides:
     shadow: bool = False  # a hard shadow cast across the plate where the sun lights it (degrade.cast_shadow):
     # drawn scenes lit by day and real frames as photographed, not dusk, night or infrared
     digits: str | None = None  # every class-number and serial digit drawn from these where the grammar lets it
-    # (texts.with_digits), and the plate lettered in its own face's digits (the drawn 1 stays); the plate is
-    # placed and posed as without it, but its face's digits take draws, so the light after them differs
+    # (texts.with_digits, from its own stream)
+    font_digits: bool = False  # the plate lettered in its own face's digits (the drawn 1 stays); placed and posed
+    # as without it, but its face's digits take draws, so the light after them differs
 
     @property
     def forces_vehicle(self) -> bool:
@@ -366,10 +367,10 @@ def make_sample(seed: int, index: int, kind: str = "scenes", backgrounds: Backgr
     focal = focal if o.focal is None else W_img * o.focal
 
     px_per_mm = float(np.clip(1.5 * plate_width / 330, 0.35, 2.5))
-    if o.vehicle == "large rear" or o.dirt is not None or o.digits:
+    if o.vehicle == "large rear" or o.dirt is not None or o.font_digits:
         style = random_style(plate, rng, PlateSize.LARGE if o.vehicle == "large rear" else None)
         style = replace(style, dirt=o.dirt if o.dirt is not None else style.dirt,
-                        font_digits=style.font_digits or bool(o.digits))
+                        font_digits=style.font_digits or o.font_digits)
         rendered: RenderedPlate = render_plate(plate, rng, px_per_mm, style)
     else:
         rendered = render_plate(plate, rng, px_per_mm=px_per_mm)
