@@ -112,6 +112,15 @@ def test_a_camera_looking_down_sees_the_same_plate_shorter_and_wider_at_the_top(
     assert height < 0.8 * plain_height  # foreshortened: cos 45° of the face-on height, about
 
 
+def test_a_plate_lettered_in_its_faces_digits_keeps_the_drawn_1_and_the_scene():
+    ones, sevens = PlateText("品川", "111", "さ", 1111, None), PlateText("品川", "177", "さ", 7171, None)
+    for plate, changes in ((ones, False), (sevens, True)):
+        drawn = make_sample(3, 2, "scenes", plate=plate, width_px=160)
+        lettered = make_sample(3, 2, "scenes", plate=plate, width_px=160, overrides=Overrides(font_digits=True))
+        assert lettered.plate == drawn.plate and np.array_equal(lettered.corners, drawn.corners)
+        assert np.array_equal(lettered.image, drawn.image) != changes  # only a face's 7 differs from the drawing
+
+
 def test_a_shadow_cast_across_the_plate_darkens_one_side_of_a_line_through_it():
     plain = make_sample(3, 2, "scenes", width_px=140, lighting="day", overrides=Overrides())
     shaded = make_sample(3, 2, "scenes", width_px=140, lighting="day", overrides=Overrides(shadow=True))
