@@ -135,7 +135,8 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
         "backgrounds": str(backgrounds_dir) if backgrounds_dir else None, "conditions": conditions,
         "shadowed": shadowed, "digits": digits,
     }
-    overrides = Overrides(shadow=shadowed, digits=digits, font_digits=digits is not None)  # what every scene of the set fixes (the stress kind: its levels)
+    # what every scene of the set fixes (the stress kind: its levels)
+    overrides = Overrides(shadow=shadowed, digits=digits, font_digits=digits is not None)
     jobs = [(seed, i, kind, str(folder), levels, overrides) for i in range(count)]
     bar = _progress(count, f"synth {kind}", progress)
     started = time.perf_counter()

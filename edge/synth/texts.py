@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.plates import Color, PlateText, PlateTextError, Use, VehicleClass, class_number_rules, kana_table, region_table
+from edge.plates import (Color, PlateText, PlateTextError, Use, VehicleClass, class_number_rules, kana_table,
+                         region_table)
 from edge.plates.color import plain_color
 
 LETTERS = "ACFHKLMPXY"
