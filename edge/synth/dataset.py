@@ -35,6 +35,7 @@ from edge.common.fonts import bundled_font, font_names
 from edge.synth.plate import LABEL_IDS
 from edge.synth.scene import KINDS, Overrides, Sample, make_sample
 from edge.synth.stress import Level, levels_named, stress_sample
+from edge.synth.texts import check_digits
 
 DATASET_KINDS = (*KINDS, "stress")  # stress: scenes condition by condition (edge/synth/stress.py)
 
@@ -110,8 +111,11 @@ def write_dataset(folder: str | Path, count: int, seed: int, kind: str = "plates
         raise SynthError(f"--shadowed casts shadows on scenes; it needs --kind scenes, not {kind!r}")
     if digits is not None and kind not in ("scenes", "plates"):
         raise SynthError(f"--digits draws the plates' digits; it needs --kind scenes or plates, not {kind!r}")
-    if digits is not None and not (digits.isascii() and digits.isdigit()):
-        raise SynthError(f"--digits must be one or more of the digits 0-9, not {digits!r}")
+    if digits is not None:
+        try:
+            check_digits(digits)
+        except ValueError as exc:
+            raise SynthError(f"--digits must be {exc}") from exc
     try:  # once, here: each stress job carries them
         levels = levels_named(conditions) if kind == "stress" else ()
     except ValueError as exc:

@@ -72,31 +72,38 @@ def random_plate_text(rng: np.random.Generator, design_rate: float = 0.1) -> Pla
     return PlateText(region, class_number, kana, random_serial_number(rng), color)
 
 
+def check_digits(digits: str) -> str:
+    """``digits`` if it is one or more of 0-9, else ValueError saying so."""
+    if not (digits and digits.isascii() and digits.isdigit()):
+        raise ValueError(f"one or more of the digits 0-9, not {digits!r}")
+    return digits
+
+
 def with_digits(plate: PlateText, digits: str, rng: np.random.Generator) -> PlateText:
     """``plate`` with each digit of its class number and serial drawn from ``digits`` instead,
     wherever the plate stays valid and no more doubtful (a set that asks about digits a reader
     confuses: ``--digits 17``). The serial keeps its length, so its dotted form stays."""
-    if not digits or not digits.isdigit() or not digits.isascii():
-        raise ValueError(f"digits must be one or more of 0-9, not {digits!r}")
-    classes = list(plate.class_number)
-    for i, char in enumerate(classes):
+    check_digits(digits)
+    drawn = plate
+    for i, char in enumerate(plate.class_number):
         if not char.isdigit():
             continue
         for choice in rng.permutation(list(digits)):  # the first that keeps the plate as good
-            trial = "".join(classes[:i] + [str(choice)] + classes[i + 1:])
-            if _as_good(plate, trial, plate.number):
-                classes = list(trial)
+            trial = _no_worse(plate, f"{drawn.class_number[:i]}{choice}{drawn.class_number[i + 1:]}", drawn.number)
+            if trial is not None:
+                drawn = trial
                 break
     leading = digits.replace("0", "") or str(plate.number)[0]  # a serial never starts with 0
     serial = _pick(rng, leading) + "".join(_pick(rng, digits) for _ in str(plate.number)[1:])
-    number = int(serial) if _as_good(plate, "".join(classes), int(serial)) else plate.number
-    return PlateText(plate.region, "".join(classes), plate.kana, number, plate.color)
+    return _no_worse(plate, drawn.class_number, int(serial)) or drawn
 
 
-def _as_good(plate: PlateText, class_number: str, number: int) -> bool:
-    """Whether ``plate`` with this class number and serial is valid and no more doubtful."""
+def _no_worse(plate: PlateText, class_number: str, number: int) -> PlateText | None:
+    """``plate`` with this class number and serial, if that is valid, no more doubtful and of the same category."""
     try:
         trial = PlateText(plate.region, class_number, plate.kana, number, plate.color)
     except PlateTextError:
-        return False
-    return len(trial.warnings) <= len(plate.warnings) and trial.meaning.category == plate.meaning.category
+        return None
+    if len(trial.warnings) > len(plate.warnings) or trial.meaning.category != plate.meaning.category:
+        return None
+    return trial
